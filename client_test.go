@@ -1,0 +1,448 @@
+package iimmpact
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	testKey    = "iimm_prod_TESTKEY0123456789"
+	testSecret = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY="
+	endpoint   = ProductionURL + "/v2/bill-presentment"
+)
+
+var aksb = Query{Account: "1234567890", Product: "AKSB"}
+
+// harness is a Client on an httpmock transport, with waits recorded instead of
+// slept and a verifier holding the same credentials.
+type harness struct {
+	c        *Client
+	mt       *httpmock.MockTransport
+	verifier *Signer
+
+	mu     sync.Mutex
+	sleeps []time.Duration
+	nonces []string
+	sigs   []string
+}
+
+func newHarness(t *testing.T, opts ...Option) *harness {
+	t.Helper()
+	h := &harness{mt: httpmock.NewMockTransport()}
+	c, err := NewClient(testKey, testSecret, append([]Option{WithHTTPClient(&http.Client{Transport: h.mt})}, opts...)...)
+	require.NoError(t, err)
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		h.mu.Lock()
+		h.sleeps = append(h.sleeps, d)
+		h.mu.Unlock()
+		return ctx.Err()
+	}
+	h.c = c
+	h.verifier, err = NewSigner(testKey, testSecret)
+	require.NoError(t, err)
+	return h
+}
+
+// respond registers a responder for the endpoint that first checks the request
+// is signed correctly and records its nonce and signature.
+func (h *harness) respond(t *testing.T, r httpmock.Responder) {
+	h.mt.RegisterResponder(http.MethodGet, endpoint, func(req *http.Request) (*http.Response, error) {
+		assert.NoError(t, h.verifier.Verify(req, nil, 0), "request must be signed")
+		h.mu.Lock()
+		h.nonces = append(h.nonces, req.Header.Get(HeaderNonce))
+		h.sigs = append(h.sigs, req.Header.Get(HeaderSignature))
+		h.mu.Unlock()
+		return r(req)
+	})
+}
+
+func jsonResponder(status int, body []byte) httpmock.Responder {
+	return func(*http.Request) (*http.Response, error) {
+		resp := httpmock.NewBytesResponse(status, body)
+		resp.Header.Set("Content-Type", "application/json")
+		return resp, nil
+	}
+}
+
+func TestBillPresentmentShow(t *testing.T) {
+	h := newHarness(t, WithUserAgent("shop/1.2"))
+	h.respond(t, func(req *http.Request) (*http.Response, error) {
+		assert.Equal(t, "account=1234567890&product=AKSB", req.URL.RawQuery)
+		assert.Equal(t, "iimmpact-go/"+Version+" shop/1.2", req.Header.Get("User-Agent"))
+		assert.Equal(t, "application/json", req.Header.Get("Accept"))
+		return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+	})
+	bill, err := h.c.BillPresentment(context.Background(), aksb)
+	require.NoError(t, err)
+	assert.Equal(t, 200, bill.StatusCode)
+	assert.Equal(t, Decision{Action: ActionShow, CanProceed: true}, bill.Decision())
+	assert.Equal(t, "RM 45.94", bill.Fields()[2].Value)
+	assert.Equal(t, 1, h.mt.GetTotalCallCount())
+}
+
+func TestBillPresentmentDocumented400IsAnOutcome(t *testing.T) {
+	h := newHarness(t)
+	h.respond(t, jsonResponder(400, golden(t, "invalid_account_jompay.json")))
+	bill, err := h.c.BillPresentment(context.Background(), Query{Account: "1", Product: "JOMPAY", BillerCode: "99"})
+	require.NoError(t, err)
+	assert.Equal(t, 400, bill.StatusCode)
+	assert.Equal(t, Decision{Action: ActionBlock, Message: "The provided biller code is invalid"}, bill.Decision())
+	assert.Equal(t, 1, h.mt.GetTotalCallCount())
+}
+
+func TestFinalErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   []byte
+		calls  int
+		code   string
+		inBody string
+	}{
+		{"400 not the envelope", 400, golden(t, "bad_request_plain.json"), 1, "bad_request", "product is required"},
+		{"401", 401, golden(t, "unauthorized.json"), 1, "unauthorized", "API key not found"},
+		{"403 is never retried", 403, []byte(`{"error":"forbidden","message":"blocked"}`), 1, "forbidden", "blocked"},
+		{"404", 404, []byte(`not found`), 1, "", "not found"},
+		{"502 html after retries", 502, golden(t, "bad_gateway.html"), 3, "", "<title>502 Bad Gateway</title>"},
+		{"503 after retries", 503, []byte(`{"error":"unavailable","message":"retry later"}`), 3, "unavailable", "retry later"},
+		{"500 after retries", 500, []byte(`{}`), 3, "", "{}"},
+		{"504 after retries", 504, []byte(`{"message":"Endpoint request timed out"}`), 3, "", "timed out"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.respond(t, jsonResponder(tt.status, tt.body))
+			bill, err := h.c.BillPresentment(context.Background(), aksb)
+			require.Error(t, err)
+			assert.Nil(t, bill)
+			assert.Equal(t, Decision{Action: ActionHide, CanProceed: true}, bill.Decision())
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tt.status, apiErr.StatusCode)
+			assert.Equal(t, tt.code, apiErr.Code)
+			assert.Contains(t, apiErr.Body, tt.inBody)
+			assert.Equal(t, tt.calls, apiErr.Attempts)
+			assert.Equal(t, tt.calls, h.mt.GetTotalCallCount())
+			assert.Len(t, h.sleeps, tt.calls-1)
+		})
+	}
+}
+
+func TestRetriesResignEveryAttempt(t *testing.T) {
+	h := newHarness(t)
+	h.respond(t, jsonResponder(503, []byte(`{}`)).Then(jsonResponder(503, []byte(`{}`))).Then(jsonResponder(200, golden(t, "valid_aksb.json"))))
+	bill, err := h.c.BillPresentment(context.Background(), aksb)
+	require.NoError(t, err)
+	assert.Equal(t, ActionShow, bill.Decision().Action)
+	require.Len(t, h.nonces, 3)
+	assert.Len(t, uniq(h.nonces), 3, "every attempt has a fresh nonce")
+	assert.Len(t, uniq(h.sigs), 3, "every attempt has a fresh signature")
+	require.Len(t, h.sleeps, 2)
+	assert.True(t, h.sleeps[0] >= 100*time.Millisecond && h.sleeps[0] <= 200*time.Millisecond, "%s", h.sleeps[0])
+	assert.True(t, h.sleeps[1] >= 200*time.Millisecond && h.sleeps[1] <= 400*time.Millisecond, "%s", h.sleeps[1])
+}
+
+func uniq(s []string) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range s {
+		m[v] = true
+	}
+	return m
+}
+
+func TestMaxRetries(t *testing.T) {
+	for _, n := range []int{0, 1, 4} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			h := newHarness(t, WithMaxRetries(n))
+			h.respond(t, jsonResponder(503, nil))
+			_, err := h.c.BillPresentment(context.Background(), aksb)
+			require.Error(t, err)
+			assert.Equal(t, n+1, h.mt.GetTotalCallCount())
+		})
+	}
+}
+
+func TestTransportErrorsAreRetried(t *testing.T) {
+	h := newHarness(t)
+	h.respond(t, httpmock.NewErrorResponder(errors.New("connection reset by peer")).Once().Then(jsonResponder(200, golden(t, "valid_aksb.json"))))
+	bill, err := h.c.BillPresentment(context.Background(), aksb)
+	require.NoError(t, err)
+	assert.Equal(t, ActionShow, bill.Decision().Action)
+	assert.Equal(t, 2, h.mt.GetTotalCallCount())
+
+	h2 := newHarness(t)
+	h2.respond(t, httpmock.NewErrorResponder(errors.New("connection refused")))
+	_, err = h2.c.BillPresentment(context.Background(), aksb)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "connection refused")
+	assert.Equal(t, 3, h2.mt.GetTotalCallCount())
+}
+
+func TestRetryAfter(t *testing.T) {
+	future := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		header string
+		min    time.Duration
+		max    time.Duration
+	}{
+		{"2", 2 * time.Second, 2 * time.Second},
+		{"0", 0, 0},
+		{"-5", 0, 0},
+		{"99999999999999", maxRetryAfter, maxRetryAfter},
+		{future, maxRetryAfter, maxRetryAfter},
+		{"Wed, 21 Oct 2015 07:28:00 GMT", 0, 0},
+		{"soon", 100 * time.Millisecond, 200 * time.Millisecond}, // unreadable: backoff
+	}
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			h := newHarness(t)
+			h.respond(t, jsonResponder(429, nil).HeaderSet(http.Header{"Retry-After": {tt.header}}).Once().Then(jsonResponder(200, golden(t, "valid_aksb.json"))))
+			_, err := h.c.BillPresentment(context.Background(), aksb)
+			require.NoError(t, err)
+			require.Len(t, h.sleeps, 1)
+			assert.True(t, h.sleeps[0] >= tt.min && h.sleeps[0] <= tt.max, "waited %s", h.sleeps[0])
+		})
+	}
+}
+
+func TestRetryAfterBeyondDeadlineStopsAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.respond(t, jsonResponder(429, []byte(`{"message":"slow down"}`)).HeaderSet(http.Header{"Retry-After": {"20"}}))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := h.c.BillPresentment(ctx, aksb)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 429, apiErr.StatusCode)
+	assert.Empty(t, h.sleeps, "a wait that would outlast the context is not started")
+	assert.Equal(t, 1, h.mt.GetTotalCallCount())
+}
+
+func TestCancelDuringBackoffReturnsAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.c.sleep = func(ctx context.Context, d time.Duration) error { <-ctx.Done(); return ctx.Err() }
+	ctx, cancel := context.WithCancel(context.Background())
+	h.respond(t, func(req *http.Request) (*http.Response, error) {
+		cancel() // the caller gives up while the client is about to back off
+		return httpmock.NewStringResponse(503, "{}"), nil
+	})
+	bill, err := h.c.BillPresentment(ctx, aksb)
+	assert.Nil(t, bill)
+	assert.ErrorIs(t, err, context.Canceled)
+	var apiErr *APIError
+	assert.ErrorAs(t, err, &apiErr, "the last answer is kept")
+	assert.Equal(t, 1, h.mt.GetTotalCallCount())
+}
+
+func TestPerAttemptTimeout(t *testing.T) {
+	h := newHarness(t, WithTimeout(20*time.Millisecond), WithMaxRetries(1))
+	h.respond(t, func(req *http.Request) (*http.Response, error) {
+		<-req.Context().Done() // a biller that never answers
+		return nil, req.Context().Err()
+	})
+	_, err := h.c.BillPresentment(context.Background(), aksb)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 2, h.mt.GetTotalCallCount())
+}
+
+func TestCallerDeadline(t *testing.T) {
+	h := newHarness(t)
+	h.respond(t, func(req *http.Request) (*http.Response, error) {
+		<-req.Context().Done()
+		return nil, req.Context().Err()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := h.c.BillPresentment(ctx, aksb)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 1, h.mt.GetTotalCallCount(), "the caller's deadline is not retried")
+}
+
+func TestRedirectIsRefused(t *testing.T) {
+	h := newHarness(t)
+	h.respond(t, func(*http.Request) (*http.Response, error) {
+		resp := httpmock.NewStringResponse(http.StatusFound, "")
+		resp.Header.Set("Location", "https://evil.example.com/collect")
+		return resp, nil
+	})
+	h.mt.RegisterResponder(http.MethodGet, "=~^https://evil", httpmock.NewStringResponder(200, "{}"))
+	_, err := h.c.BillPresentment(context.Background(), aksb)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrRedirect)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusFound, apiErr.StatusCode)
+	assert.Equal(t, 1, h.mt.GetTotalCallCount(), "the redirect target is never called")
+}
+
+func TestOversizedBodies(t *testing.T) {
+	big := append([]byte(`{"data":{"message":"Account no is valid","BillerName":"`), bytes.Repeat([]byte("x"), DefaultMaxResponseSize)...)
+	big = append(big, `"}}`...)
+	for _, withLength := range []bool{false, true} {
+		t.Run(fmt.Sprint("content-length ", withLength), func(t *testing.T) {
+			h := newHarness(t)
+			r := jsonResponder(200, big)
+			if withLength {
+				r = r.SetContentLength()
+			}
+			h.respond(t, r)
+			_, err := h.c.BillPresentment(context.Background(), aksb)
+			assert.ErrorIs(t, err, ErrResponseTooLarge)
+			assert.Equal(t, 1, h.mt.GetTotalCallCount(), "not retried")
+		})
+	}
+	h := newHarness(t, WithMaxResponseSize(int64(len(golden(t, "valid_aksb.json")))))
+	h.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))
+	_, err := h.c.BillPresentment(context.Background(), aksb)
+	assert.NoError(t, err, "a body of exactly the limit is read")
+}
+
+func TestMalformed200(t *testing.T) {
+	for _, body := range []string{"not json", `{"metadata":{}}`, `{"data":{"Outstanding":"x"}}`, ""} {
+		h := newHarness(t)
+		h.respond(t, jsonResponder(200, []byte(body)))
+		bill, err := h.c.BillPresentment(context.Background(), aksb)
+		assert.ErrorIs(t, err, ErrMalformedResponse, body)
+		assert.Nil(t, bill)
+		assert.Equal(t, 1, h.mt.GetTotalCallCount())
+	}
+}
+
+func TestInvalidQuerySendsNothing(t *testing.T) {
+	h := newHarness(t)
+	h.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))
+	_, err := h.c.BillPresentment(context.Background(), Query{Product: "JOMPAY", Account: "1"})
+	assert.ErrorIs(t, err, ErrInvalidQuery)
+	assert.Contains(t, err.Error(), "biller_code")
+	assert.Equal(t, 0, h.mt.GetTotalCallCount())
+}
+
+func TestSecretsNeverLeak(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := newHarness(t, WithLogger(logger))
+	var sent []string
+	echo := func(req *http.Request) (*http.Response, error) {
+		// A misbehaving server that echoes everything it was sent.
+		sent = append(sent, req.Header.Get(HeaderSignature)[3:])
+		body := fmt.Sprintf(`{"error":"echo %s","message":"%s %s"}`, req.Header.Get(HeaderAPIKey), req.Header.Get(HeaderSignature), testSecret)
+		return httpmock.NewStringResponse(401, body), nil
+	}
+	h.respond(t, echo)
+	_, err := h.c.BillPresentment(context.Background(), aksb)
+	require.Error(t, err)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+
+	h5 := newHarness(t, WithLogger(logger))
+	h5.respond(t, func(req *http.Request) (*http.Response, error) {
+		_, _ = echo(req)
+		return httpmock.NewStringResponse(503, req.Header.Get(HeaderAPIKey)+" "+req.Header.Get(HeaderSignature)), nil
+	})
+	_, err5 := h5.c.BillPresentment(context.Background(), aksb)
+	require.Error(t, err5)
+
+	var out strings.Builder
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+		for _, v := range []any{err, err5, apiErr, h.c, *h.c, h.c.signer, aksb} {
+			fmt.Fprintf(&out, verb+"\n", v)
+		}
+	}
+	out.WriteString(logs.String())
+	out.WriteString(apiErr.Body + apiErr.Message + apiErr.Code)
+	require.NotEmpty(t, sent)
+	for _, secret := range append([]string{"TESTKEY0123456789", testSecret, "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY", "secret-key-for-tests"}, sent...) {
+		assert.NotContains(t, out.String(), secret)
+	}
+	assert.Contains(t, apiErr.Body, "[REDACTED]")
+	assert.Contains(t, logs.String(), "iimmpact: retrying", "the logs were written")
+}
+
+func TestClockSkewIsCorrectedOnce(t *testing.T) {
+	local := time.Unix(1_750_000_000, 0)
+	for _, offset := range []time.Duration{10 * time.Minute, -7 * time.Minute} {
+		t.Run(offset.String(), func(t *testing.T) {
+			h := newHarness(t)
+			h.c.signer.Now = func() time.Time { return local }
+			server := local.Add(offset)
+			h.verifier.Now = func() time.Time { return server }
+			h.mt.RegisterResponder(http.MethodGet, endpoint, func(req *http.Request) (*http.Response, error) {
+				h.nonces = append(h.nonces, req.Header.Get(HeaderTimestamp))
+				if err := h.verifier.Verify(req, nil, 0); err != nil {
+					resp := httpmock.NewStringResponse(401, `{"error":"unauthorized","message":"stale"}`)
+					resp.Header.Set("Date", server.UTC().Format(http.TimeFormat))
+					return resp, nil
+				}
+				return httpmock.NewBytesResponse(200, golden(t, "valid_aksb.json")), nil
+			})
+			_, err := h.c.BillPresentment(context.Background(), aksb)
+			require.NoError(t, err)
+			assert.Equal(t, 2, h.mt.GetTotalCallCount())
+			assert.Equal(t, offset, h.c.ClockOffset())
+			_, err = h.c.BillPresentment(context.Background(), aksb)
+			require.NoError(t, err)
+			assert.Equal(t, 3, h.mt.GetTotalCallCount(), "later calls sign with the offset at once")
+			assert.Equal(t, fmt.Sprint(server.Unix()), h.nonces[2])
+		})
+	}
+
+	t.Run("never loops", func(t *testing.T) {
+		h := newHarness(t)
+		h.mt.RegisterResponder(http.MethodGet, endpoint, func(*http.Request) (*http.Response, error) {
+			resp := httpmock.NewStringResponse(401, `{}`)
+			resp.Header.Set("Date", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
+			return resp, nil
+		})
+		_, err := h.c.BillPresentment(context.Background(), aksb)
+		require.Error(t, err)
+		assert.Equal(t, 2, h.mt.GetTotalCallCount())
+	})
+
+	t.Run("small difference is not skew", func(t *testing.T) {
+		h := newHarness(t)
+		h.respond(t, func(*http.Request) (*http.Response, error) {
+			resp := httpmock.NewStringResponse(401, `{}`)
+			resp.Header.Set("Date", time.Now().Add(time.Minute).UTC().Format(http.TimeFormat))
+			return resp, nil
+		})
+		_, err := h.c.BillPresentment(context.Background(), aksb)
+		require.Error(t, err)
+		assert.Equal(t, 1, h.mt.GetTotalCallCount())
+		assert.Zero(t, h.c.ClockOffset())
+	})
+}
+
+func TestRetryBudgetStopsRetryStorms(t *testing.T) {
+	h := newHarness(t)
+	h.respond(t, jsonResponder(503, nil))
+	for range 10 {
+		_, err := h.c.BillPresentment(context.Background(), aksb)
+		require.Error(t, err)
+	}
+	// 3 attempts, then 2 while the bucket drains below half, then 1 a call.
+	assert.Equal(t, 3+2+8, h.mt.GetTotalCallCount())
+}
+
+func TestAPIKeyEnvironmentHint(t *testing.T) {
+	mt := httpmock.NewMockTransport()
+	mt.RegisterResponder(http.MethodGet, endpoint, jsonResponder(401, golden(t, "unauthorized.json")))
+	c, err := NewClient("iimm_dev_abc", testSecret, WithBaseURL(ProductionURL), WithHTTPClient(&http.Client{Transport: mt}))
+	require.NoError(t, err)
+	_, err = c.BillPresentment(context.Background(), aksb)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "API key not found")
+	assert.Contains(t, err.Error(), "iimm_dev_ key works only with StagingURL")
+}

@@ -1,0 +1,159 @@
+package iimmpact
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Option configures a Client. An option given a bad value makes NewClient fail
+// with an error that names the option.
+type Option func(*config) error
+
+type config struct {
+	baseURL    string // origin and optional path prefix, without a trailing "/" or "/v2"
+	httpClient *http.Client
+	maxRetries int
+	timeout    time.Duration
+	userAgent  string
+	logger     *slog.Logger
+	maxBody    int64
+	coalesce   bool
+}
+
+// Defaults.
+const (
+	// DefaultMaxRetries is how many times a failed attempt is retried.
+	DefaultMaxRetries = 2
+	// DefaultTimeout bounds each attempt. It is above the API's own 29 s limit on
+	// a slow biller, so the API's 504 arrives before the client gives up.
+	DefaultTimeout = 35 * time.Second
+	// DefaultMaxResponseSize bounds a response body.
+	DefaultMaxResponseSize = 1 << 20
+	// maxRetriesLimit keeps a typo from turning into a retry storm.
+	maxRetriesLimit = 10
+)
+
+// WithBaseURL sets the API's origin, such as StagingURL or an httptest server's
+// URL; "/v2/bill-presentment" is appended. A trailing "/" or "/v2" is dropped.
+// Plain http is accepted only for loopback hosts, so credentials never cross a
+// network unencrypted.
+func WithBaseURL(u string) Option {
+	return func(c *config) error {
+		base, err := parseBaseURL(u)
+		if err != nil {
+			return fmt.Errorf("iimmpact: WithBaseURL: %w", err)
+		}
+		c.baseURL = base
+		return nil
+	}
+}
+
+func parseBaseURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", errors.New("not a URL")
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", errors.New("scheme must be https (or http for a loopback host)")
+	case u.Host == "":
+		return "", errors.New("host is missing")
+	case u.User != nil:
+		return "", errors.New("must not contain a user or password")
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", errors.New("must not have a query or fragment")
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return "", errors.New("plain http is allowed only for loopback hosts; use https")
+	}
+	path := strings.TrimRight(u.Path, "/")
+	path = strings.TrimSuffix(path, "/v2")
+	return u.Scheme + "://" + u.Host + strings.TrimRight(path, "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// WithHTTPClient makes the client send through hc: its Transport, Timeout and Jar
+// are used as given. hc is not modified; the client works on a copy whose
+// redirect rule refuses every redirect.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("iimmpact: WithHTTPClient: client is nil")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times a failed attempt is retried (0 disables
+// retries; at most 10). The default is DefaultMaxRetries.
+func WithMaxRetries(n int) Option {
+	return func(c *config) error {
+		if n < 0 || n > maxRetriesLimit {
+			return fmt.Errorf("iimmpact: WithMaxRetries: %d is not between 0 and %d", n, maxRetriesLimit)
+		}
+		c.maxRetries = n
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt, from sending the request to reading the last
+// byte of the body. The caller's context still bounds the whole call. The default
+// is DefaultTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("iimmpact: WithTimeout: %s is not positive", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithUserAgent appends s to the User-Agent "iimmpact-go/VERSION".
+func WithUserAgent(s string) Option {
+	return func(c *config) error {
+		if !validHeaderValue(s) {
+			return errors.New("iimmpact: WithUserAgent: contains control characters")
+		}
+		c.userAgent = strings.TrimSpace(s)
+		return nil
+	}
+}
+
+// WithLogger sends the client's logs (attempts at Debug, retries and clock
+// corrections at Warn) to l. They never hold a credential, a signature or an
+// account number. By default nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("iimmpact: WithLogger: logger is nil")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithMaxResponseSize bounds a response body; a larger one is ErrResponseTooLarge
+// and is read no further. The default is DefaultMaxResponseSize (1 MiB).
+func WithMaxResponseSize(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("iimmpact: WithMaxResponseSize: %d is not positive", n)
+		}
+		c.maxBody = n
+		return nil
+	}
+}

@@ -1,0 +1,128 @@
+package iimmpact
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBaseURL(t *testing.T) {
+	tests := []struct {
+		key, base, want string
+	}{
+		{"iimm_prod_x", "", ProductionURL + "/v2/bill-presentment"},
+		{"iimm_dev_x", "", StagingURL + "/v2/bill-presentment"},
+		{"other", "", ProductionURL + "/v2/bill-presentment"},
+		{"iimm_dev_x", ProductionURL, ProductionURL + "/v2/bill-presentment"},
+		{"k", "https://staging.iimmpact.com/v2", StagingURL + "/v2/bill-presentment"},
+		{"k", "https://staging.iimmpact.com/v2/", StagingURL + "/v2/bill-presentment"},
+		{"k", "https://staging.iimmpact.com/", StagingURL + "/v2/bill-presentment"},
+		{"k", "http://127.0.0.1:8080", "http://127.0.0.1:8080/v2/bill-presentment"},
+		{"k", "http://localhost:9", "http://localhost:9/v2/bill-presentment"},
+		{"k", "http://[::1]:9/", "http://[::1]:9/v2/bill-presentment"},
+		{"k", "https://proxy.example.com/iimmpact/v2", "https://proxy.example.com/iimmpact/v2/bill-presentment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+" "+tt.base, func(t *testing.T) {
+			var opts []Option
+			if tt.base != "" {
+				opts = append(opts, WithBaseURL(tt.base))
+			}
+			c, err := NewClient(tt.key, testSecret, opts...)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, c.endpoint)
+		})
+	}
+}
+
+func TestOptionsRejectBadValues(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  Option
+		want string
+	}{
+		{"plain http remote", WithBaseURL("http://api.iimmpact.com"), "plain http is allowed only for loopback"},
+		{"no scheme", WithBaseURL("api.iimmpact.com"), "scheme must be https"},
+		{"ftp", WithBaseURL("ftp://x"), "scheme must be https"},
+		{"no host", WithBaseURL("https://"), "host is missing"},
+		{"user info", WithBaseURL("https://u:p@x.com"), "user or password"},
+		{"query", WithBaseURL("https://x.com?a=1"), "query or fragment"},
+		{"bad url", WithBaseURL("https://x.com/%zz"), "not a URL"},
+		{"nil http client", WithHTTPClient(nil), "client is nil"},
+		{"negative retries", WithMaxRetries(-1), "WithMaxRetries"},
+		{"too many retries", WithMaxRetries(11), "WithMaxRetries"},
+		{"zero timeout", WithTimeout(0), "WithTimeout"},
+		{"user agent newline", WithUserAgent("a\r\nX-Evil: 1"), "WithUserAgent"},
+		{"nil logger", WithLogger(nil), "WithLogger"},
+		{"zero body limit", WithMaxResponseSize(0), "WithMaxResponseSize"},
+		{"nil option", nil, "nil Option"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewClient(testKey, testSecret, tt.opt)
+			assert.Nil(t, c)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestNewClientRejectsCredentials(t *testing.T) {
+	_, err := NewClient("", testSecret)
+	assert.ErrorContains(t, err, "API key is empty")
+	_, err = NewClient(testKey, "")
+	assert.ErrorContains(t, err, "HMAC secret is empty")
+	_, err = NewClient(testKey, "%%%")
+	assert.ErrorContains(t, err, "not valid Base64")
+}
+
+func TestWithHTTPClientIsNotMutated(t *testing.T) {
+	hc := &http.Client{}
+	c, err := NewClient(testKey, testSecret, WithHTTPClient(hc))
+	require.NoError(t, err)
+	assert.Nil(t, hc.CheckRedirect, "the caller's client is left as it was")
+	assert.NotNil(t, c.hc.CheckRedirect)
+	assert.NotSame(t, hc, c.hc)
+}
+
+func TestDefaultTransportIsSizedForConcurrency(t *testing.T) {
+	c, err := NewClient(testKey, testSecret)
+	require.NoError(t, err)
+	tr, ok := c.hc.Transport.(*http.Transport)
+	require.True(t, ok)
+	assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 64)
+	assert.GreaterOrEqual(t, tr.MaxIdleConns, 64)
+	assert.Equal(t, DefaultTimeout, c.timeout, "there is always a timeout")
+}
+
+func TestNewClientFromEnv(t *testing.T) {
+	t.Setenv(EnvAPIKey, "")
+	t.Setenv(EnvHMACSecret, "")
+	t.Setenv(EnvBaseURL, "")
+	_, err := NewClientFromEnv()
+	assert.ErrorContains(t, err, EnvAPIKey)
+
+	t.Setenv(EnvAPIKey, "iimm_dev_x")
+	_, err = NewClientFromEnv()
+	assert.ErrorContains(t, err, EnvHMACSecret)
+
+	t.Setenv(EnvHMACSecret, testSecret)
+	c, err := NewClientFromEnv()
+	require.NoError(t, err)
+	assert.Equal(t, StagingURL+"/v2/bill-presentment", c.endpoint)
+
+	t.Setenv(EnvBaseURL, "http://127.0.0.1:1/v2")
+	c, err = NewClientFromEnv()
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:1/v2/bill-presentment", c.endpoint)
+
+	c, err = NewClientFromEnv(WithBaseURL(ProductionURL))
+	require.NoError(t, err)
+	assert.Equal(t, ProductionURL+"/v2/bill-presentment", c.endpoint, "options win over the environment")
+
+	t.Setenv(EnvBaseURL, "http://example.com")
+	_, err = NewClientFromEnv()
+	assert.ErrorContains(t, err, "WithBaseURL")
+}

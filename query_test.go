@@ -1,0 +1,69 @@
+package iimmpact
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-querystring/query"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestQueryValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		q     Query
+		field string // "" when valid
+		rule  string
+	}{
+		{"plain", Query{Account: "1234567890", Product: "AKSB"}, "", ""},
+		{"jompay", Query{Account: "1", Product: "JOMPAY", BillerCode: "12345", Ref2: "r", Amount: "10.50"}, "", ""},
+		{"jompay lower case", Query{Account: "1", Product: "jompay", BillerCode: "12345"}, "", ""},
+		{"jompay one decimal", Query{Account: "1", Product: "JOMPAY", BillerCode: "1", Amount: "0.5"}, "", ""},
+		{"jompay whole", Query{Account: "1", Product: "JOMPAY", BillerCode: "1", Amount: "100"}, "", ""},
+		{"no account", Query{Product: "AKSB"}, "account", "is required"},
+		{"blank account", Query{Account: "   ", Product: "AKSB"}, "account", "is required"},
+		{"no product", Query{Account: "1"}, "product", "is required"},
+		{"control char", Query{Account: "1\n2", Product: "AKSB"}, "account", "must not contain control characters"},
+		{"jompay no biller", Query{Account: "1", Product: "JOMPAY"}, "biller_code", "is required when product is JOMPAY"},
+		{"jompay blank biller", Query{Account: "1", Product: " Jompay ", BillerCode: " "}, "biller_code", "is required when product is JOMPAY"},
+		{"ref2 elsewhere", Query{Account: "1", Product: "AKSB", Ref2: "x"}, "ref2", "is only used when product is JOMPAY"},
+		{"amount elsewhere", Query{Account: "1", Product: "AKSB", Amount: "1.00"}, "amount", "is only used when product is JOMPAY"},
+		{"biller elsewhere", Query{Account: "1", Product: "TNB", BillerCode: "1"}, "biller_code", "is only used when product is JOMPAY"},
+	}
+	badAmounts := []string{"0", "0.00", "-1", "1.234", "1.", ".5", "1,00", "abc", "1e2", " 1", "RM1"}
+	for _, a := range badAmounts {
+		tests = append(tests, struct {
+			name  string
+			q     Query
+			field string
+			rule  string
+		}{"amount " + a, Query{Account: "1", Product: "JOMPAY", BillerCode: "1", Amount: a}, "amount", "must be a positive decimal with at most two decimals"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.q.Validate()
+			if tt.field == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrInvalidQuery)
+			var qe *QueryError
+			require.True(t, errors.As(err, &qe))
+			assert.Equal(t, tt.field, qe.Field)
+			assert.Contains(t, qe.Rule, tt.rule)
+			assert.Contains(t, err.Error(), tt.field)
+		})
+	}
+}
+
+func TestQueryEncoding(t *testing.T) {
+	v, err := query.Values(Query{Account: "12 34/5+6", Product: "JOMPAY", BillerCode: "1", Ref2: "a&b"})
+	require.NoError(t, err)
+	assert.Equal(t, "account=12+34%2F5%2B6&biller_code=1&product=JOMPAY&ref2=a%26b", v.Encode())
+	assert.Equal(t, "account=12 34/5+6&biller_code=1&product=JOMPAY&ref2=a&b", CanonicalQuery(v))
+	v, err = query.Values(Query{Account: "1", Product: "AKSB"})
+	require.NoError(t, err)
+	assert.Equal(t, "account=1&product=AKSB", v.Encode(), "empty optional fields are not sent")
+}
