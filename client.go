@@ -101,7 +101,13 @@ func NewClient(apiKey, hmacSecret string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := config{maxRetries: DefaultMaxRetries, timeout: DefaultTimeout, maxBody: DefaultMaxResponseSize, logger: slog.New(slog.DiscardHandler)}
+	cfg := config{
+		maxRetries: DefaultMaxRetries,
+		timeout:    DefaultTimeout,
+		maxBody:    DefaultMaxResponseSize,
+		logger:     slog.New(slog.DiscardHandler),
+		backoff:    retry.Backoff{Base: 200 * time.Millisecond, Max: 4 * time.Second},
+	}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, errors.New("iimmpact: NewClient: nil Option")
@@ -135,7 +141,7 @@ func NewClient(apiKey, hmacSecret string, opts ...Option) (*Client, error) {
 		userAgent:  ua,
 		logger:     cfg.logger,
 		maxBody:    cfg.maxBody,
-		backoff:    retry.Backoff{Base: 200 * time.Millisecond, Max: 4 * time.Second},
+		backoff:    cfg.backoff,
 		secrets:    []string{apiKey, strings.TrimSpace(hmacSecret)},
 		keyHint:    envMismatchHint(apiKey, cfg.baseURL),
 		shared: &shared{

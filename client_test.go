@@ -15,7 +15,12 @@ import (
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iimmpact-go/iimmpact/internal/retry"
 )
+
+// retryWait is the real wait, which must end when ctx does.
+var retryWait = retry.Wait
 
 const (
 	testKey    = "iimm_prod_TESTKEY0123456789"
@@ -232,18 +237,21 @@ func TestRetryAfterBeyondDeadlineStopsAtOnce(t *testing.T) {
 
 func TestCancelDuringBackoffReturnsAtOnce(t *testing.T) {
 	h := newHarness(t)
-	h.c.sleep = func(ctx context.Context, d time.Duration) error { <-ctx.Done(); return ctx.Err() }
 	ctx, cancel := context.WithCancel(context.Background())
-	h.respond(t, func(req *http.Request) (*http.Response, error) {
-		cancel() // the caller gives up while the client is about to back off
-		return httpmock.NewStringResponse(503, "{}"), nil
-	})
+	waited := make(chan time.Duration, 1)
+	h.c.sleep = func(ctx context.Context, d time.Duration) error {
+		waited <- d
+		cancel() // the caller gives up while the client backs off
+		return retryWait(ctx, time.Hour)
+	}
+	h.respond(t, jsonResponder(503, []byte("{}")))
 	bill, err := h.c.BillPresentment(ctx, aksb)
 	assert.Nil(t, bill)
 	assert.ErrorIs(t, err, context.Canceled)
 	var apiErr *APIError
 	assert.ErrorAs(t, err, &apiErr, "the last answer is kept")
 	assert.Equal(t, 1, h.mt.GetTotalCallCount())
+	assert.Positive(t, <-waited)
 }
 
 func TestPerAttemptTimeout(t *testing.T) {

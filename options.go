@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/iimmpact-go/iimmpact/internal/retry"
 )
 
 // Option configures a Client. An option given a bad value makes NewClient fail
@@ -24,6 +26,7 @@ type config struct {
 	logger     *slog.Logger
 	maxBody    int64
 	coalesce   bool
+	backoff    retry.Backoff
 }
 
 // Defaults.
@@ -118,6 +121,19 @@ func WithTimeout(d time.Duration) Option {
 			return fmt.Errorf("iimmpact: WithTimeout: %s is not positive", d)
 		}
 		c.timeout = d
+		return nil
+	}
+}
+
+// WithRetryBackoff sets the backoff between attempts: the wait before retry n is
+// between half and all of min(base·2ⁿ⁻¹, max). The default is 200 ms and 4 s. A
+// Retry-After from the server takes precedence.
+func WithRetryBackoff(base, max time.Duration) Option {
+	return func(c *config) error {
+		if base <= 0 || max < base {
+			return fmt.Errorf("iimmpact: WithRetryBackoff: want 0 < base <= max, got %s and %s", base, max)
+		}
+		c.backoff = retry.Backoff{Base: base, Max: max}
 		return nil
 	}
 }

@@ -18,8 +18,8 @@ type Bill struct {
 	Data                BillData `json:"data"`
 	Metadata            Metadata `json:"metadata"`
 	TransactionValidity *bool    `json:"transaction_validity"` // null in the documented 400
-	TransactionMessage  Text     `json:"transaction_message"`
-	ErrorMessage        Text     `json:"error_message"` // the user-facing message when payment is blocked
+	TransactionMessage  Text     `json:"transaction_message,omitzero"`
+	ErrorMessage        Text     `json:"error_message,omitzero"` // the user-facing message when payment is blocked
 
 	// StatusCode is the HTTP status the API answered with: 200 or 400.
 	StatusCode int `json:"-"`
@@ -27,18 +27,19 @@ type Bill struct {
 	raw []byte
 }
 
-// BillData is the "data" object, in the API's legacy PascalCase.
+// BillData is the "data" object, in the API's legacy PascalCase. Encoded back to
+// JSON, an absent field stays absent and a null one stays null.
 type BillData struct {
-	Message      Text        `json:"message"` // the outcome; see Decision
-	BillerName   Text        `json:"BillerName"`
-	CustomerName Text        `json:"CustomerName"`
-	Outstanding  Amount      `json:"Outstanding"`
-	Balance      Text        `json:"Balance"`
-	Data         Text        `json:"Data"` // a mobile account's data balance
-	Address      Text        `json:"Address"`
-	EBill        Text        `json:"E-Bill"` // a link to the bill as a PDF
-	CustomField  CustomField `json:"CustomField"`
-	DueDate      Date        `json:"DueDate"`
+	Message      Text        `json:"message,omitzero"` // the outcome; see Decision
+	BillerName   Text        `json:"BillerName,omitzero"`
+	CustomerName Text        `json:"CustomerName,omitzero"`
+	Outstanding  Amount      `json:"Outstanding,omitzero"`
+	Balance      Text        `json:"Balance,omitzero"`
+	Data         Text        `json:"Data,omitzero"` // a mobile account's data balance
+	Address      Text        `json:"Address,omitzero"`
+	EBill        Text        `json:"E-Bill,omitzero"` // a link to the bill as a PDF
+	CustomField  CustomField `json:"CustomField,omitzero"`
+	DueDate      Date        `json:"DueDate,omitzero"`
 }
 
 // knownDataKeys are the keys of BillData; encoding/json matches them without
@@ -66,8 +67,8 @@ type wireBill struct {
 	Metadata            *Metadata `json:"metadata"`
 	AtMetadata          *Metadata `json:"@metadata"`
 	TransactionValidity *bool     `json:"transaction_validity"`
-	TransactionMessage  Text      `json:"transaction_message"`
-	ErrorMessage        Text      `json:"error_message"`
+	TransactionMessage  Text      `json:"transaction_message,omitzero"`
+	ErrorMessage        Text      `json:"error_message,omitzero"`
 }
 
 // decodeBill decodes body into b without copying body; b keeps body as its raw form.

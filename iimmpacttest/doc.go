@@ -1,0 +1,25 @@
+// Package iimmpacttest is a fake IIMMPACT for tests and first runs without an
+// account: what net/http/httptest is to net/http.
+//
+// NewServer starts a loopback server for GET /v2/bill-presentment that
+// authenticates like the API (the four headers, the v1 signature over the
+// sorted, decoded query, a timestamp window, replayed nonces refused) and answers
+// with scripted outcomes, one helper for each row of the vendor's table. It comes
+// with credentials and a ready Client, needs no *testing.T, and records every
+// request for assertions:
+//
+//	srv := iimmpacttest.NewServer()
+//	defer srv.Close()
+//	srv.Set("TNB", "220012345678", iimmpacttest.ValidBill(iimmpacttest.Data{
+//		"BillerName":  "Tenaga Nasional Berhad",
+//		"Outstanding": json.Number("120.50"),
+//	}))
+//	bill, err := srv.Client.BillPresentment(ctx, iimmpact.Query{Product: "TNB", Account: "220012345678"})
+//
+// A new server already knows the sample accounts of Samples, so examples have
+// something to show with no set-up. Any other account is answered as the API
+// answers an invalid one.
+//
+// For tests that mock HTTP with httpmock instead, Server.Responder answers the
+// same scripted outcomes without a network.
+package iimmpacttest

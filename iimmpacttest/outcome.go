@@ -1,0 +1,113 @@
+package iimmpacttest
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/iimmpact-go/iimmpact"
+)
+
+// The error_message values the API documents for an invalid account.
+const (
+	MsgBillerCodeInvalid = "The provided biller code is invalid"
+	MsgAmountInvalid     = "The provided amount is invalid"
+	MsgInvalidAccountNo  = "Invalid account no"
+	MsgRef2Required      = "Ref-2 is required"
+)
+
+// Data is a bill's "data" object, keyed as the API spells it ("BillerName",
+// "Outstanding", "E-Bill", ...). A key left out is absent from the response; a
+// nil value is sent as JSON null. Give money as json.Number("45.94") (or a
+// string) so it stays exact; CustomField may be any JSON value.
+type Data map[string]any
+
+// Outcome is one scripted answer. Build it with ValidBill, InvalidAccount,
+// Unavailable, ServiceUnavailable or Raw.
+type Outcome struct {
+	// Status is the HTTP status.
+	Status int
+	// Header is added to the response.
+	Header http.Header
+	// Body is sent as is when the outcome is not an envelope.
+	Body []byte
+	// Delay holds the answer back, as a slow biller does; it ends early when the
+	// client goes away.
+	Delay time.Duration
+
+	envelope *envelope // rendered per request, with the product and the time
+}
+
+// After returns the outcome answered after a delay d.
+func (o Outcome) After(d time.Duration) Outcome {
+	o.Delay = d
+	return o
+}
+
+// envelope is the bill presentment body; metadata is filled in per request.
+type envelope struct {
+	data               Data
+	validity           *bool
+	transactionMessage *string
+	errorMessage       string
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// ValidBill answers HTTP 200 "Account no is valid" with data, to which it adds
+// "message" unless data sets it.
+func ValidBill(data Data) Outcome {
+	d := Data{"message": iimmpact.MessageValid}
+	for k, v := range data {
+		d[k] = v
+	}
+	return Outcome{Status: http.StatusOK, envelope: &envelope{data: d, validity: ptr(true)}}
+}
+
+// InvalidAccount answers the documented HTTP 400 "Invalid account no", with
+// errorMessage (one of the Msg constants, or any text) as error_message.
+func InvalidAccount(errorMessage string) Outcome {
+	return Outcome{Status: http.StatusBadRequest, envelope: &envelope{
+		data:         emptyData(iimmpact.MessageInvalidAccount),
+		errorMessage: errorMessage,
+	}}
+}
+
+// Unavailable answers "Bill presentment is unavailable for this product", as the
+// API does for a product without bill presentment.
+func Unavailable() Outcome {
+	return Outcome{Status: http.StatusOK, envelope: &envelope{
+		data:               emptyData(iimmpact.MessageUnavailable),
+		validity:           ptr(true),
+		transactionMessage: ptr(iimmpact.MessageUnavailable),
+	}}
+}
+
+// ServiceUnavailable answers "Service unavailable. Please try again later", as
+// the API does when the biller cannot be reached.
+func ServiceUnavailable() Outcome {
+	return Outcome{Status: http.StatusOK, envelope: &envelope{
+		data:               emptyData(iimmpact.MessageServiceUnavailable),
+		validity:           ptr(true),
+		transactionMessage: ptr(iimmpact.MessageServiceUnavailable),
+	}}
+}
+
+// Message answers HTTP 200 with any data.message, for outcomes the vendor's
+// table calls "any other error".
+func Message(message string) Outcome {
+	return Outcome{Status: http.StatusOK, envelope: &envelope{data: emptyData(message)}}
+}
+
+// Raw answers status with body and header exactly as given: a 503, an HTML error
+// page, a 429 with Retry-After, a malformed body.
+func Raw(status int, header http.Header, body string) Outcome {
+	return Outcome{Status: status, Header: header, Body: []byte(body)}
+}
+
+// emptyData is the data object of the reference's 400: every field blank.
+func emptyData(message string) Data {
+	return Data{
+		"message": message, "CustomerName": "", "Outstanding": nil, "Balance": "",
+		"Data": "", "Address": "", "E-Bill": "", "CustomField": "", "DueDate": "",
+	}
+}

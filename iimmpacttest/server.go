@@ -1,0 +1,426 @@
+package iimmpacttest
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iimmpact-go/iimmpact"
+)
+
+// Server is a fake IIMMPACT on a loopback address. Its methods are safe for
+// concurrent use, also while it serves.
+type Server struct {
+	// URL is the base URL, for iimmpact.WithBaseURL.
+	URL string
+	// APIKey and HMACSecret are credentials the server accepts.
+	APIKey     string
+	HMACSecret string
+	// Client is an *iimmpact.Client bound to the server, with short retry
+	// backoff so tests that script failures stay fast.
+	Client *iimmpact.Client
+
+	ts  *httptest.Server
+	cfg config
+
+	mu       sync.Mutex
+	signers  []*iimmpact.Signer
+	scripts  map[key][]Outcome // each used once in turn; the last one stays
+	products map[string]Outcome
+	billers  map[string]JomPAYBiller
+	nonces   map[string]time.Time
+	requests []Request
+}
+
+type key struct{ product, account string }
+
+// Request is what the server received, recorded for assertions.
+type Request struct {
+	Query  url.Values
+	Header http.Header
+	// Authenticated reports whether the request passed the checks; AuthError
+	// says why not.
+	Authenticated bool
+	AuthError     string
+	// Status is the HTTP status the server answered.
+	Status int
+	Time   time.Time
+}
+
+// Option configures a Server.
+type Option func(*config)
+
+type config struct {
+	secrets       []string
+	skipAuth      bool
+	now           func() time.Time
+	tolerance     time.Duration
+	noSamples     bool
+	clientOptions []iimmpact.Option
+}
+
+// WithSecrets makes the server also accept signatures made with these Base64
+// secrets, as during a key rotation. HMACSecret stays the one the Client uses.
+func WithSecrets(secrets ...string) Option {
+	return func(c *config) { c.secrets = append(c.secrets, secrets...) }
+}
+
+// WithoutAuth skips every authentication check.
+func WithoutAuth() Option { return func(c *config) { c.skipAuth = true } }
+
+// WithClock sets the server's clock, used for the timestamp window and the Date
+// header; to test clock skew, give it one far from the client's.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithTolerance sets the timestamp window (default iimmpact.DefaultTolerance).
+func WithTolerance(d time.Duration) Option { return func(c *config) { c.tolerance = d } }
+
+// WithoutSamples starts the server with no sample accounts.
+func WithoutSamples() Option { return func(c *config) { c.noSamples = true } }
+
+// WithClientOptions adds options to the ready Client.
+func WithClientOptions(opts ...iimmpact.Option) Option {
+	return func(c *config) { c.clientOptions = append(c.clientOptions, opts...) }
+}
+
+// NewServer starts a server. Close it when done. It panics only if the machine
+// has no loopback interface or no randomness, as httptest.NewServer does.
+func NewServer(opts ...Option) *Server {
+	s := newServer(opts...)
+	s.ts = httptest.NewServer(s)
+	s.URL = s.ts.URL
+	client, err := iimmpact.NewClient(s.APIKey, s.HMACSecret, append([]iimmpact.Option{
+		iimmpact.WithBaseURL(s.URL),
+		iimmpact.WithHTTPClient(s.ts.Client()),
+		iimmpact.WithRetryBackoff(time.Millisecond, 10*time.Millisecond),
+	}, s.cfg.clientOptions...)...)
+	if err != nil {
+		s.ts.Close()
+		panic("iimmpacttest: " + err.Error())
+	}
+	s.Client = client
+	return s
+}
+
+// TB is the part of testing.TB that Start needs.
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
+// Start is NewServer for a test: the server is closed when the test ends.
+func Start(t TB, opts ...Option) *Server {
+	t.Helper()
+	s := NewServer(opts...)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// newServer builds the server state without a listener; Responder uses it too.
+func newServer(opts ...Option) *Server {
+	s := &Server{
+		scripts:  map[key][]Outcome{},
+		products: map[string]Outcome{},
+		billers:  map[string]JomPAYBiller{},
+		nonces:   map[string]time.Time{},
+		cfg:      config{now: time.Now, tolerance: iimmpact.DefaultTolerance},
+	}
+	for _, o := range opts {
+		o(&s.cfg)
+	}
+	s.APIKey = "iimm_dev_sandbox_" + strings.ToLower(rand.Text())
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret) // never fails; see crypto/rand.Read
+	s.HMACSecret = base64.StdEncoding.EncodeToString(secret)
+	for _, sec := range append([]string{s.HMACSecret}, s.cfg.secrets...) {
+		signer, err := iimmpact.NewSigner(s.APIKey, sec)
+		if err != nil {
+			panic("iimmpacttest: WithSecrets: " + err.Error())
+		}
+		signer.Now = s.cfg.now
+		s.signers = append(s.signers, signer)
+	}
+	if !s.cfg.noSamples {
+		s.loadSamples()
+	}
+	return s
+}
+
+// Close stops the server and closes its client's idle connections.
+func (s *Server) Close() {
+	if s.ts != nil {
+		s.ts.Close()
+	}
+}
+
+// Set scripts the answers for one product and account. With several outcomes,
+// each answers one request in turn and the last answers every request after.
+// The product is compared without regard to case.
+func (s *Server) Set(product, account string, outcomes ...Outcome) {
+	if len(outcomes) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scripts[key{strings.ToUpper(product), account}] = append([]Outcome(nil), outcomes...)
+}
+
+// SetProduct scripts the answer for every account of product that has no script
+// of its own, such as Unavailable() for a product without bill presentment.
+func (s *Server) SetProduct(product string, o Outcome) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.products[strings.ToUpper(product)] = o
+}
+
+// FailTimes makes the next n requests for product and account answer fail, then
+// go on with what was scripted before: "fail N times, then succeed".
+func (s *Server) FailTimes(product, account string, n int, fail Outcome) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := key{strings.ToUpper(product), account}
+	rest := s.scripts[k]
+	if len(rest) == 0 {
+		rest = []Outcome{InvalidAccount(MsgInvalidAccountNo)}
+	}
+	seq := make([]Outcome, 0, n+len(rest))
+	for range n {
+		seq = append(seq, fail)
+	}
+	s.scripts[k] = append(seq, rest...)
+}
+
+// JomPAYBiller is a JomPAY biller the server knows.
+type JomPAYBiller struct {
+	Code      string
+	Name      string
+	NeedsRef2 bool
+}
+
+// AddJomPAYBiller makes the server accept biller code b.Code for product JOMPAY.
+// Requests for an unknown biller code answer MsgBillerCodeInvalid.
+func (s *Server) AddJomPAYBiller(b JomPAYBiller) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.billers[b.Code] = b
+}
+
+// Requests returns a copy of the requests received so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ResetRequests forgets the recorded requests.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// ServeHTTP answers GET /v2/bill-presentment as the API does; any other path is
+// 404 and any other method 405.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := s.cfg.now()
+	rec := Request{Query: r.URL.Query(), Header: r.Header.Clone(), Time: now}
+	status, header, body, delay := s.answer(r, now, &rec)
+	rec.Status = status
+	s.mu.Lock()
+	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	h := w.Header()
+	for k, vs := range header {
+		h[k] = append([]string(nil), vs...)
+	}
+	if h.Get("Date") == "" {
+		h.Set("Date", now.UTC().Format(http.TimeFormat))
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// answer decides the response and fills in rec's authentication result.
+func (s *Server) answer(r *http.Request, now time.Time, rec *Request) (int, http.Header, []byte, time.Duration) {
+	if r.URL.Path != "/v2/bill-presentment" {
+		return jsonError(http.StatusNotFound, "not_found", "no such endpoint")
+	}
+	if r.Method != http.MethodGet {
+		return jsonError(http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+	}
+	if !s.cfg.skipAuth {
+		if msg := s.authenticate(r, now); msg != "" {
+			rec.AuthError = msg
+			return jsonError(http.StatusUnauthorized, "unauthorized", msg)
+		}
+	}
+	rec.Authenticated = true
+	q := r.URL.Query()
+	product, account := strings.ToUpper(strings.TrimSpace(q.Get("product"))), q.Get("account")
+	switch {
+	case product == "":
+		return jsonError(http.StatusBadRequest, "bad_request", "product is required")
+	case account == "":
+		return jsonError(http.StatusBadRequest, "bad_request", "account is required")
+	}
+	o := s.outcome(product, account, q)
+	return s.render(o, product, now)
+}
+
+// authenticate returns "" for a request the API would accept, or the message of
+// its 401. A nonce is remembered only once the signature is good, so a forged
+// request cannot burn a real one.
+func (s *Server) authenticate(r *http.Request, now time.Time) string {
+	var err error
+	for _, signer := range s.signers {
+		if err = signer.Verify(r, nil, s.cfg.tolerance); err == nil || !errors.Is(err, iimmpact.ErrSignatureMismatch) {
+			break
+		}
+	}
+	switch {
+	case errors.Is(err, iimmpact.ErrMissingAuth):
+		return "Missing authentication headers"
+	case errors.Is(err, iimmpact.ErrUnknownAPIKey):
+		return "API key not found"
+	case errors.Is(err, iimmpact.ErrTimestampExpired):
+		return "Request timestamp is outside the allowed window"
+	case errors.Is(err, iimmpact.ErrInvalidNonce):
+		return "Invalid nonce"
+	case err != nil:
+		return "Invalid signature"
+	}
+	nonce := r.Header.Get(iimmpact.HeaderNonce)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, seen := s.nonces[nonce]; seen {
+		return "Nonce has already been used"
+	}
+	if len(s.nonces) > 10_000 { // forget nonces whose timestamps the window refuses anyway
+		for n, at := range s.nonces {
+			if now.Sub(at) > 2*s.cfg.tolerance {
+				delete(s.nonces, n)
+			}
+		}
+	}
+	s.nonces[nonce] = now
+	return ""
+}
+
+// outcome picks the scripted answer, after the JomPAY rules.
+func (s *Server) outcome(product, account string, q url.Values) Outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if product == iimmpact.ProductJomPAY {
+		biller, ok := s.billers[q.Get("biller_code")]
+		switch {
+		case !ok:
+			return InvalidAccount(MsgBillerCodeInvalid)
+		case q.Get("amount") != "" && !validAmount(q.Get("amount")):
+			return InvalidAccount(MsgAmountInvalid)
+		case biller.NeedsRef2 && strings.TrimSpace(q.Get("ref2")) == "":
+			return InvalidAccount(MsgRef2Required)
+		}
+	}
+	k := key{product, account}
+	if seq := s.scripts[k]; len(seq) > 0 {
+		if len(seq) > 1 {
+			s.scripts[k] = seq[1:]
+		}
+		return seq[0]
+	}
+	if o, ok := s.products[product]; ok {
+		return o
+	}
+	return InvalidAccount(MsgInvalidAccountNo)
+}
+
+func validAmount(a string) bool {
+	return iimmpact.Query{Account: "-", Product: iimmpact.ProductJomPAY, BillerCode: "-", Amount: a}.Validate() == nil
+}
+
+// render turns an outcome into a response; an envelope gets its metadata here.
+func (s *Server) render(o Outcome, product string, now time.Time) (int, http.Header, []byte, time.Duration) {
+	if o.envelope == nil {
+		return o.Status, o.Header, o.Body, o.Delay
+	}
+	e := o.envelope
+	msg := e.transactionMessage
+	if msg == nil && e.validity != nil && *e.validity {
+		msg = ptr("Account validation successful with " + product + ".")
+	}
+	body, err := json.Marshal(struct {
+		Data     Data `json:"data"`
+		Metadata struct {
+			StatusCode  int    `json:"status_code"`
+			ProductCode string `json:"product_code"`
+			LastUpdated string `json:"last_updated"`
+		} `json:"metadata"`
+		TransactionValidity *bool   `json:"transaction_validity"`
+		TransactionMessage  *string `json:"transaction_message"`
+		ErrorMessage        string  `json:"error_message"`
+	}{
+		Data:                e.data,
+		TransactionValidity: e.validity,
+		TransactionMessage:  msg,
+		ErrorMessage:        e.errorMessage,
+		Metadata: struct {
+			StatusCode  int    `json:"status_code"`
+			ProductCode string `json:"product_code"`
+			LastUpdated string `json:"last_updated"`
+		}{o.Status, product, now.In(gmt8).Format(iimmpact.TimestampLayout)},
+	})
+	if err != nil { // a Data value json cannot encode: say so, as a 500
+		return jsonError(http.StatusInternalServerError, "sandbox_error", "iimmpacttest: cannot encode Data: "+err.Error())
+	}
+	return o.Status, o.Header, body, o.Delay
+}
+
+var gmt8 = time.FixedZone("GMT+8", 8*60*60)
+
+func jsonError(status int, code, message string) (int, http.Header, []byte, time.Duration) {
+	body, _ := json.Marshal(map[string]string{"error": code, "message": message})
+	return status, nil, body, 0
+}
+
+// Responder returns an httpmock-compatible responder (a plain
+// func(*http.Request) (*http.Response, error)) that answers like the server,
+// scripts, samples and authentication included, without a network. Register it
+// for iimmpact.ProductionURL+"/v2/bill-presentment" or any other URL.
+func (s *Server) Responder() func(*http.Request) (*http.Response, error) {
+	return func(r *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, r)
+		if err := r.Context().Err(); err != nil {
+			return nil, err
+		}
+		resp := rec.Result()
+		resp.Request = r
+		return resp, nil
+	}
+}
+
+// NewHandler returns a Server that is not listening: use it as an http.Handler
+// or through Responder. Its URL and Client are empty, and it needs no Close.
+func NewHandler(opts ...Option) *Server {
+	return newServer(opts...)
+}
