@@ -49,8 +49,13 @@ func (q Query) Validate() error {
 		if strings.TrimSpace(q.BillerCode) == "" {
 			return &QueryError{Field: "biller_code", Rule: "is required when product is JOMPAY"}
 		}
-		if q.Amount != "" && !validAmount(q.Amount) {
-			return &QueryError{Field: "amount", Rule: "must be a positive decimal with at most two decimals, such as 45.90"}
+		if q.Amount != "" {
+			if !validAmount(q.Amount) {
+				return &QueryError{Field: "amount", Rule: "must be a positive decimal with at most two decimals, such as 45.90"}
+			}
+			if _, err := ParseAmount(q.Amount); err != nil {
+				return &QueryError{Field: "amount", Rule: "is too large"}
+			}
 		}
 		return nil
 	}

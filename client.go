@@ -88,6 +88,7 @@ func sharedTransport() *http.Transport {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConns = 256
 		t.MaxIdleConnsPerHost = 128
+		t.MaxResponseHeaderBytes = 64 << 10 // the API's headers are small; refuse a flood
 		defaultTransport = t
 	})
 	return defaultTransport

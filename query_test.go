@@ -40,6 +40,12 @@ func TestQueryValidate(t *testing.T) {
 			rule  string
 		}{"amount " + a, Query{Account: "1", Product: "JOMPAY", BillerCode: "1", Amount: a}, "amount", "must be a positive decimal with at most two decimals"})
 	}
+	tests = append(tests, struct {
+		name  string
+		q     Query
+		field string
+		rule  string
+	}{"amount too large", Query{Account: "1", Product: "JOMPAY", BillerCode: "1", Amount: "100000000000000000"}, "amount", "is too large"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.q.Validate()

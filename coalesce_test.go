@@ -1,0 +1,125 @@
+package iimmpact
+
+import (
+	"context"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// waitForWaiters spins until n callers are waiting on key's shared call. It
+// yields rather than sleeps, and gives up with the test's deadline.
+func waitForWaiters(t *testing.T, g *group, key string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		g.mu.Lock()
+		c := g.calls[key]
+		got := 0
+		if c != nil {
+			got = c.waiters
+		}
+		g.mu.Unlock()
+		if got == n {
+			return
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("never saw %d waiters", n)
+}
+
+const aksbKey = "account=1234567890&product=AKSB"
+
+func TestCoalescingSharesOneCall(t *testing.T) {
+	h := newHarness(t, WithCoalescing())
+	release := make(chan struct{})
+	var upstream atomic.Int32
+	h.respond(t, func(req *http.Request) (*http.Response, error) {
+		upstream.Add(1)
+		<-release
+		return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+	})
+	const callers = 64
+	bills := make([]*Bill, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := h.c.BillPresentment(context.Background(), aksb)
+			assert.NoError(t, err)
+			bills[i] = b
+		}()
+	}
+	waitForWaiters(t, h.c.group, aksbKey, callers)
+	close(release)
+	wg.Wait()
+	assert.Equal(t, int32(1), upstream.Load(), "64 identical queries, one upstream call")
+	for _, b := range bills {
+		require.NotNil(t, b)
+		assert.Equal(t, ActionShow, b.Decision().Action)
+	}
+	bills[0].Data.BillerName.Value = "changed"
+	assert.Equal(t, "Air Kelantan", bills[1].Data.BillerName.Value, "each caller has its own copy")
+
+	// A later call is not served from the finished one.
+	_, err := h.c.BillPresentment(context.Background(), aksb)
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), upstream.Load())
+}
+
+func TestCoalescingHonoursEachContext(t *testing.T) {
+	h := newHarness(t, WithCoalescing())
+	release := make(chan struct{})
+	upstreamCancelled := make(chan struct{})
+	h.respond(t, func(req *http.Request) (*http.Response, error) {
+		select {
+		case <-release:
+			return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+		case <-req.Context().Done():
+			close(upstreamCancelled)
+			return nil, req.Context().Err()
+		}
+	})
+
+	impatient, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.c.BillPresentment(impatient, aksb)
+		done <- err
+	}()
+	patient := make(chan *Bill, 1)
+	go func() {
+		b, _ := h.c.BillPresentment(context.Background(), aksb)
+		patient <- b
+	}()
+	waitForWaiters(t, h.c.group, aksbKey, 2)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled, "the impatient caller returns at once")
+	close(release)
+	b := <-patient
+	require.NotNil(t, b, "the other caller still gets the answer")
+	assert.Equal(t, ActionShow, b.Decision().Action)
+
+	// When every caller has gone, the shared call is cancelled.
+	h2 := newHarness(t, WithCoalescing())
+	h2.respond(t, func(req *http.Request) (*http.Response, error) {
+		<-req.Context().Done()
+		close(upstreamCancelled)
+		return nil, req.Context().Err()
+	})
+	ctx, cancel2 := context.WithCancel(context.Background())
+	go func() {
+		waitForWaiters(t, h2.c.group, aksbKey, 1)
+		cancel2()
+	}()
+	_, err := h2.c.BillPresentment(ctx, aksb)
+	assert.ErrorIs(t, err, context.Canceled)
+	<-upstreamCancelled
+}
