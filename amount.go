@@ -1,7 +1,6 @@
 package iimmpact
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
@@ -74,21 +73,25 @@ func (a Amount) appendDecimal(dst []byte) []byte {
 
 // UnmarshalJSON accepts a number, a numeric string, "" or null.
 func (a *Amount) UnmarshalJSON(b []byte) error {
-	text := string(b)
-	if text == "null" {
+	if string(b) == "null" {
 		*a = Amount{state: Null}
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &text); err != nil {
+		text, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		if text = strings.TrimSpace(text); text == "" {
 			*a = Amount{state: Null}
 			return nil
 		}
+		return a.set(parseSen(text))
 	}
-	sen, err := parseSen(text)
+	return a.set(parseSen(b))
+}
+
+func (a *Amount) set(sen int64, err error) error {
 	if err != nil {
 		return err
 	}
@@ -105,8 +108,9 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 }
 
 // parseSen reads a decimal number (JSON number syntax, leading zeros allowed) as
-// an exact count of hundredths.
-func parseSen(s string) (int64, error) {
+// an exact count of hundredths. It takes bytes or a string so a JSON literal is
+// read in place.
+func parseSen[T string | []byte](s T) (int64, error) {
 	i := 0
 	neg := false
 	if i < len(s) && s[i] == '-' {
@@ -116,15 +120,15 @@ func parseSen(s string) (int64, error) {
 	intStart := i
 	i = skipDigits(s, i)
 	intPart := s[intStart:i]
-	if intPart == "" {
+	if len(intPart) == 0 {
 		return 0, ErrAmountSyntax
 	}
-	var frac string
+	var frac T
 	if i < len(s) && s[i] == '.' {
 		i++
 		fracStart := i
 		i = skipDigits(s, i)
-		if frac = s[fracStart:i]; frac == "" {
+		if frac = s[fracStart:i]; len(frac) == 0 {
 			return 0, ErrAmountSyntax
 		}
 	}
@@ -155,12 +159,12 @@ func parseSen(s string) (int64, error) {
 
 	// The value is digits × 10^scale sen, where digits is intPart followed by frac.
 	scale := exp - len(frac) + 2
-	intPart = strings.TrimLeft(intPart, "0")
-	if intPart == "" {
-		frac = strings.TrimLeft(frac, "0")
+	intPart = trimLeadingZeros(intPart)
+	if len(intPart) == 0 {
+		frac = trimLeadingZeros(frac)
 	}
-	for scale < 0 && (frac != "" || intPart != "") { // drop trailing zeros
-		if frac != "" {
+	for scale < 0 && (len(frac) > 0 || len(intPart) > 0) { // drop trailing zeros
+		if len(frac) > 0 {
 			if frac[len(frac)-1] != '0' {
 				break
 			}
@@ -173,7 +177,7 @@ func parseSen(s string) (int64, error) {
 		}
 		scale++
 	}
-	if intPart == "" && frac == "" {
+	if len(intPart) == 0 && len(frac) == 0 {
 		return 0, nil
 	}
 	if scale < 0 {
@@ -183,10 +187,11 @@ func parseSen(s string) (int64, error) {
 		return 0, ErrAmountRange
 	}
 	var u uint64
-	for _, part := range [2]string{intPart, frac} {
-		for j := 0; j < len(part); j++ {
-			u = u*10 + uint64(part[j]-'0')
-		}
+	for j := 0; j < len(intPart); j++ {
+		u = u*10 + uint64(intPart[j]-'0')
+	}
+	for j := 0; j < len(frac); j++ {
+		u = u*10 + uint64(frac[j]-'0')
 	}
 	for ; scale > 0; scale-- {
 		u *= 10
@@ -200,7 +205,14 @@ func parseSen(s string) (int64, error) {
 	return int64(u), nil
 }
 
-func skipDigits(s string, i int) int {
+func trimLeadingZeros[T string | []byte](s T) T {
+	for len(s) > 0 && s[0] == '0' {
+		s = s[1:]
+	}
+	return s
+}
+
+func skipDigits[T string | []byte](s T, i int) int {
 	for i < len(s) && isDigit(s[i]) {
 		i++
 	}

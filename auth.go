@@ -133,10 +133,12 @@ func (s *Signer) signHeader(h http.Header, now time.Time, method, query, bodyHas
 	ts := strconv.FormatInt(now.Unix(), 10)
 	var buf [96]byte
 	sig := s.signature(buf[:0], ts, nonce, method, query, bodyHash)
-	h[HeaderAPIKey] = []string{s.apiKey}
-	h[HeaderTimestamp] = []string{ts}
-	h[HeaderNonce] = []string{nonce}
-	h[HeaderSignature] = []string{string(sig)}
+	vals := [...]string{s.apiKey, ts, nonce, string(sig)}
+	all := vals[:] // one allocation for the four header values
+	h[HeaderAPIKey] = all[0:1:1]
+	h[HeaderTimestamp] = all[1:2:2]
+	h[HeaderNonce] = all[2:3:3]
+	h[HeaderSignature] = all[3:4:4]
 	return nil
 }
 

@@ -131,9 +131,9 @@ func (c *Client) billPresentment(ctx context.Context, rawQuery, canonQuery strin
 	}
 	switch res.status {
 	case http.StatusOK, http.StatusBadRequest:
-		bill := &Bill{StatusCode: res.status}
-		err := decodeBill(res.body, bill)
+		bill, err := DecodeBill(res.body)
 		if err == nil {
+			bill.StatusCode = res.status
 			return bill, nil
 		}
 		if res.status == http.StatusOK {

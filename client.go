@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -219,16 +220,18 @@ type response struct {
 // describes, and returns the final answer. canonQuery is the signed form of the
 // same query.
 func (c *Client) get(ctx context.Context, rawQuery, canonQuery string) (*response, int, error) {
-	url := c.endpoint + "?" + rawQuery
+	target := c.endpoint + "?" + rawQuery
 	skewRetried := false
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		res, err := c.attempt(ctx, url, canonQuery)
+		res, err := c.attempt(ctx, target, canonQuery)
 		if err != nil {
+			err = c.hideQuery(err)
 			if ctx.Err() != nil {
 				return nil, attempt, fmt.Errorf("iimmpact: bill presentment: %w", joinCtx(ctx.Err(), err))
 			}
-			if !retry.Error(ctx, err) || errors.Is(err, ErrResponseTooLarge) {
+			var final *finalError
+			if errors.As(err, &final) || !retry.Error(ctx, err) {
 				return nil, attempt, fmt.Errorf("iimmpact: bill presentment: %w", err)
 			}
 			c.logger.LogAttrs(ctx, slog.LevelDebug, "iimmpact: attempt failed", slog.Int("attempt", attempt), slog.String("error", err.Error()))
@@ -256,6 +259,27 @@ func (c *Client) get(ctx context.Context, rawQuery, canonQuery string) (*respons
 		c.budget.Success()
 		return res, attempt, nil
 	}
+}
+
+// finalError marks an attempt's error that another attempt would repeat: a
+// signing failure, or a body over the limit.
+type finalError struct{ err error }
+
+// Error returns the wrapped error's text.
+func (e *finalError) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *finalError) Unwrap() error { return e.err }
+
+// hideQuery drops the query, which holds the customer's account number, from a
+// transport error's URL: errors end up in logs, and an account number is
+// personal data.
+func (c *Client) hideQuery(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: c.endpoint, Err: ue.Err}
+	}
+	return err
 }
 
 // errNoRetry tells get to stop retrying and report the last answer.
@@ -320,10 +344,10 @@ func (c *Client) ClockOffset() time.Duration { return time.Duration(c.skew.Load(
 
 // attempt sends one signed request and reads its body within the per-attempt
 // timeout.
-func (c *Client) attempt(ctx context.Context, url, canonQuery string) (*response, error) {
+func (c *Client) attempt(ctx context.Context, target, canonQuery string) (*response, error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +355,7 @@ func (c *Client) attempt(ctx context.Context, url, canonQuery string) (*response
 	req.Header["User-Agent"] = []string{c.userAgent}
 	now := c.signer.now().Add(time.Duration(c.skew.Load()))
 	if err := c.signer.signHeader(req.Header, now, http.MethodGet, canonQuery, emptyBodyHash); err != nil {
-		return nil, err
+		return nil, &finalError{err}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -340,9 +364,12 @@ func (c *Client) attempt(ctx context.Context, url, canonQuery string) (*response
 	defer resp.Body.Close()
 	res := &response{status: resp.StatusCode, header: resp.Header, sig: req.Header.Get(HeaderSignature)}
 	if resp.ContentLength > c.maxBody {
-		return nil, fmt.Errorf("%w: Content-Length %d is over %d bytes", ErrResponseTooLarge, resp.ContentLength, c.maxBody)
+		return nil, &finalError{fmt.Errorf("%w: Content-Length %d is over %d bytes", ErrResponseTooLarge, resp.ContentLength, c.maxBody)}
 	}
 	res.body, err = readBody(resp.Body, resp.ContentLength, c.maxBody)
+	if errors.Is(err, ErrResponseTooLarge) {
+		return nil, &finalError{err}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -329,6 +329,16 @@ func TestMalformed200(t *testing.T) {
 	}
 }
 
+func TestSigningFailureIsNotRetried(t *testing.T) {
+	h := newHarness(t)
+	h.c.signer.NewNonce = func() string { return "short" }
+	h.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))
+	_, err := h.c.BillPresentment(context.Background(), aksb)
+	assert.ErrorIs(t, err, ErrInvalidNonce)
+	assert.Equal(t, 0, h.mt.GetTotalCallCount())
+	assert.Empty(t, h.sleeps)
+}
+
 func TestInvalidQuerySendsNothing(t *testing.T) {
 	h := newHarness(t)
 	h.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))

@@ -256,6 +256,7 @@ func TestFaults(t *testing.T) {
 		for _, secret := range append([]string{"TESTKEY0123456789", testSecret, "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY", "secret-key-for-tests"}, allSigs...) {
 			assert.NotContains(t, out.String(), secret)
 		}
+		assert.NotContains(t, out.String(), aksb.Account, "the account number is personal data")
 	})
 }
 

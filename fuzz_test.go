@@ -1,6 +1,7 @@
 package iimmpact
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -116,10 +117,12 @@ func FuzzCustomField(f *testing.F) {
 			}
 		}
 		_ = c.IsEmpty()
-		var v any
-		if err := c.Decode(&v); err != nil {
-			t.Fatalf("decode: %v", err)
+		var kept json.RawMessage
+		if err := c.Decode(&kept); err != nil || !bytes.Equal(kept, c.Raw()) {
+			t.Fatalf("decode into RawMessage: %v", err)
 		}
+		var v any
+		_ = c.Decode(&v) // may fail (a number too large for float64), must not panic
 	})
 }
 

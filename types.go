@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Bill is the outcome of one bill presentment call: the decoded envelope of an
@@ -92,6 +93,18 @@ func decodeBill(body []byte, b *Bill) error {
 	b.ErrorMessage = w.ErrorMessage
 	b.raw = body
 	return nil
+}
+
+// DecodeBill decodes a bill presentment response body, as BillPresentment does
+// with the body of an HTTP 200 or 400. It is faster than json.Unmarshal into a
+// Bill, which must validate the body twice. The Bill keeps body as its Raw form:
+// do not modify body afterwards. StatusCode is left 0.
+func DecodeBill(body []byte) (*Bill, error) {
+	b := new(Bill)
+	if err := decodeBill(body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // UnmarshalJSON decodes the envelope, accepting "@metadata" for "metadata", and
@@ -181,8 +194,8 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 		*t = Text{State: Null}
 		return nil
 	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		*t = Text{Value: s, State: Present}
@@ -193,6 +206,20 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 		*t = Text{Value: string(b), State: Present}
 		return nil
 	}
+}
+
+// unquote returns the value of the JSON string literal b. Most strings the API
+// sends have no escapes; those are sliced out without a second decode.
+func unquote(b []byte) (string, error) {
+	if len(b) >= 2 && b[len(b)-1] == '"' {
+		inner := b[1 : len(b)-1]
+		if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 && utf8.Valid(inner) {
+			return string(inner), nil
+		}
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
 }
 
 // MarshalJSON writes null for an absent or null field.

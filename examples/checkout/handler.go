@@ -35,6 +35,7 @@ func NewHandler(client *iimmpact.Client, timeout time.Duration, logger *slog.Log
 	return h
 }
 
+// ServeHTTP routes to the checkout's pages.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // view is what page.html renders.
@@ -48,7 +49,10 @@ type view struct {
 	Paid     bool
 }
 
-func (v view) Show() bool  { return v.Decision.Action == iimmpact.ActionShow }
+// Show reports whether the page shows the bill's fields.
+func (v view) Show() bool { return v.Decision.Action == iimmpact.ActionShow }
+
+// Block reports whether the page shows the block message.
 func (v view) Block() bool { return v.Decision.Action == iimmpact.ActionBlock }
 
 func (h *Handler) form(w http.ResponseWriter, r *http.Request) {

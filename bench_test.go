@@ -1,0 +1,419 @@
+package iimmpact_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/iimmpact-go/iimmpact"
+)
+
+// The benchmarks compare the SDK with the same call written by hand by a careful
+// engineer (handCall below): build the query, sign, http.Client.Do, read with a
+// limit, json.Unmarshal into a struct, decide. Both run in the same process, on
+// the same server, in the same run. scripts/bench summarises them.
+
+const (
+	benchKey    = "iimm_prod_BENCHKEY"
+	benchSecret = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY="
+)
+
+var benchQuery = iimmpact.Query{Account: "1234567890", Product: "AKSB"}
+
+func referenceBody(tb testing.TB) []byte {
+	b, err := os.ReadFile("testdata/responses/valid_aksb.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// handBill is the struct a careful engineer would decode into.
+type handBill struct {
+	Data struct {
+		Message      string          `json:"message"`
+		BillerName   string          `json:"BillerName"`
+		CustomerName string          `json:"CustomerName"`
+		Outstanding  json.Number     `json:"Outstanding"`
+		Balance      string          `json:"Balance"`
+		Data         string          `json:"Data"`
+		Address      string          `json:"Address"`
+		EBill        *string         `json:"E-Bill"`
+		CustomField  json.RawMessage `json:"CustomField"`
+		DueDate      string          `json:"DueDate"`
+	} `json:"data"`
+	Metadata struct {
+		StatusCode  int    `json:"status_code"`
+		ProductCode string `json:"product_code"`
+		LastUpdated string `json:"last_updated"`
+	} `json:"metadata"`
+	TransactionValidity *bool   `json:"transaction_validity"`
+	TransactionMessage  *string `json:"transaction_message"`
+	ErrorMessage        string  `json:"error_message"`
+}
+
+// handClient is the hand-written call's state: a key decoded once.
+type handClient struct {
+	hc       *http.Client
+	endpoint string
+	key      []byte
+}
+
+func newHandClient(tb testing.TB, base string, hc *http.Client) *handClient {
+	key, err := base64.StdEncoding.DecodeString(benchSecret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &handClient{hc: hc, endpoint: base + "/v2/bill-presentment", key: key}
+}
+
+func handSign(key []byte, h http.Header, query string) {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	nonce := rand.Text()
+	mac := hmac.New(sha256.New, key)
+	io.WriteString(mac, "v1:"+ts+":"+nonce+":GET:"+query+":47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+	h.Set("X-Api-Key", benchKey)
+	h.Set("X-Timestamp", ts)
+	h.Set("X-Nonce", nonce)
+	h.Set("X-Signature", "v1="+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+}
+
+func handCanonical(v url.Values) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		for _, val := range v[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(k + "=" + val)
+		}
+	}
+	return b.String()
+}
+
+func (c *handClient) call(ctx context.Context, account, product string) (show bool, err error) {
+	v := url.Values{"account": {account}, "product": {product}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"?"+v.Encode(), nil)
+	if err != nil {
+		return false, err
+	}
+	handSign(c.key, req.Header, handCanonical(v))
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return false, err
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusBadRequest {
+		return false, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var b handBill
+	if err := json.Unmarshal(body, &b); err != nil {
+		return false, err
+	}
+	return strings.EqualFold(strings.TrimSpace(b.Data.Message), "Account no is valid"), nil
+}
+
+// memoryTransport answers every request with the body, without a network.
+type memoryTransport struct{ body []byte }
+
+func (m memoryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{
+		StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(m.body)), ContentLength: int64(len(m.body)), Request: req,
+	}, nil
+}
+
+// tunedTransport is what a careful engineer configures for 64 concurrent callers.
+func tunedTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	return t
+}
+
+// loopback serves the reference 200 and counts the connections it accepts.
+func loopback(b *testing.B) (*httptest.Server, *atomic.Int64) {
+	body := referenceBody(b)
+	var opened atomic.Int64
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	ts.Start()
+	b.Cleanup(ts.Close)
+	return ts, &opened
+}
+
+func sdkClient(b *testing.B, base string, opts ...iimmpact.Option) *iimmpact.Client {
+	c, err := iimmpact.NewClient(benchKey, benchSecret, append([]iimmpact.Option{iimmpact.WithBaseURL(base)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+func benchSDK(b *testing.B, c *iimmpact.Client) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		bill, err := c.BillPresentment(ctx, benchQuery)
+		if err != nil || bill.Decision().Action != iimmpact.ActionShow {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchHand(b *testing.B, c *handClient) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		show, err := c.call(ctx, benchQuery.Account, benchQuery.Product)
+		if err != nil || !show {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCall(b *testing.B) {
+	b.Run("transport=memory/impl=sdk", func(b *testing.B) {
+		benchSDK(b, sdkClient(b, "http://127.0.0.1:1", iimmpact.WithHTTPClient(&http.Client{Transport: memoryTransport{referenceBody(b)}})))
+	})
+	b.Run("transport=memory/impl=hand", func(b *testing.B) {
+		benchHand(b, newHandClient(b, "http://127.0.0.1:1", &http.Client{Transport: memoryTransport{referenceBody(b)}, Timeout: 35 * time.Second}))
+	})
+	b.Run("transport=loopback/impl=sdk", func(b *testing.B) {
+		ts, _ := loopback(b)
+		benchSDK(b, sdkClient(b, ts.URL))
+	})
+	b.Run("transport=loopback/impl=hand", func(b *testing.B) {
+		ts, _ := loopback(b)
+		tr := tunedTransport()
+		b.Cleanup(tr.CloseIdleConnections)
+		benchHand(b, newHandClient(b, ts.URL, &http.Client{Transport: tr, Timeout: 35 * time.Second}))
+	})
+}
+
+// BenchmarkConcurrent64 runs 64 callers against the loopback server and reports
+// calls per second and the connections the server saw opened.
+func BenchmarkConcurrent64(b *testing.B) {
+	run := func(b *testing.B, call func(context.Context) error, opened *atomic.Int64) {
+		b.ReportAllocs()
+		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0))) // 64 goroutines in all
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				if err := call(ctx); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+		b.ReportMetric(float64(opened.Load()), "conns")
+	}
+	b.Run("impl=sdk", func(b *testing.B) {
+		ts, opened := loopback(b)
+		c := sdkClient(b, ts.URL)
+		run(b, func(ctx context.Context) error {
+			_, err := c.BillPresentment(ctx, benchQuery)
+			return err
+		}, opened)
+	})
+	b.Run("impl=hand", func(b *testing.B) {
+		ts, opened := loopback(b)
+		tr := tunedTransport()
+		b.Cleanup(tr.CloseIdleConnections)
+		c := newHandClient(b, ts.URL, &http.Client{Transport: tr, Timeout: 35 * time.Second})
+		run(b, func(ctx context.Context) error {
+			_, err := c.call(ctx, benchQuery.Account, benchQuery.Product)
+			return err
+		}, opened)
+	})
+}
+
+// BenchmarkConnections12800 makes 12,800 calls from 64 callers per iteration,
+// from a cold pool, and reports the connections the server saw opened.
+func BenchmarkConnections12800(b *testing.B) {
+	run := func(b *testing.B, call func(context.Context) error, closeIdle func(), opened *atomic.Int64) {
+		var total int64
+		for b.Loop() {
+			closeIdle()
+			before := opened.Load()
+			var wg sync.WaitGroup
+			for range 64 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 200 {
+						if err := call(context.Background()); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			total += opened.Load() - before
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "conns/12800calls")
+	}
+	b.Run("impl=sdk", func(b *testing.B) {
+		ts, opened := loopback(b)
+		c := sdkClient(b, ts.URL)
+		run(b, func(ctx context.Context) error {
+			_, err := c.BillPresentment(ctx, benchQuery)
+			return err
+		}, c.CloseIdleConnections, opened)
+	})
+	b.Run("impl=hand", func(b *testing.B) {
+		ts, opened := loopback(b)
+		tr := tunedTransport()
+		b.Cleanup(tr.CloseIdleConnections)
+		c := newHandClient(b, ts.URL, &http.Client{Transport: tr, Timeout: 35 * time.Second})
+		run(b, func(ctx context.Context) error {
+			_, err := c.call(ctx, benchQuery.Account, benchQuery.Product)
+			return err
+		}, tr.CloseIdleConnections, opened)
+	})
+}
+
+func BenchmarkSign(b *testing.B) {
+	signer, err := iimmpact.NewSigner(benchKey, benchSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, iimmpact.ProductionURL+"/v2/bill-presentment?account=1234567890&product=AKSB", nil)
+	b.Run("impl=sdk", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := signer.Sign(req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=hand", func(b *testing.B) {
+		key, _ := base64.StdEncoding.DecodeString(benchSecret)
+		b.ReportAllocs()
+		for b.Loop() {
+			v, _ := url.ParseQuery(req.URL.RawQuery)
+			handSign(key, req.Header, handCanonical(v))
+		}
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	body := referenceBody(b)
+	b.Run("impl=sdk", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := iimmpact.DecodeBill(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=sdk-json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var bill iimmpact.Bill
+			if err := json.Unmarshal(body, &bill); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=hand", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var bill handBill
+			if err := json.Unmarshal(body, &bill); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkDecisionFields(b *testing.B) {
+	var bill iimmpact.Bill
+	if err := json.Unmarshal(referenceBody(b), &bill); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if bill.Decision().Action != iimmpact.ActionShow || len(bill.Fields()) != 5 {
+			b.Fatal("wrong outcome")
+		}
+	}
+}
+
+// BenchmarkCoalescing64 sends 64 identical queries at once, round after round,
+// to a biller that takes 2 ms to answer, and reports how many reached it per
+// round.
+func BenchmarkCoalescing64(b *testing.B) {
+	for _, coalesce := range []bool{false, true} {
+		b.Run(fmt.Sprint("coalescing=", coalesce), func(b *testing.B) {
+			body := referenceBody(b)
+			var upstream atomic.Int64
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				upstream.Add(1)
+				time.Sleep(2 * time.Millisecond) // the biller's latency
+				w.Write(body)
+			}))
+			b.Cleanup(ts.Close)
+			var opts []iimmpact.Option
+			if coalesce {
+				opts = append(opts, iimmpact.WithCoalescing())
+			}
+			c := sdkClient(b, ts.URL, opts...)
+			rounds := 0
+			for b.Loop() {
+				rounds++
+				var wg sync.WaitGroup
+				for range 64 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if _, err := c.BillPresentment(context.Background(), benchQuery); err != nil {
+							b.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(float64(upstream.Load())/float64(rounds), "upstream/round")
+		})
+	}
+}
