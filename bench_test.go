@@ -177,6 +177,41 @@ func loopback(b *testing.B) (*httptest.Server, *atomic.Int64) {
 	return ts, &opened
 }
 
+// caller is one implementation's call against its own loopback server, a way
+// to empty its connection pool, and the server's count of opened connections.
+type caller struct {
+	call      func(context.Context) error
+	closeIdle func()
+	opened    *atomic.Int64
+}
+
+// implementations are the two sides of every comparison, the base first.
+var implementations = []string{"hand", "sdk"}
+
+func loopbackCaller(b *testing.B, impl string) caller {
+	ts, opened := loopback(b)
+	if impl == "sdk" {
+		c := sdkClient(b, ts.URL)
+		return caller{func(ctx context.Context) error {
+			bill, err := c.BillPresentment(ctx, benchQuery)
+			if err == nil && bill.Decision().Action != iimmpact.ActionShow {
+				err = fmt.Errorf("decision %s", bill.Decision().Action)
+			}
+			return err
+		}, c.CloseIdleConnections, opened}
+	}
+	tr := tunedTransport()
+	b.Cleanup(tr.CloseIdleConnections)
+	c := newHandClient(b, ts.URL, &http.Client{Transport: tr, Timeout: 35 * time.Second})
+	return caller{func(ctx context.Context) error {
+		show, err := c.call(ctx, benchQuery.Account, benchQuery.Product)
+		if err == nil && !show {
+			err = fmt.Errorf("not shown")
+		}
+		return err
+	}, tr.CloseIdleConnections, opened}
+}
+
 func sdkClient(b *testing.B, base string, opts ...iimmpact.Option) *iimmpact.Client {
 	c, err := iimmpact.NewClient(benchKey, benchSecret, append([]iimmpact.Option{iimmpact.WithBaseURL(base)}, opts...)...)
 	if err != nil {
@@ -215,101 +250,73 @@ func BenchmarkCall(b *testing.B) {
 	b.Run("transport=memory/impl=hand", func(b *testing.B) {
 		benchHand(b, newHandClient(b, "http://127.0.0.1:1", &http.Client{Transport: memoryTransport{referenceBody(b)}, Timeout: 35 * time.Second}))
 	})
-	b.Run("transport=loopback/impl=sdk", func(b *testing.B) {
-		ts, _ := loopback(b)
-		benchSDK(b, sdkClient(b, ts.URL))
-	})
-	b.Run("transport=loopback/impl=hand", func(b *testing.B) {
-		ts, _ := loopback(b)
-		tr := tunedTransport()
-		b.Cleanup(tr.CloseIdleConnections)
-		benchHand(b, newHandClient(b, ts.URL, &http.Client{Transport: tr, Timeout: 35 * time.Second}))
-	})
+	for _, impl := range implementations {
+		b.Run("transport=loopback/impl="+impl, func(b *testing.B) {
+			c := loopbackCaller(b, impl)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.call(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkConcurrent64 runs 64 callers against the loopback server and reports
 // calls per second and the connections the server saw opened.
 func BenchmarkConcurrent64(b *testing.B) {
-	run := func(b *testing.B, call func(context.Context) error, opened *atomic.Int64) {
-		b.ReportAllocs()
-		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0))) // 64 goroutines in all
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for pb.Next() {
-				if err := call(ctx); err != nil {
-					b.Error(err)
-					return
+	for _, impl := range implementations {
+		b.Run("impl="+impl, func(b *testing.B) {
+			c := loopbackCaller(b, impl)
+			b.ReportAllocs()
+			b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0))) // 64 goroutines in all
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					if err := c.call(ctx); err != nil {
+						b.Error(err)
+						return
+					}
 				}
-			}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+			b.ReportMetric(float64(c.opened.Load()), "conns")
 		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
-		b.ReportMetric(float64(opened.Load()), "conns")
 	}
-	b.Run("impl=sdk", func(b *testing.B) {
-		ts, opened := loopback(b)
-		c := sdkClient(b, ts.URL)
-		run(b, func(ctx context.Context) error {
-			_, err := c.BillPresentment(ctx, benchQuery)
-			return err
-		}, opened)
-	})
-	b.Run("impl=hand", func(b *testing.B) {
-		ts, opened := loopback(b)
-		tr := tunedTransport()
-		b.Cleanup(tr.CloseIdleConnections)
-		c := newHandClient(b, ts.URL, &http.Client{Transport: tr, Timeout: 35 * time.Second})
-		run(b, func(ctx context.Context) error {
-			_, err := c.call(ctx, benchQuery.Account, benchQuery.Product)
-			return err
-		}, opened)
-	})
 }
 
 // BenchmarkConnections12800 makes 12,800 calls from 64 callers per iteration,
 // from a cold pool, and reports the connections the server saw opened.
 func BenchmarkConnections12800(b *testing.B) {
-	run := func(b *testing.B, call func(context.Context) error, closeIdle func(), opened *atomic.Int64) {
-		var total int64
-		for b.Loop() {
-			closeIdle()
-			before := opened.Load()
-			var wg sync.WaitGroup
-			for range 64 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range 200 {
-						if err := call(context.Background()); err != nil {
-							b.Error(err)
-							return
+	for _, impl := range implementations {
+		b.Run("impl="+impl, func(b *testing.B) {
+			c := loopbackCaller(b, impl)
+			var total int64
+			for b.Loop() {
+				c.closeIdle()
+				before := c.opened.Load()
+				var wg sync.WaitGroup
+				for range 64 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for range 200 {
+							if err := c.call(context.Background()); err != nil {
+								b.Error(err)
+								return
+							}
 						}
-					}
-				}()
+					}()
+				}
+				wg.Wait()
+				total += c.opened.Load() - before
 			}
-			wg.Wait()
-			total += opened.Load() - before
-		}
-		b.ReportMetric(float64(total)/float64(b.N), "conns/12800calls")
+			b.ReportMetric(float64(total)/float64(b.N), "conns/12800calls")
+		})
 	}
-	b.Run("impl=sdk", func(b *testing.B) {
-		ts, opened := loopback(b)
-		c := sdkClient(b, ts.URL)
-		run(b, func(ctx context.Context) error {
-			_, err := c.BillPresentment(ctx, benchQuery)
-			return err
-		}, c.CloseIdleConnections, opened)
-	})
-	b.Run("impl=hand", func(b *testing.B) {
-		ts, opened := loopback(b)
-		tr := tunedTransport()
-		b.Cleanup(tr.CloseIdleConnections)
-		c := newHandClient(b, ts.URL, &http.Client{Transport: tr, Timeout: 35 * time.Second})
-		run(b, func(ctx context.Context) error {
-			_, err := c.call(ctx, benchQuery.Account, benchQuery.Product)
-			return err
-		}, tr.CloseIdleConnections, opened)
-	})
 }
 
 func BenchmarkSign(b *testing.B) {

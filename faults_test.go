@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -305,10 +304,10 @@ func TestRetryBudgetUnderConcurrentStorm(t *testing.T) {
 // connections are reused: every new connection is explained by one the server or
 // the client had to drop, or by concurrency.
 func TestConnectionsStayBoundedUnderMixedFaults(t *testing.T) {
-	var opened, dropped, n atomic.Int32
+	var dropped, n atomic.Int32
 	valid := golden(t, "valid_aksb.json")
 	big := bytes.Repeat([]byte("x"), DefaultMaxResponseSize+1)
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts, opened := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch n.Add(1) % 20 {
 		case 1:
 			w.WriteHeader(503)
@@ -343,13 +342,6 @@ func TestConnectionsStayBoundedUnderMixedFaults(t *testing.T) {
 			_, _ = w.Write(valid)
 		}
 	}))
-	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			opened.Add(1)
-		}
-	}
-	ts.Start()
-	defer ts.Close()
 
 	var logs bytes.Buffer
 	c := faultClient(t, ts.URL, &logs, WithTimeout(100*time.Millisecond))

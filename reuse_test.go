@@ -13,6 +13,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// countingServer starts h on loopback, closed when the test ends, and counts the
+// connections it accepts.
+func countingServer(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var opened atomic.Int32
+	ts := httptest.NewUnstartedServer(h)
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return ts, &opened
+}
+
 // TestConnectionReuse64Callers: 12,800 calls from 64 concurrent callers through
 // the default transport reuse their connections. net/http dials a spare
 // connection when a caller asks for one in the instant before its last one is
@@ -21,17 +37,9 @@ import (
 // be one a call.
 func TestConnectionReuse64Callers(t *testing.T) {
 	body := golden(t, "valid_aksb.json")
-	var opened atomic.Int32
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	ts, opened := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write(body)
 	}))
-	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			opened.Add(1)
-		}
-	}
-	ts.Start()
-	defer ts.Close()
 	c, err := NewClient(testKey, testSecret, WithBaseURL(ts.URL))
 	require.NoError(t, err)
 	defer c.CloseIdleConnections()

@@ -368,31 +368,32 @@ func (s *Server) render(o Outcome, product string, now time.Time) (int, http.Hea
 	if msg == nil && e.validity != nil && *e.validity {
 		msg = ptr("Account validation successful with " + product + ".")
 	}
-	body, err := json.Marshal(struct {
-		Data     Data `json:"data"`
-		Metadata struct {
-			StatusCode  int    `json:"status_code"`
-			ProductCode string `json:"product_code"`
-			LastUpdated string `json:"last_updated"`
-		} `json:"metadata"`
-		TransactionValidity *bool   `json:"transaction_validity"`
-		TransactionMessage  *string `json:"transaction_message"`
-		ErrorMessage        string  `json:"error_message"`
-	}{
+	body, err := json.Marshal(wireEnvelope{
 		Data:                e.data,
+		Metadata:            wireMetadata{o.Status, product, now.In(gmt8).Format(iimmpact.TimestampLayout)},
 		TransactionValidity: e.validity,
 		TransactionMessage:  msg,
 		ErrorMessage:        e.errorMessage,
-		Metadata: struct {
-			StatusCode  int    `json:"status_code"`
-			ProductCode string `json:"product_code"`
-			LastUpdated string `json:"last_updated"`
-		}{o.Status, product, now.In(gmt8).Format(iimmpact.TimestampLayout)},
 	})
 	if err != nil { // a Data value json cannot encode: say so, as a 500
 		return jsonError(http.StatusInternalServerError, "sandbox_error", "iimmpacttest: cannot encode Data: "+err.Error())
 	}
 	return o.Status, o.Header, body, o.Delay
+}
+
+// wireEnvelope is the body of a bill presentment answer, in the API's key order.
+type wireEnvelope struct {
+	Data                Data         `json:"data"`
+	Metadata            wireMetadata `json:"metadata"`
+	TransactionValidity *bool        `json:"transaction_validity"`
+	TransactionMessage  *string      `json:"transaction_message"`
+	ErrorMessage        string       `json:"error_message"`
+}
+
+type wireMetadata struct {
+	StatusCode  int    `json:"status_code"`
+	ProductCode string `json:"product_code"`
+	LastUpdated string `json:"last_updated"`
 }
 
 var gmt8 = time.FixedZone("GMT+8", 8*60*60)

@@ -5,6 +5,7 @@ package retry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"strconv"
@@ -26,9 +27,11 @@ func Status(code int) bool {
 }
 
 // Error reports whether a transport error is worth another attempt: any error,
-// unless the caller's context has ended (its cancellation is never retried).
+// unless the caller's context has ended (its cancellation is never retried) or
+// the server's certificate was refused, which no retry can change.
 func Error(ctx context.Context, err error) bool {
-	return err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled)
+	var certErr *tls.CertificateVerificationError
+	return err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) && !errors.As(err, &certErr)
 }
 
 // ParseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date,

@@ -2,7 +2,9 @@ package retry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -23,6 +25,7 @@ func TestError(t *testing.T) {
 	assert.True(t, Error(live, context.DeadlineExceeded), "a per-attempt timeout is retried")
 	assert.False(t, Error(live, context.Canceled))
 	assert.False(t, Error(live, nil))
+	assert.False(t, Error(live, fmt.Errorf("get: %w", &tls.CertificateVerificationError{Err: errors.New("unknown authority")})), "a refused certificate stays refused")
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	assert.False(t, Error(done, errors.New("reset")), "never after the caller gave up")
