@@ -123,6 +123,20 @@ func TestShow(t *testing.T) {
 	assert.Nil(t, page.byID("block-message"))
 }
 
+func TestEBillIsALinkAndUnsafeLinksAreNeutralised(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	_, page := get(t, h, lookup(url.Values{"product": {"TNB"}, "account": {"220012345678"}}))
+	links := page.all(func(c *node) bool { return c.name == "a" })
+	require.Len(t, links, 1)
+	assert.Equal(t, "https://sandbox.invalid/e-bill/220012345678.pdf", links[0].attr["href"])
+
+	srv.Set("TNB", "js", iimmpacttest.ValidBill(iimmpacttest.Data{"E-Bill": "javascript:alert(1)"}))
+	_, page = get(t, h, lookup(url.Values{"product": {"TNB"}, "account": {"js"}}))
+	links = page.all(func(c *node) bool { return c.name == "a" })
+	require.Len(t, links, 1)
+	assert.NotContains(t, links[0].attr["href"], "javascript", "html/template refuses a script URL from the biller")
+}
+
 func TestHide(t *testing.T) {
 	h, _ := newCheckout(t, time.Second)
 	for _, account := range []url.Values{
