@@ -33,6 +33,7 @@ type Server struct {
 	mu       sync.Mutex
 	signers  []*iimmpact.Signer
 	scripts  map[key][]Outcome // each used once in turn; the last one stays
+	failures map[key][]Outcome // each used once, before anything else
 	products map[string]Outcome
 	billers  map[string]JomPAYBiller
 	nonces   map[string]time.Time
@@ -127,6 +128,7 @@ func Start(t TB, opts ...Option) *Server {
 func newServer(opts ...Option) *Server {
 	s := &Server{
 		scripts:  map[key][]Outcome{},
+		failures: map[key][]Outcome{},
 		products: map[string]Outcome{},
 		billers:  map[string]JomPAYBiller{},
 		nonces:   map[string]time.Time{},
@@ -181,20 +183,15 @@ func (s *Server) SetProduct(product string, o Outcome) {
 }
 
 // FailTimes makes the next n requests for product and account answer fail, then
-// go on with what was scripted before: "fail N times, then succeed".
+// go on as before (scripted, per product, or invalid): "fail N times, then
+// succeed". Failures come first, as an outage does, before any JomPAY rule.
 func (s *Server) FailTimes(product, account string, n int, fail Outcome) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := key{strings.ToUpper(product), account}
-	rest := s.scripts[k]
-	if len(rest) == 0 {
-		rest = []Outcome{InvalidAccount(MsgInvalidAccountNo)}
-	}
-	seq := make([]Outcome, 0, n+len(rest))
 	for range n {
-		seq = append(seq, fail)
+		s.failures[k] = append(s.failures[k], fail)
 	}
-	s.scripts[k] = append(seq, rest...)
 }
 
 // JomPAYBiller is a JomPAY biller the server knows.
@@ -330,6 +327,11 @@ func (s *Server) authenticate(r *http.Request, now time.Time) string {
 func (s *Server) outcome(product, account string, q url.Values) Outcome {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	k := key{product, account}
+	if fails := s.failures[k]; len(fails) > 0 {
+		s.failures[k] = fails[1:]
+		return fails[0]
+	}
 	if product == iimmpact.ProductJomPAY {
 		biller, ok := s.billers[q.Get("biller_code")]
 		switch {
@@ -341,7 +343,6 @@ func (s *Server) outcome(product, account string, q url.Values) Outcome {
 			return InvalidAccount(MsgRef2Required)
 		}
 	}
-	k := key{product, account}
 	if seq := s.scripts[k]; len(seq) > 0 {
 		if len(seq) > 1 {
 			s.scripts[k] = seq[1:]

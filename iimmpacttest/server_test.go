@@ -242,6 +242,16 @@ func TestFailTimesThenSucceed(t *testing.T) {
 	assert.Equal(t, []int{503, 503, 200}, []int{reqs[0].Status, reqs[1].Status, reqs[2].Status})
 }
 
+func TestFailTimesFallsBackToTheProductOutcome(t *testing.T) {
+	srv := Start(t)
+	srv.FailTimes("DIGI", "0123456789", 1, Raw(500, nil, ""))
+	bill, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "DIGI", Account: "0123456789"})
+	require.NoError(t, err)
+	assert.Equal(t, iimmpact.ActionHide, bill.Decision().Action)
+	assert.Equal(t, iimmpact.MessageUnavailable, bill.Data.Message.Value)
+	assert.Len(t, srv.Requests(), 2)
+}
+
 func TestRawOutcomes(t *testing.T) {
 	srv := Start(t, WithClientOptions(iimmpact.WithMaxRetries(0)))
 	srv.Set("AKSB", "1", Raw(502, http.Header{"Content-Type": {"text/html"}}, "<html><title>502 Bad Gateway</title></html>"))
