@@ -112,6 +112,12 @@ func decodeSecret(secret string) ([]byte, error) {
 // A request with a body must have GetBody set (http.NewRequest does this for the
 // usual body types) so the body can be hashed without being consumed.
 func (s *Signer) Sign(req *http.Request) error {
+	if req == nil || req.URL == nil {
+		return errors.New("iimmpact: cannot sign a request without a URL")
+	}
+	if req.Header == nil {
+		req.Header = make(http.Header)
+	}
 	bodyHash, err := requestBodyHash(req)
 	if err != nil {
 		return err
@@ -252,6 +258,9 @@ func requestBodyHash(req *http.Request) (string, error) {
 func (s *Signer) Verify(req *http.Request, body []byte, tolerance time.Duration) error {
 	if tolerance <= 0 {
 		tolerance = DefaultTolerance
+	}
+	if req == nil || req.URL == nil {
+		return fmt.Errorf("%w: no request", ErrMissingAuth)
 	}
 	h := req.Header
 	for _, name := range []string{HeaderAPIKey, HeaderTimestamp, HeaderNonce, HeaderSignature} {

@@ -223,6 +223,18 @@ func TestSignRefusesBadNonceSource(t *testing.T) {
 	}
 }
 
+func TestSignAndVerifyRefuseIncompleteRequests(t *testing.T) {
+	s := newFixedSigner(t, time.Unix(1, 0))
+	assert.Error(t, s.Sign(nil))
+	assert.Error(t, s.Sign(&http.Request{}))
+	bare := &http.Request{Method: http.MethodGet, URL: &url.URL{RawQuery: "a=1"}}
+	require.NoError(t, s.Sign(bare), "a nil Header is made, not a panic")
+	assert.NotEmpty(t, bare.Header.Get(HeaderSignature))
+	assert.ErrorIs(t, s.Verify(nil, nil, 0), ErrMissingAuth)
+	assert.ErrorIs(t, s.Verify(&http.Request{}, nil, 0), ErrMissingAuth)
+	assert.ErrorIs(t, s.Verify(&http.Request{URL: &url.URL{}}, nil, 0), ErrMissingAuth)
+}
+
 func TestSignerNeverPrintsCredentials(t *testing.T) {
 	const key, secret = "iimm_prod_TOPSECRETKEY", "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY="
 	s, err := NewSigner(key, secret)

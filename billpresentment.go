@@ -2,6 +2,7 @@ package iimmpact
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -107,6 +108,9 @@ func validAmount(s string) bool {
 // are retried with capped exponential backoff and jitter, honouring Retry-After,
 // never past ctx's deadline; no other status is retried.
 func (c *Client) BillPresentment(ctx context.Context, q Query) (*Bill, error) {
+	if ctx == nil {
+		return nil, errors.New("iimmpact: BillPresentment: nil Context (use context.Background())")
+	}
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}

@@ -339,6 +339,14 @@ func TestSigningFailureIsNotRetried(t *testing.T) {
 	assert.Empty(t, h.sleeps)
 }
 
+func TestNilContextIsAnError(t *testing.T) {
+	h := newHarness(t)
+	var ctx context.Context // a caller's bug, reported rather than panicking
+	_, err := h.c.BillPresentment(ctx, aksb)
+	assert.ErrorContains(t, err, "nil Context")
+	assert.Equal(t, 0, h.mt.GetTotalCallCount())
+}
+
 func TestInvalidQuerySendsNothing(t *testing.T) {
 	h := newHarness(t)
 	h.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))

@@ -37,6 +37,16 @@
 // Bill.Fields lists only what was returned. Fields the package does not know stay
 // reachable through Bill.Extra, and the body through Bill.Raw.
 //
+// # Retries
+//
+// Each attempt has its own timeout (WithTimeout) inside the caller's context, and
+// no wait outlasts the context. A client-wide retry budget stops retrying when
+// most recent attempts fail, so a dead upstream costs one attempt a call rather
+// than 1+WithMaxRetries. A 401 whose Date header is minutes from the local clock
+// is taken as clock skew: the client re-signs once with the server's time and
+// keeps the offset (ClockOffset). WithCoalescing makes identical queries in flight
+// at the same moment share one upstream call.
+//
 // # Secrets
 //
 // The API key, the HMAC secret and signatures never appear in errors, logs or any
