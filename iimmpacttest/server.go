@@ -91,8 +91,9 @@ func WithClientOptions(opts ...iimmpact.Option) Option {
 	return func(c *config) { c.clientOptions = append(c.clientOptions, opts...) }
 }
 
-// NewServer starts a server. Close it when done. It panics only if the machine
-// has no loopback interface or no randomness, as httptest.NewServer does.
+// NewServer starts a server. Close it when done. Like httptest.NewServer it
+// panics rather than return an error, and only for a set-up bug: no loopback
+// interface, or an invalid option given to WithClientOptions or WithSecrets.
 func NewServer(opts ...Option) *Server {
 	s := newServer(opts...)
 	s.ts = httptest.NewServer(s)
