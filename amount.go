@@ -8,11 +8,12 @@ import (
 )
 
 // Amount is an exact amount of ringgit, held as sen (1/100 RM) in an int64, so
-// no binary float ever touches it. It decodes from a JSON number, a numeric string
-// or null, and remembers which it was.
+// no binary float ever touches it. It decodes from a JSON number or a numeric
+// string. An amount that is not exact money (a third decimal, past int64, not a
+// number at all) is Unreadable, never rounded or read as another number.
 type Amount struct {
-	sen   int64
-	state Presence
+	value
+	sen int64
 }
 
 // Errors from parsing an amount.
@@ -22,9 +23,6 @@ var (
 	ErrAmountRange     = errors.New("iimmpact: amount is out of range")
 )
 
-// AmountFromSen returns the amount of sen / 100 ringgit.
-func AmountFromSen(sen int64) Amount { return Amount{sen: sen, state: Present} }
-
 // ParseAmount parses decimal text such as "45.94", "-3" or "1.5e2". Digits past the
 // second decimal place must be zeros: an amount is never rounded.
 func ParseAmount(s string) (Amount, error) {
@@ -32,29 +30,24 @@ func ParseAmount(s string) (Amount, error) {
 	if err != nil {
 		return Amount{}, err
 	}
-	return AmountFromSen(sen), nil
+	return Amount{value: value{state: Returned}, sen: sen}, nil
 }
 
-// Sen returns the amount in sen: 45.94 is 4594. It is 0 when the amount is not Valid.
+// Sen returns the amount in sen: 45.94 is 4594. It is 0 unless State is Returned.
 func (a Amount) Sen() int64 { return a.sen }
 
-// Valid reports whether the API sent a number (0 included).
-func (a Amount) Valid() bool { return a.state == Present }
-
-// State says whether the field was absent, null (or "") or sent.
-func (a Amount) State() Presence { return a.state }
-
-// String formats the amount with two decimals, "45.94" or "-0.50"; "" when not Valid.
+// String formats the amount with two decimals, "45.94" or "-0.50"; "" unless
+// State is Returned.
 func (a Amount) String() string {
-	if !a.Valid() {
+	if a.state != Returned {
 		return ""
 	}
 	return string(a.appendDecimal(nil))
 }
 
-// Ringgit formats the amount for a person: "RM 45.94"; "" when not Valid.
+// Ringgit formats the amount for a person: "RM 45.94"; "" unless State is Returned.
 func (a Amount) Ringgit() string {
-	if !a.Valid() {
+	if a.state != Returned {
 		return ""
 	}
 	return string(a.appendDecimal([]byte("RM ")))
@@ -71,40 +64,37 @@ func (a Amount) appendDecimal(dst []byte) []byte {
 	return append(dst, '.', byte('0'+frac/10), byte('0'+frac%10))
 }
 
-// UnmarshalJSON accepts a number, a numeric string, "" or null.
-func (a *Amount) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*a = Amount{state: Null}
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		text, err := unquote(b)
-		if err != nil {
-			return err
-		}
-		if text = strings.TrimSpace(text); text == "" {
-			*a = Amount{state: Null}
-			return nil
-		}
-		return a.set(parseSen(text))
-	}
-	return a.set(parseSen(b))
-}
-
-func (a *Amount) set(sen int64, err error) error {
-	if err != nil {
-		return err
-	}
-	*a = AmountFromSen(sen)
-	return nil
-}
-
-// MarshalJSON writes a JSON number with two decimals, or null.
+// MarshalJSON writes the JSON as sent, or a number with two decimals for an
+// Amount from ParseAmount.
 func (a Amount) MarshalJSON() ([]byte, error) {
-	if !a.Valid() {
-		return []byte("null"), nil
+	if a.raw == nil && a.state == Returned {
+		return a.appendDecimal(nil), nil
 	}
-	return a.appendDecimal(nil), nil
+	return a.value.MarshalJSON()
+}
+
+// readAmount reads a number, a numeric string, "" or null.
+func readAmount(raw []byte) Amount {
+	a := Amount{value: value{raw: raw, state: Unreadable}}
+	var err error
+	switch {
+	case isNull(raw):
+		a.state = Null
+	case raw[0] == '"':
+		var text string
+		if text, err = unquote(raw); err == nil {
+			if text = strings.TrimSpace(text); text == "" {
+				a.state = Blank
+			} else if a.sen, err = parseSen(text); err == nil {
+				a.state = Returned
+			}
+		}
+	default:
+		if a.sen, err = parseSen(raw); err == nil {
+			a.state = Returned
+		}
+	}
+	return a
 }
 
 // parseSen reads a decimal number (JSON number syntax, leading zeros allowed) as
@@ -132,7 +122,7 @@ func parseSen[T string | []byte](s T) (int64, error) {
 			return 0, ErrAmountSyntax
 		}
 	}
-	exp := 0
+	exp, huge := 0, false
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
 		expNeg := false
@@ -142,8 +132,9 @@ func parseSen[T string | []byte](s T) (int64, error) {
 		}
 		expStart := i
 		for ; i < len(s) && isDigit(s[i]); i++ {
-			if exp < 1_000_000 { // far past any int64; stops overflow of exp itself
+			if !huge {
 				exp = exp*10 + int(s[i]-'0')
+				huge = exp > maxExponent
 			}
 		}
 		if i == expStart {
@@ -155,6 +146,16 @@ func parseSen[T string | []byte](s T) (int64, error) {
 	}
 	if i != len(s) {
 		return 0, ErrAmountSyntax
+	}
+	if huge { // never capped: a capped exponent would read as another number
+		switch {
+		case len(trimLeadingZeros(intPart)) == 0 && len(trimLeadingZeros(frac)) == 0:
+			return 0, nil
+		case exp < 0:
+			return 0, ErrAmountPrecision
+		default:
+			return 0, ErrAmountRange
+		}
 	}
 
 	// The value is digits × 10^scale sen, where digits is intPart followed by frac.
@@ -204,6 +205,10 @@ func parseSen[T string | []byte](s T) (int64, error) {
 	}
 	return int64(u), nil
 }
+
+// maxExponent bounds an amount's exponent; past it the amount is out of range
+// rather than read as some other number.
+const maxExponent = 10_000
 
 func trimLeadingZeros[T string | []byte](s T) T {
 	for len(s) > 0 && s[0] == '0' {

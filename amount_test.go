@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,9 +62,21 @@ func TestParseAmount(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.sen, a.Sen())
-			assert.True(t, a.Valid())
+			assert.Equal(t, Returned, a.State())
 		})
 	}
+}
+
+// billWith decodes a valid-account body whose data has key set to the JSON member.
+func billWith(t *testing.T, key, member string) *Bill {
+	t.Helper()
+	body := `{"data":{"message":"Account no is valid"`
+	if key != "" {
+		body += `,"` + key + `":` + member
+	}
+	bill, err := DecodeBill([]byte(body + `}}`))
+	require.NoError(t, err, body)
+	return bill
 }
 
 func TestAmountJSON(t *testing.T) {
@@ -73,45 +86,57 @@ func TestAmountJSON(t *testing.T) {
 		sen   int64
 		text  string
 	}{
-		{`45.94`, Present, 4594, "45.94"},
-		{`"45.94"`, Present, 4594, "45.94"},
-		{`" 8.00 "`, Present, 800, "8.00"},
-		{`0`, Present, 0, "0.00"},
-		{`-0.5`, Present, -50, "-0.50"},
+		{`45.94`, Returned, 4594, "45.94"},
+		{`"45.94"`, Returned, 4594, "45.94"},
+		{`" 8.00 "`, Returned, 800, "8.00"},
+		{`0`, Returned, 0, "0.00"},
+		{`-0.5`, Returned, -50, "-0.50"},
 		{`null`, Null, 0, ""},
-		{`""`, Null, 0, ""},
-		{`90071992547409.93`, Present, 9007199254740993, "90071992547409.93"},
+		{`""`, Blank, 0, ""},
+		{`"  "`, Blank, 0, ""},
+		{`90071992547409.93`, Returned, 9007199254740993, "90071992547409.93"},
+		{`true`, Unreadable, 0, ""},
+		{`{}`, Unreadable, 0, ""},
+		{`[]`, Unreadable, 0, ""},
+		{`"abc"`, Unreadable, 0, ""},
+		{`"-"`, Unreadable, 0, ""},
+		{`1.001`, Unreadable, 0, ""},
+		{`0.001`, Unreadable, 0, ""},
+		{`1e400`, Unreadable, 0, ""},
+		{`"0.` + strings.Repeat("0", 100_000) + `1e1000000500"`, Unreadable, 0, ""},
+		{`0.` + strings.Repeat("0", 100_000) + `1e100003`, Unreadable, 0, ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.json, func(t *testing.T) {
-			var a Amount
-			require.NoError(t, json.Unmarshal([]byte(tt.json), &a))
+		t.Run(tt.json[:min(len(tt.json), 20)], func(t *testing.T) {
+			bill := billWith(t, "Outstanding", tt.json)
+			a := bill.Data.Outstanding
 			assert.Equal(t, tt.state, a.State())
 			assert.Equal(t, tt.sen, a.Sen())
 			assert.Equal(t, tt.text, a.String())
-			out, err := json.Marshal(a)
-			require.NoError(t, err)
-			if a.Valid() {
-				assert.Equal(t, tt.text, string(out))
-			} else {
-				assert.Equal(t, "null", string(out))
+			assert.Equal(t, tt.json, string(a.Raw()), "the JSON as sent stays reachable")
+			if tt.state == Unreadable {
+				assert.Equal(t, []string{"data.Outstanding"}, bill.Unreadable())
+				assert.Equal(t, ActionShow, bill.Decision().Action, "an odd amount never changes the decision")
+				for _, f := range bill.Fields() {
+					assert.NotEqual(t, FieldOutstanding, f.Key)
+				}
 			}
 		})
-	}
-	var a Amount
-	for _, bad := range []string{`true`, `{}`, `[]`, `"abc"`, `1.001`} {
-		assert.Error(t, json.Unmarshal([]byte(bad), &a), bad)
 	}
 }
 
 func TestAmountFormatting(t *testing.T) {
-	assert.Equal(t, "RM 45.94", AmountFromSen(4594).Ringgit())
-	assert.Equal(t, "RM -0.05", AmountFromSen(-5).Ringgit())
-	assert.Equal(t, "-92233720368547758.08", AmountFromSen(math.MinInt64).String())
+	sen := func(n int64) Amount { return Amount{value: value{state: Returned}, sen: n} }
+	assert.Equal(t, "RM 45.94", sen(4594).Ringgit())
+	assert.Equal(t, "RM -0.05", sen(-5).Ringgit())
+	assert.Equal(t, "-92233720368547758.08", sen(math.MinInt64).String())
 	assert.Equal(t, "", Amount{}.Ringgit())
-	for _, sen := range []int64{0, 1, 99, 100, 4594, -4594, math.MaxInt64, math.MinInt64 + 1} {
-		back, err := ParseAmount(AmountFromSen(sen).String())
+	for _, n := range []int64{0, 1, 99, 100, 4594, -4594, math.MaxInt64, math.MinInt64 + 1} {
+		back, err := ParseAmount(sen(n).String())
 		require.NoError(t, err)
-		assert.Equal(t, sen, back.Sen(), strconv.FormatInt(sen, 10))
+		assert.Equal(t, n, back.Sen(), strconv.FormatInt(n, 10))
+		out, err := json.Marshal(back)
+		require.NoError(t, err)
+		assert.Equal(t, sen(n).String(), string(out))
 	}
 }

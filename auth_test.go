@@ -3,7 +3,7 @@ package iimmpact
 import (
 	"bufio"
 	"bytes"
-	"errors"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iimmpact-go/iimmpact/internal/verify"
 )
 
 // vector is one line of testdata/signature/vectors.txt, made by make-vectors.sh
@@ -61,11 +63,11 @@ func TestSignMatchesOpenSSLVectors(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, s.Sign(req))
 
-			assert.Equal(t, v.want, req.Header.Get(HeaderSignature))
-			assert.Equal(t, v.ts, req.Header.Get(HeaderTimestamp))
-			assert.Equal(t, v.nonce, req.Header.Get(HeaderNonce))
-			assert.Equal(t, "iimm_dev_vector", req.Header.Get(HeaderAPIKey))
-			assert.Equal(t, v.query, CanonicalQuery(values))
+			assert.Equal(t, v.want, req.Header.Get("X-Signature"))
+			assert.Equal(t, v.ts, req.Header.Get("X-Timestamp"))
+			assert.Equal(t, v.nonce, req.Header.Get("X-Nonce"))
+			assert.Equal(t, "iimm_dev_vector", req.Header.Get("X-Api-Key"))
+			assert.Equal(t, v.query, canonicalQuery(values))
 		})
 	}
 }
@@ -84,22 +86,12 @@ func encodeLikeVector(q string) string {
 	return strings.Join(parts, "&")
 }
 
-func TestEmptyBodyHash(t *testing.T) {
-	assert.Equal(t, emptyBodyHash, BodyHash(nil))
-	assert.Equal(t, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", BodyHash([]byte{}))
-	assert.NotEqual(t, emptyBodyHash, BodyHash([]byte("x")))
-}
-
-func TestCanonicalString(t *testing.T) {
-	got := CanonicalString("1", "abcdefghijklmnop", "get", "a=1", emptyBodyHash)
-	assert.Equal(t, "v1:1:abcdefghijklmnop:GET:a=1:"+emptyBodyHash, got)
-}
-
 func TestCanonicalQuerySortsAndDecodes(t *testing.T) {
 	v, err := url.ParseQuery("product=JOMPAY&account=a%2Fb+c&ref2=x%2By&biller_code=1&b=2&b=1")
 	require.NoError(t, err)
-	assert.Equal(t, "account=a/b c&b=2&b=1&biller_code=1&product=JOMPAY&ref2=x+y", CanonicalQuery(v))
-	assert.Equal(t, "", CanonicalQuery(nil))
+	assert.Equal(t, "account=a/b c&b=2&b=1&biller_code=1&product=JOMPAY&ref2=x+y", canonicalQuery(v))
+	assert.Equal(t, verify.Query(v), canonicalQuery(v), "the sandbox's own canonical query agrees")
+	assert.Equal(t, "", canonicalQuery(nil))
 }
 
 func TestNewSignerRejects(t *testing.T) {
@@ -127,8 +119,8 @@ func TestNewSignerAcceptsPaddedAndUnpadded(t *testing.T) {
 	require.NoError(t, err)
 	unpadded, err := NewSigner("k", "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY")
 	require.NoError(t, err)
-	assert.Equal(t, padded.key, unpadded.key)
-	assert.Equal(t, []byte("secret-key-for-tests-only-123456"), padded.key)
+	assert.Equal(t, padded.creds().key, unpadded.creds().key)
+	assert.Equal(t, []byte("secret-key-for-tests-only-123456"), padded.creds().key)
 }
 
 func newFixedSigner(t *testing.T, now time.Time) *Signer {
@@ -139,125 +131,85 @@ func newFixedSigner(t *testing.T, now time.Time) *Signer {
 	return s
 }
 
-func signedRequest(t *testing.T, s *Signer, rawURL string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
-	require.NoError(t, err)
-	require.NoError(t, s.Sign(req))
-	return req
+// check verifies req with the sandbox's own verifier, which shares no code with
+// the Signer.
+func check(req *http.Request, body []byte, now time.Time) string {
+	return verify.Request(req, body, "iimm_dev_key", [][]byte{[]byte("secret-key-for-tests-only-123456")}, now, verify.DefaultTolerance)
 }
 
 func TestSignThenVerify(t *testing.T) {
 	now := time.Unix(1_750_000_000, 0)
 	s := newFixedSigner(t, now)
-	req := signedRequest(t, s, "https://x/v2/bill-presentment?product=AKSB&account=1+2")
-	require.NoError(t, s.Verify(req, nil, 0))
-
-	t.Run("distinct nonces", func(t *testing.T) {
-		other := signedRequest(t, s, "https://x/v2/bill-presentment?product=AKSB&account=1+2")
-		assert.NotEqual(t, req.Header.Get(HeaderNonce), other.Header.Get(HeaderNonce))
-		assert.NotEqual(t, req.Header.Get(HeaderSignature), other.Header.Get(HeaderSignature))
-		n := len(other.Header.Get(HeaderNonce))
-		assert.True(t, n >= MinNonceLen && n <= MaxNonceLen, "nonce length %d", n)
-	})
-
-	tamper := []struct {
-		name string
-		edit func(r *http.Request)
-		want error
-	}{
-		{"query value", func(r *http.Request) { r.URL.RawQuery = "product=AKSB&account=1+3" }, ErrSignatureMismatch},
-		{"query added", func(r *http.Request) { r.URL.RawQuery += "&ref2=x" }, ErrSignatureMismatch},
-		{"method", func(r *http.Request) { r.Method = http.MethodPost }, ErrSignatureMismatch},
-		{"nonce", func(r *http.Request) { r.Header.Set(HeaderNonce, "ffffffffffffffffffff") }, ErrSignatureMismatch},
-		{"timestamp", func(r *http.Request) {
-			r.Header.Set(HeaderTimestamp, fmt.Sprint(now.Unix()+1))
-		}, ErrSignatureMismatch},
-		{"stale timestamp", func(r *http.Request) {
-			r.Header.Set(HeaderTimestamp, fmt.Sprint(now.Add(-6*time.Minute).Unix()))
-		}, ErrTimestampExpired},
-		{"future timestamp", func(r *http.Request) {
-			r.Header.Set(HeaderTimestamp, fmt.Sprint(now.Add(6*time.Minute).Unix()))
-		}, ErrTimestampExpired},
-		{"timestamp not a number", func(r *http.Request) { r.Header.Set(HeaderTimestamp, "soon") }, ErrTimestampExpired},
-		{"short nonce", func(r *http.Request) { r.Header.Set(HeaderNonce, "short") }, ErrInvalidNonce},
-		{"long nonce", func(r *http.Request) { r.Header.Set(HeaderNonce, strings.Repeat("n", 129)) }, ErrInvalidNonce},
-		{"other key", func(r *http.Request) { r.Header.Set(HeaderAPIKey, "iimm_dev_other") }, ErrUnknownAPIKey},
-		{"no signature", func(r *http.Request) { r.Header.Del(HeaderSignature) }, ErrMissingAuth},
-		{"no v1 prefix", func(r *http.Request) {
-			r.Header.Set(HeaderSignature, strings.TrimPrefix(r.Header.Get(HeaderSignature), "v1="))
-		}, ErrInvalidSignature},
-		{"v2 prefix", func(r *http.Request) {
-			r.Header.Set(HeaderSignature, "v2="+strings.TrimPrefix(r.Header.Get(HeaderSignature), "v1="))
-		}, ErrInvalidSignature},
-		{"bad base64", func(r *http.Request) { r.Header.Set(HeaderSignature, "v1=***") }, ErrInvalidSignature},
+	sign := func() *http.Request {
+		req, err := http.NewRequest(http.MethodGet, "https://x/v2/bill-presentment?product=AKSB&account=1+2", nil)
+		require.NoError(t, err)
+		require.NoError(t, s.Sign(req))
+		return req
 	}
-	for _, tt := range tamper {
-		t.Run(tt.name, func(t *testing.T) {
-			r := req.Clone(req.Context())
-			tt.edit(r)
-			err := s.Verify(r, nil, 0)
-			require.Error(t, err)
-			assert.ErrorIs(t, err, tt.want)
-			assert.NotContains(t, err.Error(), req.Header.Get(HeaderSignature)[3:])
-		})
-	}
+	req, other := sign(), sign()
+	assert.Equal(t, "", check(req, nil, now))
+	assert.NotEqual(t, req.Header.Get("X-Nonce"), other.Header.Get("X-Nonce"))
+	assert.NotEqual(t, req.Header.Get("X-Signature"), other.Header.Get("X-Signature"))
 
 	t.Run("body is signed", func(t *testing.T) {
 		post, err := http.NewRequest(http.MethodPost, "https://x/v2/other", strings.NewReader(`{"a":1}`))
 		require.NoError(t, err)
 		require.NoError(t, s.Sign(post))
-		assert.NoError(t, s.Verify(post, []byte(`{"a":1}`), 0))
-		assert.ErrorIs(t, s.Verify(post, []byte(`{"a":2}`), 0), ErrSignatureMismatch)
+		assert.Equal(t, "", check(post, []byte(`{"a":1}`), now))
+		assert.Equal(t, verify.BadSignature, check(post, []byte(`{"a":2}`), now))
 	})
 }
 
 func TestSignRefusesBadNonceSource(t *testing.T) {
 	s := newFixedSigner(t, time.Unix(1, 0))
-	for _, nonce := range []string{"", "short", strings.Repeat("x", 129), "sixteen-chars-\n-"} {
+	for _, nonce := range []string{"", "short", strings.Repeat("x", 129), "sixteen-chars-\n-", "sixteen-chars-é-"} {
 		s.NewNonce = func() string { return nonce }
 		req, err := http.NewRequest(http.MethodGet, "https://x/", nil)
 		require.NoError(t, err)
-		assert.ErrorIs(t, s.Sign(req), ErrInvalidNonce, "nonce %q", nonce)
-		assert.Empty(t, req.Header.Get(HeaderSignature))
+		err = s.Sign(req)
+		require.Error(t, err, "nonce %q", nonce)
+		assert.Contains(t, err.Error(), "NewNonce must return 16 to 128 printable ASCII characters")
+		assert.Empty(t, req.Header.Get("X-Signature"))
 	}
 }
 
-func TestSignAndVerifyRefuseIncompleteRequests(t *testing.T) {
+func TestSignRefusesIncompleteRequests(t *testing.T) {
 	s := newFixedSigner(t, time.Unix(1, 0))
 	assert.Error(t, s.Sign(nil))
 	assert.Error(t, s.Sign(&http.Request{}))
+	assert.Error(t, new(Signer).Sign(&http.Request{URL: &url.URL{}}), "a zero Signer refuses, not panics")
 	bare := &http.Request{Method: http.MethodGet, URL: &url.URL{RawQuery: "a=1"}}
 	require.NoError(t, s.Sign(bare), "a nil Header is made, not a panic")
-	assert.NotEmpty(t, bare.Header.Get(HeaderSignature))
-	assert.ErrorIs(t, s.Verify(nil, nil, 0), ErrMissingAuth)
-	assert.ErrorIs(t, s.Verify(&http.Request{}, nil, 0), ErrMissingAuth)
-	assert.ErrorIs(t, s.Verify(&http.Request{URL: &url.URL{}}, nil, 0), ErrMissingAuth)
+	assert.NotEmpty(t, bare.Header.Get("X-Signature"))
 }
 
-func TestSignerNeverPrintsCredentials(t *testing.T) {
+// holder keeps a Client and a Signer where fmt cannot call their methods: in
+// unexported fields, by value and by pointer.
+type holder struct {
+	client    *Client
+	signer    Signer
+	signerPtr *Signer
+	nested    struct{ s *Signer }
+}
+
+func TestCredentialsNeverPrinted(t *testing.T) {
 	const key, secret = "iimm_prod_TOPSECRETKEY", "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY="
-	s, err := NewSigner(key, secret)
+	c, err := NewClient(key, secret)
 	require.NoError(t, err)
+	s := c.signer
+	h := holder{client: c, signer: *s, signerPtr: s}
+	h.nested.s = s
 	var logs bytes.Buffer
-	slog.New(slog.NewTextHandler(&logs, nil)).Info("signer", "s", s, "v", *s)
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("signer", "s", s)
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
-		out := fmt.Sprintf(verb, s) + fmt.Sprintf(verb, *s) + logs.String()
-		assert.NotContains(t, out, "TOPSECRETKEY", verb)
-		assert.NotContains(t, out, secret, verb)
-		assert.NotContains(t, out, "secret-key-for-tests", verb)
+	for _, l := range []*slog.Logger{slog.New(slog.NewTextHandler(&logs, nil)), slog.New(slog.NewJSONHandler(&logs, nil))} {
+		l.Info("values", "client", c, "clientValue", c, "signer", s, "signerValue", *s, "holder", h, "holderPtr", &h)
 	}
-	assert.Contains(t, s.String(), "iimm_prod_")
-}
-
-func TestParseSignatureHeader(t *testing.T) {
-	good := "v1=" + strings.Repeat("A", 43) + "="
-	sig, err := ParseSignatureHeader(good)
-	require.NoError(t, err)
-	assert.Len(t, sig, 32)
-	for _, bad := range []string{"", "v1=", "v1=AAAA", "V1=" + good[3:], "sha256=" + good[3:]} {
-		_, err := ParseSignatureHeader(bad)
-		assert.True(t, errors.Is(err, ErrInvalidSignature), "%q", bad)
+	out := logs.String()
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		for _, v := range []any{c, s, *s, h, &h, []any{h}, map[string]any{"h": &h}} {
+			out += fmt.Sprintf(verb, v)
+		}
+	}
+	for _, leak := range append(s.secrets(), "secret-key-for-tests", hex.EncodeToString([]byte("secret-key-for-tests-only-123456")), hex.EncodeToString([]byte(key))) {
+		assert.NotContains(t, out, leak)
 	}
 }

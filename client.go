@@ -15,21 +15,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/go-querystring/query"
+
 	"github.com/iimmpact-go/iimmpact/internal/retry"
 )
-
-// Version is the SDK's version, sent in the User-Agent.
-const Version = "0.1.0"
 
 // The API's environments, for WithBaseURL.
 const (
 	ProductionURL = "https://api.iimmpact.com"
 	StagingURL    = "https://staging.iimmpact.com"
-)
-
-const (
-	prodKeyPrefix = "iimm_prod_"
-	devKeyPrefix  = "iimm_dev_"
 )
 
 // Environment variables read by NewClientFromEnv.
@@ -39,19 +33,19 @@ const (
 	EnvBaseURL    = "IIMMPACT_BASE_URL"
 )
 
-const (
-	// skewThreshold: a 401 whose Date is further than this from our clock is
-	// taken as clock skew and re-signed once with the server's time.
-	skewThreshold = 4 * time.Minute
-	// maxRetryAfter clamps the server's Retry-After.
-	maxRetryAfter = 30 * time.Second
-)
+const version = "0.2.0"
+
+// skewThreshold: a 401 whose Date is further than this from our clock is taken
+// as clock skew and re-signed once with the server's time. The API's window is
+// reported as five minutes (unconfirmed).
+const skewThreshold = 4 * time.Minute
 
 // Client calls the IIMMPACT API. It is safe for concurrent use; create one and
-// share it. It never prints its credentials: every fmt verb and slog show it
-// redacted.
+// share it. Its credentials live in its Signer, behind a pointer, so no fmt verb
+// or slog handler prints them.
 type Client struct {
-	endpoint   string // base + "/v2/bill-presentment"
+	baseURL    string
+	endpoint   string // baseURL + "/v2/bill-presentment"
 	hc         *http.Client
 	signer     *Signer
 	maxRetries int
@@ -60,39 +54,17 @@ type Client struct {
 	logger     *slog.Logger
 	maxBody    int64
 	backoff    retry.Backoff
-	secrets    []string // for redacting response bodies
-	keyHint    string   // set when the key's environment does not match the URL's
-	*shared
-}
+	envHint    string // why a 401 may come from a key meeting the other environment
 
-// shared is the Client's mutable state, behind a pointer so a Client value can be
-// printed (redacted) without copying a lock.
-type shared struct {
-	skew   atomic.Int64 // nanoseconds to add to our clock, learnt from the server's Date
-	budget *retry.Budget
-	group  *group // nil unless WithCoalescing
+	skew    atomic.Int64 // nanoseconds to add to our clock, learnt from the server's Date
+	budget  *retry.Budget
+	flights *flights // nil unless WithCoalescing
+	quota   quotaConfig
+	guard   *guard // nil when the quota guard is off
 
-	// Hooks replaced by tests.
+	// Replaced by tests.
 	sleep  func(context.Context, time.Duration) error
 	jitter func() float64
-}
-
-var (
-	defaultTransportOnce sync.Once
-	defaultTransport     *http.Transport
-)
-
-// sharedTransport is the transport of every Client without WithHTTPClient: one
-// connection pool per process, sized so 64 concurrent callers reuse connections.
-func sharedTransport() *http.Transport {
-	defaultTransportOnce.Do(func() {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns = 256
-		t.MaxIdleConnsPerHost = 128
-		t.MaxResponseHeaderBytes = 64 << 10 // the API's headers are small; refuse a flood
-		defaultTransport = t
-	})
-	return defaultTransport
 }
 
 // NewClient returns a Client that signs every request with apiKey and hmacSecret
@@ -103,219 +75,321 @@ func NewClient(apiKey, hmacSecret string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := config{
-		maxRetries: DefaultMaxRetries,
-		timeout:    DefaultTimeout,
-		maxBody:    DefaultMaxResponseSize,
+	c := &Client{
+		hc:         &http.Client{Transport: sharedTransport()},
+		signer:     signer,
+		maxRetries: retry.DefaultMaxRetries,
+		timeout:    35 * time.Second, // above the API's own 29 s, so its 504 arrives first
+		userAgent:  "iimmpact-go/" + version,
 		logger:     slog.New(slog.DiscardHandler),
-		backoff:    retry.Backoff{Base: 200 * time.Millisecond, Max: 4 * time.Second},
+		maxBody:    1 << 20,
+		backoff:    retry.DefaultBackoff,
+		budget:     retry.NewBudget(),
+		sleep:      retry.Wait,
+		jitter:     rand.Float64,
 	}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, errors.New("iimmpact: NewClient: nil Option")
 		}
-		if err := opt(&cfg); err != nil {
+		if err := opt(c); err != nil {
 			return nil, err
 		}
 	}
-	if cfg.baseURL == "" {
-		cfg.baseURL = ProductionURL
-		if strings.HasPrefix(apiKey, devKeyPrefix) {
-			cfg.baseURL = StagingURL
+	if c.baseURL == "" {
+		c.baseURL = ProductionURL
+		if strings.HasPrefix(apiKey, "iimm_dev_") {
+			c.baseURL = StagingURL
 		}
 	}
-	hc := &http.Client{Transport: sharedTransport()}
-	if cfg.httpClient != nil {
-		copied := *cfg.httpClient
-		hc = &copied
+	c.endpoint = c.baseURL + "/v2/bill-presentment"
+	if err := c.setupGuard(c.quota); err != nil {
+		return nil, err
 	}
-	hc.CheckRedirect = refuseRedirect
-	ua := "iimmpact-go/" + Version
-	if cfg.userAgent != "" {
-		ua += " " + cfg.userAgent
-	}
-	c := &Client{
-		endpoint:   cfg.baseURL + "/v2/bill-presentment",
-		hc:         hc,
-		signer:     signer,
-		maxRetries: cfg.maxRetries,
-		timeout:    cfg.timeout,
-		userAgent:  ua,
-		logger:     cfg.logger,
-		maxBody:    cfg.maxBody,
-		backoff:    cfg.backoff,
-		secrets:    []string{apiKey, strings.TrimSpace(hmacSecret)},
-		keyHint:    envMismatchHint(apiKey, cfg.baseURL),
-		shared: &shared{
-			budget: retry.NewBudget(10, 0.1),
-			sleep:  retry.Wait,
-			jitter: rand.Float64,
-		},
-	}
-	if cfg.coalesce {
-		c.group = &group{}
+	c.hc.CheckRedirect = refuseRedirect
+	switch {
+	case strings.HasPrefix(apiKey, "iimm_dev_") && c.baseURL == ProductionURL:
+		c.envHint = "an iimm_dev_ key works only with StagingURL"
+	case strings.HasPrefix(apiKey, "iimm_prod_") && c.baseURL == StagingURL:
+		c.envHint = "an iimm_prod_ key works only with ProductionURL"
 	}
 	return c, nil
 }
 
 // NewClientFromEnv is NewClient with the key and secret from IIMMPACT_API_KEY
 // and IIMMPACT_HMAC_SECRET, and the base URL from IIMMPACT_BASE_URL when it is
-// set. Options given here come after, and so win over, the environment.
+// set. Options given here come after, and so win over, the environment. Its
+// errors name the variable at fault.
 func NewClientFromEnv(opts ...Option) (*Client, error) {
-	key, secret := os.Getenv(EnvAPIKey), os.Getenv(EnvHMACSecret)
+	key, secret, base := os.Getenv(EnvAPIKey), os.Getenv(EnvHMACSecret), os.Getenv(EnvBaseURL)
 	switch {
 	case key == "":
 		return nil, errors.New("iimmpact: environment variable " + EnvAPIKey + " is not set")
 	case secret == "":
 		return nil, errors.New("iimmpact: environment variable " + EnvHMACSecret + " is not set")
 	}
-	if base := os.Getenv(EnvBaseURL); base != "" {
+	if _, err := NewSigner(key, "AA=="); err != nil {
+		return nil, fmt.Errorf("iimmpact: environment variable %s: %s", EnvAPIKey, strings.TrimPrefix(err.Error(), "iimmpact: "))
+	}
+	if _, err := NewSigner("k", secret); err != nil {
+		return nil, fmt.Errorf("iimmpact: environment variable %s: %s", EnvHMACSecret, strings.TrimPrefix(err.Error(), "iimmpact: "))
+	}
+	if base != "" {
+		if _, err := parseBaseURL(base); err != nil {
+			return nil, fmt.Errorf("iimmpact: environment variable %s: %w", EnvBaseURL, err)
+		}
 		opts = append([]Option{WithBaseURL(base)}, opts...)
 	}
 	return NewClient(key, secret, opts...)
 }
 
-// envMismatchHint explains the API's "API key not found" when a key meets the
-// other environment (reported by integrators, unconfirmed).
-func envMismatchHint(apiKey, base string) string {
-	switch {
-	case strings.HasPrefix(apiKey, devKeyPrefix) && base == ProductionURL:
-		return "an iimm_dev_ key works only with StagingURL"
-	case strings.HasPrefix(apiKey, prodKeyPrefix) && base == StagingURL:
-		return "an iimm_prod_ key works only with ProductionURL"
-	}
-	return ""
-}
+var sharedTransport = sync.OnceValue(func() *http.Transport {
+	// One connection pool per process, sized so 64 concurrent callers reuse
+	// connections; the API's headers are small, so a flood is refused.
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	t.MaxResponseHeaderBytes = 64 << 10
+	return t
+})
 
-// refuseRedirect stops at the first redirect and hands back the 3xx response, so
-// the credential headers are never sent to the redirect's target.
+// refuseRedirect hands back the 3xx response, so the credential headers are
+// never sent to the redirect's target.
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// CloseIdleConnections closes the idle connections of the client's transport.
-func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
-
-// String describes the Client without its credentials.
-func (c Client) String() string {
-	return fmt.Sprintf("iimmpact.Client{endpoint: %s, apiKey: %s, secret: [REDACTED]}", c.endpoint, keyHint(c.signer.apiKey))
+// call is one BillPresentment: its query, and what its attempts sent and learnt.
+type call struct {
+	rawQuery   string
+	canonQuery string
+	account    string
+	sent       int       // requests sent, a re-signed one included
+	retries    int       // retries taken, against maxRetries
+	resigned   bool      // the one clock-skew re-sign is spent
+	sigs       []string  // every signature sent, for redaction
+	last       *response // the last answer, for the error when a later attempt gets none
 }
 
-// GoString is String, so %#v does not print the credentials.
-func (c Client) GoString() string { return c.String() }
-
-// Format prints String for every verb, so no verb can reach the credentials.
-func (c Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
-
-// LogValue keeps the credentials out of slog output.
-func (c Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
-
-// response is one attempt's answer, its body already read and closed.
+// response is one attempt's answer, its body read and closed.
 type response struct {
 	status int
 	header http.Header
 	body   []byte
-	sig    string // the signature that was sent, for redaction
+	jitter float64 // drawn once per request, so coalesced callers retry together
 }
 
-// get sends a signed GET for the encoded query, retrying as the package doc
-// describes, and returns the final answer. canonQuery is the signed form of the
-// same query.
-func (c *Client) get(ctx context.Context, rawQuery, canonQuery string) (*response, int, error) {
-	target := c.endpoint + "?" + rawQuery
-	skewRetried := false
-	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		res, err := c.attempt(ctx, target, canonQuery)
-		if err != nil {
-			err = c.hideQuery(err)
-			if ctx.Err() != nil {
-				return nil, attempt, fmt.Errorf("iimmpact: bill presentment: %w", joinCtx(ctx.Err(), err))
-			}
-			var final *finalError
-			if errors.As(err, &final) || !retry.Error(ctx, err) {
-				return nil, attempt, fmt.Errorf("iimmpact: bill presentment: %w", err)
-			}
-			c.logger.LogAttrs(ctx, slog.LevelDebug, "iimmpact: attempt failed", slog.Int("attempt", attempt), slog.String("error", err.Error()))
-			if waitErr := c.backoffOrStop(ctx, attempt, 0, false, "transport error"); waitErr != nil {
-				return nil, attempt, fmt.Errorf("iimmpact: bill presentment: %w", joinStop(waitErr, err))
-			}
-			continue
+// outcome is what one request came to.
+type outcome struct {
+	res *response // nil when there was no answer
+	sig string    // the signature sent, "" when nothing was sent
+	err error
+}
+
+// finalError marks an attempt's error that another attempt would repeat.
+type finalError struct{ error }
+
+func (e finalError) Unwrap() error { return e.error }
+
+// BillPresentment fetches the customer's outstanding bill.
+//
+// It returns a Bill, and no error, for the API's two outcome answers: HTTP 200
+// and the documented HTTP 400 that carries the same envelope (an invalid
+// account). Anything else is an error and a nil Bill, whose Decision is hide and
+// can proceed: an invalid query (ErrInvalidQuery, nothing sent), an *APIError, a
+// body that is malformed (ErrMalformedResponse) or too large
+// (ErrResponseTooLarge), a transport failure, or the context's error.
+//
+// Every attempt is signed afresh. Transport errors, 429, 500, 502, 503 and 504
+// are retried with capped exponential backoff and jitter, honouring
+// Retry-After, never past ctx's deadline; no other status is retried.
+func (c *Client) BillPresentment(ctx context.Context, q Query) (*Bill, error) {
+	if ctx == nil {
+		return nil, errors.New("iimmpact: bill presentment: nil Context (use context.Background())")
+	}
+	cl := &call{account: q.Account}
+	if err := q.Validate(); err != nil {
+		return nil, c.fail(cl, err)
+	}
+	values, err := query.Values(q)
+	if err != nil {
+		return nil, c.fail(cl, &QueryError{Field: "query", Rule: "cannot be encoded: " + err.Error()})
+	}
+	cl.rawQuery, cl.canonQuery = values.Encode(), canonicalQuery(values)
+	for {
+		out := c.send(ctx, cl)
+		wait, again := c.shouldRetry(ctx, cl, out)
+		if !again {
+			return c.finish(cl, out.err)
 		}
-		c.logger.LogAttrs(ctx, slog.LevelDebug, "iimmpact: attempt", slog.Int("attempt", attempt), slog.Int("status", res.status), slog.Duration("elapsed", time.Since(start)))
-		switch {
-		case res.status == http.StatusUnauthorized && !skewRetried && c.learnSkew(ctx, res.header):
-			skewRetried = true
-			attempt-- // the re-signed request does not count as a retry
-			continue
-		case retry.Status(res.status):
-			after, hasAfter := retry.ParseRetryAfter(res.header.Get("Retry-After"), time.Now())
-			if waitErr := c.backoffOrStop(ctx, attempt, after, hasAfter, http.StatusText(res.status)); waitErr != nil {
-				if ctx.Err() != nil {
-					return nil, attempt, fmt.Errorf("iimmpact: bill presentment: %w", joinCtx(ctx.Err(), c.apiError(res, attempt)))
-				}
-				return res, attempt, nil
-			}
-			continue
+		if err := c.sleep(ctx, wait); err != nil {
+			return c.finish(cl, joinCtx(err, out.err))
 		}
-		c.budget.Success()
-		return res, attempt, nil
 	}
 }
 
-// finalError marks an attempt's error that another attempt would repeat: a
-// signing failure, or a body over the limit.
-type finalError struct{ err error }
-
-// Error returns the wrapped error's text.
-func (e *finalError) Error() string { return e.err.Error() }
-
-// Unwrap returns the wrapped error.
-func (e *finalError) Unwrap() error { return e.err }
-
-// hideQuery drops the query, which holds the customer's account number, from a
-// transport error's URL: errors end up in logs, and an account number is
-// personal data.
-func (c *Client) hideQuery(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: c.endpoint, Err: ue.Err}
+// send makes one attempt, shared with identical calls in flight when
+// coalescing, and records it on cl.
+func (c *Client) send(ctx context.Context, cl *call) outcome {
+	if err := ctx.Err(); err != nil {
+		return outcome{err: err} // a cancelled call sends nothing
 	}
-	return err
+	var out outcome
+	if c.flights != nil {
+		out = c.flights.do(ctx, cl.rawQuery, func(ctx context.Context) outcome { return c.attempt(ctx, cl.rawQuery, cl.canonQuery) })
+	} else {
+		out = c.attempt(ctx, cl.rawQuery, cl.canonQuery)
+	}
+	if out.sig != "" {
+		cl.sent++
+		cl.sigs = append(cl.sigs, out.sig)
+	}
+	if out.res != nil {
+		cl.last = out.res
+	}
+	return out
 }
 
-// errNoRetry tells get to stop retrying and report the last answer.
-var errNoRetry = errors.New("no retry")
+// shouldRetry decides whether another attempt is worth making, and after how
+// long: transport errors, 429 and 5xx within the retries, the retry budget and
+// ctx's deadline; a 401 from clock skew once, at once.
+func (c *Client) shouldRetry(ctx context.Context, cl *call, out outcome) (time.Duration, bool) {
+	if ctx.Err() != nil {
+		return 0, false
+	}
+	var fe finalError
+	jitter := c.jitter()
+	switch {
+	case out.err != nil:
+		if errors.As(out.err, &fe) || !retry.Error(ctx, out.err) {
+			return 0, false
+		}
+		c.log(ctx, slog.LevelDebug, "iimmpact: attempt failed", cl, slog.String("error", c.redactor(cl).clean(out.err.Error())))
+	case out.res.status == http.StatusUnauthorized && !cl.resigned && c.learnSkew(ctx, out.res.header):
+		cl.resigned = true
+		return 0, true
+	case !retry.Status(out.res.status):
+		return 0, false
+	default:
+		jitter = out.res.jitter
+	}
+	if cl.retries >= c.maxRetries || !c.budget.Allows() {
+		return 0, false
+	}
+	wait := c.backoff.Delay(cl.retries+1, jitter)
+	if out.res != nil {
+		if after, ok := parseRetryAfter(out.res.header); ok {
+			wait = min(after, retry.MaxRetryAfter)
+		}
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		return 0, false // the wait alone would outlast the caller: answer now
+	}
+	cl.retries++
+	c.log(ctx, slog.LevelWarn, "iimmpact: retrying", cl, slog.Duration("wait", wait))
+	return wait, true
+}
 
-// backoffOrStop waits before the next attempt, or says why there is none: retries
-// used up, the retry budget spent, the wait would outlast the context, or the
-// context ended while waiting.
-func (c *Client) backoffOrStop(ctx context.Context, attempt int, after time.Duration, hasAfter bool, reason string) error {
-	budgetOK := c.budget.Failure()
-	if attempt > c.maxRetries || !budgetOK {
-		return errNoRetry
+// finish builds the call's result from its last answer and err, the error of
+// the last attempt or of the wait after it.
+func (c *Client) finish(cl *call, err error) (*Bill, error) {
+	res := cl.last
+	var quotaErr *QuotaError
+	var blocked *blockedError
+	switch {
+	case errors.As(err, &quotaErr): // a copy for each caller, with the answer before it
+		q := *quotaErr
+		if res != nil {
+			q.last = c.apiError(cl, res)
+		}
+		return nil, c.fail(cl, &q)
+	case errors.As(err, &blocked):
+		b := *blocked
+		if b.last != nil {
+			last := *b.last
+			b.last = &last
+		}
+		return nil, c.fail(cl, &b)
 	}
-	d := c.backoff.Delay(attempt, c.jitter())
-	if hasAfter {
-		d = min(after, maxRetryAfter)
+	if res == nil {
+		return nil, c.fail(cl, err)
 	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		return errNoRetry // the wait alone would outlast the caller
+	if err == nil && (res.status == http.StatusOK || res.status == http.StatusBadRequest) {
+		bill, decodeErr := DecodeBill(res.body)
+		if decodeErr == nil {
+			bill.StatusCode = res.status
+			bill.RequestID = c.redactor(cl).clean(requestID(res.header))
+			if len(bill.unreadable) > 0 {
+				c.log(context.Background(), slog.LevelDebug, "iimmpact: unreadable fields", cl, slog.Any("fields", bill.unreadable))
+			}
+			return bill, nil
+		}
+		if res.status == http.StatusOK {
+			return nil, c.fail(cl, decodeErr)
+		}
 	}
-	c.logger.LogAttrs(ctx, slog.LevelWarn, "iimmpact: retrying", slog.Int("attempt", attempt), slog.String("reason", reason), slog.Duration("wait", d))
-	return c.sleep(ctx, d)
+	apiErr := c.apiError(cl, res)
+	if res.status == http.StatusForbidden && c.guard != nil {
+		c.guard.breaker.remember(apiErr)
+	}
+	if err == nil {
+		return nil, c.fail(cl, apiErr)
+	}
+	return nil, c.fail(cl, fmt.Errorf("%w (last answer: %w)", err, apiErr))
 }
 
 func joinCtx(ctxErr, last error) error {
-	if errors.Is(last, ctxErr) {
-		return last
+	if last == nil || errors.Is(last, ctxErr) {
+		return ctxErr
 	}
 	return fmt.Errorf("%w (last attempt: %w)", ctxErr, last)
 }
 
-func joinStop(waitErr, last error) error {
-	if errors.Is(waitErr, errNoRetry) {
-		return last
+// attempt sends one signed request and reads its body within the per-attempt
+// timeout.
+func (c *Client) attempt(ctx context.Context, rawQuery, canonQuery string) outcome {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"?"+rawQuery, nil)
+	if err != nil {
+		return outcome{err: finalError{err}}
 	}
-	return joinCtx(waitErr, last)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	now := c.signer.now().Add(time.Duration(c.skew.Load()))
+	sig, err := c.signer.sign(req.Header, now, http.MethodGet, canonQuery, emptyBodyHash)
+	if err != nil {
+		return outcome{err: finalError{err}}
+	}
+	status := 0 // what the breaker learns: 0 for no answer
+	if c.guard != nil {
+		t, err := c.guard.admit(ctx)
+		if err != nil {
+			return outcome{err: finalError{err}}
+		}
+		defer func() { c.guard.breaker.observe(t, status, c.guard.now()) }()
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) { // its URL holds the customer's account number
+			err = &url.Error{Op: ue.Op, URL: c.endpoint, Err: ue.Err}
+		}
+		c.budget.Record(false)
+		return outcome{sig: sig, err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	switch {
+	case int64(len(body)) > c.maxBody:
+		return outcome{sig: sig, err: finalError{fmt.Errorf("%w: over %d bytes", ErrResponseTooLarge, c.maxBody)}}
+	case err != nil:
+		c.budget.Record(false)
+		return outcome{sig: sig, err: err}
+	}
+	status = resp.StatusCode
+	c.budget.Record(!retry.Status(resp.StatusCode))
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "iimmpact: attempt", slog.Int("status", resp.StatusCode), slog.Duration("elapsed", time.Since(start)))
+	return outcome{sig: sig, res: &response{status: resp.StatusCode, header: resp.Header, body: body, jitter: c.jitter()}}
 }
 
 // learnSkew reads the server's Date from a 401. When it is further than
@@ -327,89 +401,32 @@ func (c *Client) learnSkew(ctx context.Context, h http.Header) bool {
 		return false
 	}
 	local := c.signer.now()
-	offset := time.Duration(c.skew.Load())
-	diff := serverTime.Sub(local.Add(offset))
-	if diff < skewThreshold && diff > -skewThreshold {
+	if diff := serverTime.Sub(local.Add(time.Duration(c.skew.Load()))); diff < skewThreshold && diff > -skewThreshold {
 		return false
 	}
-	newOffset := serverTime.Sub(local)
-	c.skew.Store(int64(newOffset))
-	c.logger.LogAttrs(ctx, slog.LevelWarn, "iimmpact: server clock differs from ours; signing with its time", slog.Duration("offset", newOffset.Round(time.Second)))
+	offset := serverTime.Sub(local)
+	c.skew.Store(int64(offset))
+	c.logger.LogAttrs(ctx, slog.LevelWarn, "iimmpact: server clock differs from ours; signing with its time", slog.Duration("offset", offset.Round(time.Second)))
 	return true
 }
 
-// ClockOffset returns the correction the client applies to its clock when
-// signing, learnt from a server that rejected a request as stale.
-func (c *Client) ClockOffset() time.Duration { return time.Duration(c.skew.Load()) }
-
-// attempt sends one signed request and reads its body within the per-attempt
-// timeout.
-func (c *Client) attempt(ctx context.Context, target, canonQuery string) (*response, error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
-	if err != nil {
-		return nil, err
+func (c *Client) log(ctx context.Context, level slog.Level, msg string, cl *call, attrs ...slog.Attr) {
+	if !c.logger.Enabled(ctx, level) {
+		return
 	}
-	req.Header["Accept"] = []string{"application/json"}
-	req.Header["User-Agent"] = []string{c.userAgent}
-	now := c.signer.now().Add(time.Duration(c.skew.Load()))
-	if err := c.signer.signHeader(req.Header, now, http.MethodGet, canonQuery, emptyBodyHash); err != nil {
-		return nil, &finalError{err}
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	res := &response{status: resp.StatusCode, header: resp.Header, sig: req.Header.Get(HeaderSignature)}
-	if resp.ContentLength > c.maxBody {
-		return nil, &finalError{fmt.Errorf("%w: Content-Length %d is over %d bytes", ErrResponseTooLarge, resp.ContentLength, c.maxBody)}
-	}
-	res.body, err = readBody(resp.Body, resp.ContentLength, c.maxBody)
-	if errors.Is(err, ErrResponseTooLarge) {
-		return nil, &finalError{err}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	c.logger.LogAttrs(ctx, level, msg, append(attrs, slog.Int("attempts", cl.sent))...)
 }
 
-// readBody reads all of r, refusing more than limit bytes. It reads into one
-// buffer sized from Content-Length when that is known.
-func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
-	size := int64(512)
-	if contentLength > 0 {
-		size = contentLength + 1 // +1 so the final Read sees EOF without growing
-	}
-	buf := make([]byte, 0, size)
-	lr := &io.LimitedReader{R: r, N: limit + 1}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > limit {
-			return nil, fmt.Errorf("%w: over %d bytes", ErrResponseTooLarge, limit)
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
+// requestID returns the identifier an API gateway gives an answer, bounded.
+func requestID(h http.Header) string {
+	for _, name := range [...]string{"X-Amzn-Requestid", "X-Request-Id", "X-Amz-Apigw-Id"} {
+		if v := strings.TrimSpace(h.Get(name)); v != "" && len(v) <= 128 && validHeaderValue(v) {
+			return v
 		}
 	}
+	return ""
 }
 
-// apiError turns a final answer into an *APIError with its body redacted.
-func (c *Client) apiError(res *response, attempts int) *APIError {
-	secrets := append(c.secrets[:len(c.secrets):len(c.secrets)], strings.TrimPrefix(res.sig, "v1="))
-	e := newAPIError(res.status, redact(res.body, secrets...))
-	e.Attempts = attempts
-	if res.status == http.StatusUnauthorized {
-		e.hint = c.keyHint
-	}
-	return e
-}
+// CloseIdleConnections closes the idle connections of the client's transport,
+// for tests that check for leaked goroutines (goleak) after using a client.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }

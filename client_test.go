@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iimmpact-go/iimmpact/internal/retry"
+	"github.com/iimmpact-go/iimmpact/internal/verify"
 )
 
 // retryWait is the real wait, which must end when ctx does.
@@ -31,11 +32,11 @@ const (
 var aksb = Query{Account: "1234567890", Product: "AKSB"}
 
 // harness is a Client on an httpmock transport, with waits recorded instead of
-// slept and a verifier holding the same credentials.
+// slept and the sandbox's own verifier checking every request.
 type harness struct {
-	c        *Client
-	mt       *httpmock.MockTransport
-	verifier *Signer
+	c         *Client
+	mt        *httpmock.MockTransport
+	serverNow func() time.Time
 
 	mu     sync.Mutex
 	sleeps []time.Duration
@@ -55,19 +56,24 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 		return ctx.Err()
 	}
 	h.c = c
-	h.verifier, err = NewSigner(testKey, testSecret)
-	require.NoError(t, err)
+	h.serverNow = time.Now
+	origins.Clear() // each test starts with a fresh quota log and 403 breaker
 	return h
+}
+
+// check returns "" when req is signed as the API requires, or its 401 message.
+func (h *harness) check(req *http.Request) string {
+	return verify.Request(req, nil, testKey, [][]byte{[]byte("secret-key-for-tests-only-123456")}, h.serverNow(), verify.DefaultTolerance)
 }
 
 // respond registers a responder for the endpoint that first checks the request
 // is signed correctly and records its nonce and signature.
 func (h *harness) respond(t *testing.T, r httpmock.Responder) {
 	h.mt.RegisterResponder(http.MethodGet, endpoint, func(req *http.Request) (*http.Response, error) {
-		assert.NoError(t, h.verifier.Verify(req, nil, 0), "request must be signed")
+		assert.Empty(t, h.check(req), "request must be signed")
 		h.mu.Lock()
-		h.nonces = append(h.nonces, req.Header.Get(HeaderNonce))
-		h.sigs = append(h.sigs, req.Header.Get(HeaderSignature))
+		h.nonces = append(h.nonces, req.Header.Get("X-Nonce"))
+		h.sigs = append(h.sigs, req.Header.Get("X-Signature"))
 		h.mu.Unlock()
 		return r(req)
 	})
@@ -85,14 +91,14 @@ func TestBillPresentmentShow(t *testing.T) {
 	h := newHarness(t, WithUserAgent("shop/1.2"))
 	h.respond(t, func(req *http.Request) (*http.Response, error) {
 		assert.Equal(t, "account=1234567890&product=AKSB", req.URL.RawQuery)
-		assert.Equal(t, "iimmpact-go/"+Version+" shop/1.2", req.Header.Get("User-Agent"))
+		assert.Equal(t, "iimmpact-go/"+version+" shop/1.2", req.Header.Get("User-Agent"))
 		assert.Equal(t, "application/json", req.Header.Get("Accept"))
 		return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
 	})
 	bill, err := h.c.BillPresentment(context.Background(), aksb)
 	require.NoError(t, err)
 	assert.Equal(t, 200, bill.StatusCode)
-	assert.Equal(t, Decision{Action: ActionShow, CanProceed: true}, bill.Decision())
+	assert.Equal(t, Decision{Action: ActionShow, CanProceed: true, Reason: ReasonValid}, bill.Decision())
 	assert.Equal(t, "RM 45.94", bill.Fields()[2].Value)
 	assert.Equal(t, 1, h.mt.GetTotalCallCount())
 }
@@ -103,7 +109,7 @@ func TestBillPresentmentDocumented400IsAnOutcome(t *testing.T) {
 	bill, err := h.c.BillPresentment(context.Background(), Query{Account: "1", Product: "JOMPAY", BillerCode: "99"})
 	require.NoError(t, err)
 	assert.Equal(t, 400, bill.StatusCode)
-	assert.Equal(t, Decision{Action: ActionBlock, Message: "The provided biller code is invalid"}, bill.Decision())
+	assert.Equal(t, Decision{Action: ActionBlock, Message: "The provided biller code is invalid", Reason: ReasonInvalidAccount}, bill.Decision())
 	assert.Equal(t, 1, h.mt.GetTotalCallCount())
 }
 
@@ -132,7 +138,7 @@ func TestFinalErrors(t *testing.T) {
 			bill, err := h.c.BillPresentment(context.Background(), aksb)
 			require.Error(t, err)
 			assert.Nil(t, bill)
-			assert.Equal(t, Decision{Action: ActionHide, CanProceed: true}, bill.Decision())
+			assert.Equal(t, Decision{Action: ActionHide, CanProceed: true, Reason: ReasonError}, bill.Decision())
 			var apiErr *APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, tt.status, apiErr.StatusCode)
@@ -205,8 +211,8 @@ func TestRetryAfter(t *testing.T) {
 		{"2", 2 * time.Second, 2 * time.Second},
 		{"0", 0, 0},
 		{"-5", 0, 0},
-		{"99999999999999", maxRetryAfter, maxRetryAfter},
-		{future, maxRetryAfter, maxRetryAfter},
+		{"99999999999999", retry.MaxRetryAfter, retry.MaxRetryAfter},
+		{future, retry.MaxRetryAfter, retry.MaxRetryAfter},
 		{"Wed, 21 Oct 2015 07:28:00 GMT", 0, 0},
 		{"soon", 100 * time.Millisecond, 200 * time.Millisecond}, // unreadable: backoff
 	}
@@ -297,7 +303,7 @@ func TestRedirectIsRefused(t *testing.T) {
 }
 
 func TestOversizedBodies(t *testing.T) {
-	big := append([]byte(`{"data":{"message":"Account no is valid","BillerName":"`), bytes.Repeat([]byte("x"), DefaultMaxResponseSize)...)
+	big := append([]byte(`{"data":{"message":"Account no is valid","BillerName":"`), bytes.Repeat([]byte("x"), 1<<20)...)
 	big = append(big, `"}}`...)
 	for _, withLength := range []bool{false, true} {
 		t.Run(fmt.Sprint("content-length ", withLength), func(t *testing.T) {
@@ -334,7 +340,7 @@ func TestSigningFailureIsNotRetried(t *testing.T) {
 	h.c.signer.NewNonce = func() string { return "short" }
 	h.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))
 	_, err := h.c.BillPresentment(context.Background(), aksb)
-	assert.ErrorIs(t, err, ErrInvalidNonce)
+	assert.ErrorContains(t, err, "NewNonce must return 16 to 128 printable ASCII characters")
 	assert.Equal(t, 0, h.mt.GetTotalCallCount())
 	assert.Empty(t, h.sleeps)
 }
@@ -363,8 +369,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	var sent []string
 	echo := func(req *http.Request) (*http.Response, error) {
 		// A misbehaving server that echoes everything it was sent.
-		sent = append(sent, req.Header.Get(HeaderSignature)[3:])
-		body := fmt.Sprintf(`{"error":"echo %s","message":"%s %s"}`, req.Header.Get(HeaderAPIKey), req.Header.Get(HeaderSignature), testSecret)
+		sent = append(sent, req.Header.Get("X-Signature")[3:])
+		body := fmt.Sprintf(`{"error":"echo %s","message":"%s %s"}`, req.Header.Get("X-Api-Key"), req.Header.Get("X-Signature"), testSecret)
 		return httpmock.NewStringResponse(401, body), nil
 	}
 	h.respond(t, echo)
@@ -376,14 +382,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 	h5 := newHarness(t, WithLogger(logger))
 	h5.respond(t, func(req *http.Request) (*http.Response, error) {
 		_, _ = echo(req)
-		return httpmock.NewStringResponse(503, req.Header.Get(HeaderAPIKey)+" "+req.Header.Get(HeaderSignature)), nil
+		return httpmock.NewStringResponse(503, req.Header.Get("X-Api-Key")+" "+req.Header.Get("X-Signature")), nil
 	})
 	_, err5 := h5.c.BillPresentment(context.Background(), aksb)
 	require.Error(t, err5)
 
 	var out strings.Builder
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
-		for _, v := range []any{err, err5, apiErr, h.c, *h.c, h.c.signer, aksb} {
+		for _, v := range []any{err, err5, apiErr, h.c, h.c.signer, aksb} {
 			fmt.Fprintf(&out, verb+"\n", v)
 		}
 	}
@@ -404,10 +410,10 @@ func TestClockSkewIsCorrectedOnce(t *testing.T) {
 			h := newHarness(t)
 			h.c.signer.Now = func() time.Time { return local }
 			server := local.Add(offset)
-			h.verifier.Now = func() time.Time { return server }
+			h.serverNow = func() time.Time { return server }
 			h.mt.RegisterResponder(http.MethodGet, endpoint, func(req *http.Request) (*http.Response, error) {
-				h.nonces = append(h.nonces, req.Header.Get(HeaderTimestamp))
-				if err := h.verifier.Verify(req, nil, 0); err != nil {
+				h.nonces = append(h.nonces, req.Header.Get("X-Timestamp"))
+				if h.check(req) != "" {
 					resp := httpmock.NewStringResponse(401, `{"error":"unauthorized","message":"stale"}`)
 					resp.Header.Set("Date", server.UTC().Format(http.TimeFormat))
 					return resp, nil
@@ -417,7 +423,7 @@ func TestClockSkewIsCorrectedOnce(t *testing.T) {
 			_, err := h.c.BillPresentment(context.Background(), aksb)
 			require.NoError(t, err)
 			assert.Equal(t, 2, h.mt.GetTotalCallCount())
-			assert.Equal(t, offset, h.c.ClockOffset())
+			assert.Equal(t, offset, time.Duration(h.c.skew.Load()))
 			_, err = h.c.BillPresentment(context.Background(), aksb)
 			require.NoError(t, err)
 			assert.Equal(t, 3, h.mt.GetTotalCallCount(), "later calls sign with the offset at once")
@@ -447,7 +453,7 @@ func TestClockSkewIsCorrectedOnce(t *testing.T) {
 		_, err := h.c.BillPresentment(context.Background(), aksb)
 		require.Error(t, err)
 		assert.Equal(t, 1, h.mt.GetTotalCallCount())
-		assert.Zero(t, h.c.ClockOffset())
+		assert.Zero(t, time.Duration(h.c.skew.Load()))
 	})
 }
 

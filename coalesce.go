@@ -1,77 +1,86 @@
 package iimmpact
 
 import (
+	"bytes"
 	"context"
-	"fmt"
 	"sync"
 )
 
-// WithCoalescing makes identical queries that are in flight at the same moment
-// (a double click, a page rendered twice) share one upstream call. Each caller
-// still gets its own copy of the result and still returns when its own context
-// ends; the shared call is cancelled only when every caller waiting on it has
-// gone.
+// WithCoalescing makes identical queries in flight at the same moment (a double
+// click, a page rendered twice) share each request to the API. Sharing is per
+// attempt: every caller keeps its own retries, deadline and Retry-After
+// decision, gets its own copy of the answer, and never sees another caller's
+// cancellation; a shared request is cancelled only when every caller waiting on
+// it has gone, and a request no one waits on any more is never joined.
 func WithCoalescing() Option {
-	return func(c *config) error {
-		c.coalesce = true
+	return func(c *Client) error {
+		c.flights = &flights{calls: map[string]*flight{}}
 		return nil
 	}
 }
 
-// group is a singleflight whose shared call outlives any one caller's context but
-// not all of them.
-type group struct {
+// flights shares requests in flight by query.
+type flights struct {
 	mu    sync.Mutex
-	calls map[string]*call
+	calls map[string]*flight
 }
 
-type call struct {
+type flight struct {
 	done    chan struct{}
-	bill    *Bill
-	err     error
+	out     outcome
 	waiters int
 	cancel  context.CancelFunc
 }
 
-func (g *group) do(ctx context.Context, key string, fn func(context.Context) (*Bill, error)) (*Bill, error) {
+func (g *flights) do(ctx context.Context, key string, send func(context.Context) outcome) outcome {
 	g.mu.Lock()
-	if g.calls == nil {
-		g.calls = make(map[string]*call)
-	}
-	c, ok := g.calls[key]
-	if !ok {
-		// The shared call keeps the first caller's values (loggers, traces) but
-		// not its cancellation or deadline: it is cancelled when its last waiter
-		// leaves, so it lives exactly as long as someone wants its answer.
-		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		c = &call{done: make(chan struct{}), cancel: cancel}
-		g.calls[key] = c
+	f := g.calls[key]
+	if f == nil {
+		// The request keeps the first caller's values (loggers, traces) but not
+		// its cancellation: it ends when its last waiter leaves.
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		g.calls[key] = f
 		go func() {
-			c.bill, c.err = fn(cctx)
-			g.mu.Lock()
-			delete(g.calls, key)
-			g.mu.Unlock()
+			f.out = send(fctx)
+			g.forget(key, f)
 			cancel()
-			close(c.done)
+			close(f.done)
 		}()
 	}
-	c.waiters++
+	f.waiters++
 	g.mu.Unlock()
 
 	select {
-	case <-c.done:
-		if c.bill == nil {
-			return nil, c.err
+	case <-f.done:
+		out := f.out
+		if out.res != nil {
+			res := *out.res
+			res.body = bytes.Clone(res.body)
+			res.header = res.header.Clone()
+			out.res = &res
 		}
-		copied := *c.bill
-		return &copied, c.err
+		return out
 	case <-ctx.Done():
 		g.mu.Lock()
-		c.waiters--
-		if c.waiters == 0 {
-			c.cancel()
+		f.waiters--
+		last := f.waiters == 0
+		if last && g.calls[key] == f {
+			delete(g.calls, key) // under the same lock: no one joins a request being cancelled
 		}
 		g.mu.Unlock()
-		return nil, fmt.Errorf("iimmpact: bill presentment: %w", ctx.Err())
+		if last {
+			f.cancel()
+		}
+		return outcome{err: ctx.Err()}
 	}
+}
+
+// forget removes f, unless a newer request has taken its place.
+func (g *flights) forget(key string, f *flight) {
+	g.mu.Lock()
+	if g.calls[key] == f {
+		delete(g.calls, key)
+	}
+	g.mu.Unlock()
 }

@@ -15,7 +15,7 @@ import (
 
 // waitForWaiters spins until n callers are waiting on key's shared call. It
 // yields rather than sleeps, and gives up with the test's deadline.
-func waitForWaiters(t *testing.T, g *group, key string, n int) {
+func waitForWaiters(t *testing.T, g *flights, key string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -57,7 +57,7 @@ func TestCoalescingSharesOneCall(t *testing.T) {
 			bills[i] = b
 		}()
 	}
-	waitForWaiters(t, h.c.group, aksbKey, callers)
+	waitForWaiters(t, h.c.flights, aksbKey, callers)
 	close(release)
 	wg.Wait()
 	assert.Equal(t, int32(1), upstream.Load(), "64 identical queries, one upstream call")
@@ -65,8 +65,10 @@ func TestCoalescingSharesOneCall(t *testing.T) {
 		require.NotNil(t, b)
 		assert.Equal(t, ActionShow, b.Decision().Action)
 	}
-	bills[0].Data.BillerName.Value = "changed"
-	assert.Equal(t, "Air Kelantan", bills[1].Data.BillerName.Value, "each caller has its own copy")
+	bills[0].Raw()[0] = 'X'
+	*bills[0].TransactionValidity = false
+	assert.Equal(t, byte('{'), bills[1].Raw()[0], "each caller has its own copy of the body")
+	assert.True(t, *bills[1].TransactionValidity, "and of every pointer")
 
 	// A later call is not served from the finished one.
 	_, err := h.c.BillPresentment(context.Background(), aksb)
@@ -99,7 +101,7 @@ func TestCoalescingHonoursEachContext(t *testing.T) {
 		b, _ := h.c.BillPresentment(context.Background(), aksb)
 		patient <- b
 	}()
-	waitForWaiters(t, h.c.group, aksbKey, 2)
+	waitForWaiters(t, h.c.flights, aksbKey, 2)
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled, "the impatient caller returns at once")
 	close(release)
@@ -116,7 +118,7 @@ func TestCoalescingHonoursEachContext(t *testing.T) {
 	})
 	ctx, cancel2 := context.WithCancel(context.Background())
 	go func() {
-		waitForWaiters(t, h2.c.group, aksbKey, 1)
+		waitForWaiters(t, h2.c.flights, aksbKey, 1)
 		cancel2()
 	}()
 	_, err := h2.c.BillPresentment(ctx, aksb)

@@ -41,6 +41,20 @@ const (
 	MessageInvalidAccount     = "Invalid account no"
 )
 
+// Reason says, in a word a team can log and count, why a Decision is what it
+// is. The values are stable.
+type Reason string
+
+// The reasons, one for each row of the vendor's table and one for errors.
+const (
+	ReasonValid              Reason = "valid"                // Account no is valid: show
+	ReasonUnavailable        Reason = "unavailable"          // no bill presentment for this product: hide
+	ReasonServiceUnavailable Reason = "service_unavailable"  // the biller cannot be reached: hide
+	ReasonInvalidAccount     Reason = "invalid_account"      // Invalid account no: block
+	ReasonUnrecognised       Reason = "unrecognised_message" // any other data.message: hide
+	ReasonError              Reason = "error"                // the call failed (a nil *Bill): hide
+)
+
 // Decision is what a checkout must do with an outcome.
 type Decision struct {
 	Action Action `json:"action"`
@@ -48,50 +62,57 @@ type Decision struct {
 	// account stops a payment.
 	CanProceed bool `json:"can_proceed"`
 	// Message is the text to show the customer when Action is ActionBlock.
-	Message string `json:"message"`
+	Message string `json:"message,omitempty"`
+	// Reason says why, for logs and metrics.
+	Reason Reason `json:"reason"`
 }
 
 // Decision applies the vendor's outcome table to data.message, compared without
 // regard to case, surrounding space or a trailing full stop:
 //
-//	Account no is valid                                show   can proceed
-//	Bill presentment is unavailable for this product   hide   can proceed
-//	Service unavailable. Please try again later        hide   can proceed
-//	Invalid account no                                 block  cannot proceed
-//	anything else                                      hide   can proceed
+//	data.message                                       action  can pay  reason
+//	Account no is valid                                show    yes      valid
+//	Bill presentment is unavailable for this product   hide    yes      unavailable
+//	Service unavailable. Please try again later        hide    yes      service_unavailable
+//	Invalid account no                                 block   no       invalid_account
+//	anything else                                      hide    yes      unrecognised_message
+//	(an error: the Bill is nil)                        hide    yes      error
 //
-// A block's Message is error_message, or data.message when that is blank. On a nil
-// Bill (the result of every error) it is hide and can proceed: the vendor lets the
-// customer pay on "any other error".
+// A block's Message is error_message, or data.message when that is blank or
+// unreadable. Only data.message and error_message decide: another field the
+// API sent in an odd form never changes the Decision.
 func (b *Bill) Decision() Decision {
 	if b == nil {
-		return Decision{Action: ActionHide, CanProceed: true}
+		return Decision{Action: ActionHide, CanProceed: true, Reason: ReasonError}
 	}
-	switch msg := b.Data.Message.Value; {
+	switch msg := b.Data.Message.String(); {
 	case sameMessage(msg, MessageValid):
-		return Decision{Action: ActionShow, CanProceed: true}
+		return Decision{Action: ActionShow, CanProceed: true, Reason: ReasonValid}
 	case sameMessage(msg, MessageInvalidAccount):
-		text := strings.TrimSpace(b.ErrorMessage.Value)
+		text := strings.TrimSpace(b.ErrorMessage.String())
 		if text == "" {
 			text = strings.TrimSpace(msg)
 		}
-		return Decision{Action: ActionBlock, CanProceed: false, Message: text}
-	default: // the two documented "hide" rows, and anything else
-		return Decision{Action: ActionHide, CanProceed: true}
+		return Decision{Action: ActionBlock, Message: text, Reason: ReasonInvalidAccount}
+	case sameMessage(msg, MessageUnavailable):
+		return Decision{Action: ActionHide, CanProceed: true, Reason: ReasonUnavailable}
+	case sameMessage(msg, MessageServiceUnavailable):
+		return Decision{Action: ActionHide, CanProceed: true, Reason: ReasonServiceUnavailable}
+	default:
+		return Decision{Action: ActionHide, CanProceed: true, Reason: ReasonUnrecognised}
 	}
 }
 
 // sameMessage compares as Decision documents.
 func sameMessage(got, want string) bool {
-	got = strings.TrimSpace(got)
-	got = strings.TrimSuffix(got, ".")
-	return strings.EqualFold(strings.TrimSpace(got), want)
+	got = strings.TrimSuffix(strings.TrimSpace(got), ".")
+	return strings.EqualFold(strings.TrimSpace(got), strings.TrimSuffix(want, "."))
 }
 
-// Field is one piece of bill information to show, with an English label.
+// Field is one piece of bill information to show.
 type Field struct {
 	Key   string `json:"key"`   // a stable name, such as "outstanding"
-	Label string `json:"label"` // English, such as "Outstanding amount"
+	Label string `json:"label"` // in the language asked for, such as "Outstanding amount"
 	Value string `json:"value"` // ready to show, such as "RM 45.94"
 }
 
@@ -108,36 +129,64 @@ const (
 	FieldCustomField  = "custom_field"
 )
 
-// Fields lists the bill information a checkout may show: only what the API
-// returned (absent, null and blank are not returned; 0 is), in the order biller,
-// customer, outstanding, due date, balance, data, address, e-bill, custom field.
+// Language picks the labels of Fields.
+type Language string
+
+// The languages of the labels. Malaysian checkouts are bilingual.
+const (
+	English Language = "en"
+	Malay   Language = "ms" // Bahasa Malaysia
+)
+
+// labels holds each Field key's label in English and Bahasa Malaysia, worded as
+// Malaysian bills and banking apps print them.
+var labels = map[string][2]string{
+	FieldBillerName:   {"Biller", "Pembekal"},
+	FieldCustomerName: {"Customer name", "Nama pelanggan"},
+	FieldOutstanding:  {"Outstanding amount", "Jumlah tertunggak"},
+	FieldDueDate:      {"Due date", "Tarikh akhir bayaran"},
+	FieldBalance:      {"Balance", "Baki"},
+	FieldData:         {"Data balance", "Baki data"},
+	FieldAddress:      {"Address", "Alamat"},
+	FieldEBill:        {"E-bill", "Bil elektronik"},
+	FieldCustomField:  {"Additional information", "Maklumat tambahan"},
+}
+
+// Fields is FieldsIn(English).
+func (b *Bill) Fields() []Field { return b.FieldsIn(English) }
+
+// FieldsIn lists the bill information a checkout may show, labelled in lang
+// (English for any language it does not know): only what the API returned
+// (absent, null, blank and unreadable fields are not; 0 is), in the order
+// biller, customer, outstanding, due date, balance, data, address, e-bill,
+// custom field.
 //
 // It is empty unless Decision is ActionShow, because the vendor's table says to
-// display no bill information for any other outcome; read Data for the raw values.
-// It is safe on a nil Bill.
-func (b *Bill) Fields() []Field {
+// display no bill information for any other outcome; read Data for the raw
+// values. It is safe on a nil Bill.
+func (b *Bill) FieldsIn(lang Language) []Field {
 	if b == nil || b.Decision().Action != ActionShow {
 		return nil
 	}
+	i := 0
+	if lang == Malay {
+		i = 1
+	}
 	d := &b.Data
 	fields := make([]Field, 0, 9)
-	addText := func(key, label string, t Text) {
-		if t.Returned() {
-			fields = append(fields, Field{Key: key, Label: label, Value: strings.TrimSpace(t.Value)})
+	add := func(key string, state Presence, text string) {
+		if state == Returned {
+			fields = append(fields, Field{Key: key, Label: labels[key][i], Value: strings.TrimSpace(text)})
 		}
 	}
-	addText(FieldBillerName, "Biller", d.BillerName)
-	addText(FieldCustomerName, "Customer name", d.CustomerName)
-	if d.Outstanding.Valid() {
-		fields = append(fields, Field{Key: FieldOutstanding, Label: "Outstanding amount", Value: d.Outstanding.Ringgit()})
-	}
-	addText(FieldDueDate, "Due date", d.DueDate.Text)
-	addText(FieldBalance, "Balance", d.Balance)
-	addText(FieldData, "Data balance", d.Data)
-	addText(FieldAddress, "Address", d.Address)
-	addText(FieldEBill, "E-bill", d.EBill)
-	if !d.CustomField.IsEmpty() {
-		fields = append(fields, Field{Key: FieldCustomField, Label: "Additional information", Value: strings.TrimSpace(d.CustomField.String())})
-	}
+	add(FieldBillerName, d.BillerName.State(), d.BillerName.String())
+	add(FieldCustomerName, d.CustomerName.State(), d.CustomerName.String())
+	add(FieldOutstanding, d.Outstanding.State(), d.Outstanding.Ringgit())
+	add(FieldDueDate, d.DueDate.State(), d.DueDate.String())
+	add(FieldBalance, d.Balance.State(), d.Balance.String())
+	add(FieldData, d.DataBalance.State(), d.DataBalance.String())
+	add(FieldAddress, d.Address.State(), d.Address.String())
+	add(FieldEBill, d.EBill.State(), d.EBill.String())
+	add(FieldCustomField, d.CustomField.State(), d.CustomField.String())
 	return fields
 }

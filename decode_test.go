@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,8 +29,7 @@ func decodeGolden(t *testing.T, name string) *Bill {
 }
 
 func TestGoldenDecisionsAndFields(t *testing.T) {
-	show := Decision{Action: ActionShow, CanProceed: true}
-	hide := Decision{Action: ActionHide, CanProceed: true}
+	show := Decision{Action: ActionShow, CanProceed: true, Reason: ReasonValid}
 	tests := []struct {
 		file     string
 		decision Decision
@@ -41,9 +42,9 @@ func TestGoldenDecisionsAndFields(t *testing.T) {
 			{FieldDueDate, "Due date", "13/06/2025"},
 			{FieldAddress, "Address", "KG. TUALANG KUDONG, 18500 LABIK, MACHANG."},
 		}},
-		{"invalid_account_jompay.json", Decision{Action: ActionBlock, CanProceed: false, Message: "The provided biller code is invalid"}, nil},
-		{"unavailable.json", hide, nil},
-		{"service_unavailable.json", hide, nil},
+		{"invalid_account_jompay.json", Decision{Action: ActionBlock, CanProceed: false, Message: "The provided biller code is invalid", Reason: ReasonInvalidAccount}, nil},
+		{"unavailable.json", Decision{Action: ActionHide, CanProceed: true, Reason: ReasonUnavailable}, nil},
+		{"service_unavailable.json", Decision{Action: ActionHide, CanProceed: true, Reason: ReasonServiceUnavailable}, nil},
 		{"null_absent_empty.json", show, []Field{
 			{FieldBillerName, "Biller", "Celcom"},
 			{FieldOutstanding, "Outstanding amount", "RM 0.00"},
@@ -76,23 +77,23 @@ func TestGoldenDecisionsAndFields(t *testing.T) {
 func TestCustomFieldKinds(t *testing.T) {
 	tests := []struct {
 		file  string
-		kind  Kind
+		state Presence
 		shown string // "" when not in Fields
 	}{
-		{"customfield_string.json", KindString, "Tariff A (domestic)"},
-		{"customfield_number.json", KindNumber, "1234.5"},
-		{"customfield_bool.json", KindBool, "true"},
-		{"customfield_object.json", KindObject, `{"meter":"M-0042","reading":1533,"units":["kWh"]}`},
-		{"customfield_array.json", KindArray, `["Bill 05/2025",88.1,null]`},
-		{"customfield_null.json", KindNull, ""},
-		{"customfield_empty_object.json", KindObject, ""},
-		{"customfield_absent.json", KindAbsent, ""},
+		{"customfield_string.json", Returned, "Tariff A (domestic)"},
+		{"customfield_number.json", Returned, "1234.5"},
+		{"customfield_bool.json", Returned, "true"},
+		{"customfield_object.json", Returned, "Meter: M-0042 · Reading: 1533 · Units: kWh"},
+		{"customfield_array.json", Returned, "Bill 05/2025, 88.1"},
+		{"customfield_null.json", Null, ""},
+		{"customfield_empty_object.json", Blank, ""},
+		{"customfield_absent.json", Absent, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			b := decodeGolden(t, tt.file)
 			cf := b.Data.CustomField
-			assert.Equal(t, tt.kind, cf.Kind())
+			assert.Equal(t, tt.state, cf.State())
 			var shown string
 			for _, f := range b.Fields() {
 				if f.Key == FieldCustomField {
@@ -101,12 +102,34 @@ func TestCustomFieldKinds(t *testing.T) {
 				}
 			}
 			assert.Equal(t, tt.shown, shown)
-			assert.Equal(t, tt.shown == "", cf.IsEmpty())
+			assert.Equal(t, tt.shown, cf.String())
 		})
 	}
 }
 
-func TestCustomFieldAccessors(t *testing.T) {
+func TestCustomFieldReadsAsText(t *testing.T) {
+	tests := map[string]string{
+		`{"tariff":"A (domestic)","meter":"M-0042","kwh":533}`: "Tariff: A (domestic) · Meter: M-0042 · Kwh: 533",
+		`{"meter_no":"M1","last":{"date":"01/05","kwh":12}}`:   "Meter no: M1 · Last: (Date: 01/05 · Kwh: 12)",
+		`{"a":"","b":null,"c":"x","d":{},"e":[]}`:              "C: x",
+		`[{"month":"05/2025","amount":"88.10"},"note",[1,2]]`:  "(Month: 05/2025 · Amount: 88.10), note, 1, 2",
+		`{"été":"oui","_x":1}`:                                 "Été: oui · X: 1",
+		`{"html":"<b>bold</b>"}`:                               "Html: <b>bold</b>",
+		`"  spaced  "`:                                         "spaced",
+		`[null,"",{}]`:                                         "",
+		`{"e":"\u0041\/B"}`:                                    "E: A/B",
+	}
+	for raw, want := range tests {
+		t.Run(raw, func(t *testing.T) {
+			cf := billWith(t, "CustomField", raw).Data.CustomField
+			assert.Equal(t, want, cf.String())
+			assert.NotContains(t, cf.String(), "{\"", "never raw JSON")
+			assert.Equal(t, raw, string(cf.Raw()), "the raw value stays available")
+		})
+	}
+}
+
+func TestCustomFieldDecode(t *testing.T) {
 	obj := decodeGolden(t, "customfield_object.json").Data.CustomField
 	var v struct {
 		Meter   string
@@ -115,47 +138,45 @@ func TestCustomFieldAccessors(t *testing.T) {
 	require.NoError(t, obj.Decode(&v))
 	assert.Equal(t, "M-0042", v.Meter)
 	assert.Equal(t, 1533, v.Reading)
-	_, ok := obj.AsString()
-	assert.False(t, ok)
+	var s string
+	assert.Error(t, obj.Decode(&s))
 	assert.JSONEq(t, `{"meter":"M-0042","reading":1533,"units":["kWh"]}`, string(obj.Raw()))
 
-	num := decodeGolden(t, "customfield_number.json").Data.CustomField
-	n, ok := num.AsNumber()
-	assert.True(t, ok)
+	var n json.Number
+	require.NoError(t, decodeGolden(t, "customfield_number.json").Data.CustomField.Decode(&n))
 	assert.Equal(t, "1234.5", n.String())
 
-	str := decodeGolden(t, "customfield_string.json").Data.CustomField
-	s, ok := str.AsString()
-	assert.True(t, ok)
+	require.NoError(t, decodeGolden(t, "customfield_string.json").Data.CustomField.Decode(&s))
 	assert.Equal(t, "Tariff A (domestic)", s)
 
 	absent := decodeGolden(t, "customfield_absent.json").Data.CustomField
 	assert.NoError(t, absent.Decode(&v), "absent decodes like null")
 	assert.Nil(t, absent.Raw())
-
-	built, err := NewCustomField(map[string]int{"a": 1})
-	require.NoError(t, err)
-	assert.Equal(t, KindObject, built.Kind())
-	out, err := json.Marshal(struct{ C CustomField }{built})
-	require.NoError(t, err)
-	assert.Equal(t, `{"C":{"a":1}}`, string(out))
 }
 
 func TestPresence(t *testing.T) {
 	b := decodeGolden(t, "null_absent_empty.json")
-	assert.Equal(t, Null, b.Data.CustomerName.State)
-	assert.Equal(t, Absent, b.Data.Address.State)
-	assert.Equal(t, Present, b.Data.Balance.State)
-	assert.False(t, b.Data.Balance.Returned(), "blank is not returned")
-	assert.True(t, b.Data.Outstanding.Valid(), "0 is returned")
+	assert.Equal(t, Null, b.Data.CustomerName.State())
+	assert.Equal(t, Absent, b.Data.Address.State())
+	assert.Equal(t, Blank, b.Data.Balance.State(), "blank is not returned")
+	assert.Equal(t, Returned, b.Data.Outstanding.State(), "0 is returned")
 	assert.Equal(t, int64(0), b.Data.Outstanding.Sen())
-	assert.Equal(t, Absent, b.Data.DueDate.State)
+	assert.Equal(t, Absent, b.Data.DueDate.State())
+	assert.Equal(t, Null, b.Data.CustomField.State())
 
 	inv := decodeGolden(t, "invalid_account_jompay.json")
 	assert.Nil(t, inv.TransactionValidity)
-	assert.Equal(t, Null, inv.TransactionMessage.State)
+	assert.Equal(t, Null, inv.TransactionMessage.State())
 	assert.Equal(t, Null, inv.Data.Outstanding.State())
-	assert.Equal(t, Absent, inv.Data.BillerName.State)
+	assert.Equal(t, Absent, inv.Data.BillerName.State())
+	assert.Equal(t, Blank, inv.Data.CustomField.State(), `"" is blank for every field type`)
+	assert.Equal(t, Blank, inv.Data.Address.State())
+
+	names := map[Presence]string{Absent: "absent", Null: "null", Blank: "blank", Unreadable: "unreadable", Returned: "returned"}
+	for p, name := range names {
+		assert.Equal(t, name, p.String())
+	}
+	assert.Equal(t, "Presence(9)", Presence(9).String())
 }
 
 func TestEnvelopeDetails(t *testing.T) {
@@ -166,7 +187,8 @@ func TestEnvelopeDetails(t *testing.T) {
 	assert.True(t, *b.TransactionValidity)
 	assert.Equal(t, "Account validation successful with AKSB.", b.TransactionMessage.String())
 	assert.Equal(t, int64(4594), b.Data.Outstanding.Sen())
-	assert.Equal(t, bytes.TrimSpace(golden(t, "valid_aksb.json")), b.Raw())
+	assert.Equal(t, bytes.TrimSpace(golden(t, "valid_aksb.json")), bytes.TrimSpace(b.Raw()))
+	assert.Empty(t, b.Unreadable())
 
 	due, err := b.Data.DueDate.Time()
 	require.NoError(t, err)
@@ -182,12 +204,17 @@ func TestEnvelopeDetails(t *testing.T) {
 }
 
 func TestDatesRefuseOtherLayouts(t *testing.T) {
-	for _, text := range []string{"", "2025-06-13", "13/6/2025", "31/02/2025", "13/06/2025 10:00"} {
-		_, err := Date{Text{Value: text, State: Present}}.Time()
+	for _, text := range []string{"2025-06-13", "13/6/2025", "31/02/2025", "13/06/2025 10:00"} {
+		bill := billWith(t, "DueDate", `"`+text+`"`)
+		assert.Equal(t, Unreadable, bill.Data.DueDate.State(), text)
+		assert.Equal(t, []string{"data.DueDate"}, bill.Unreadable())
+		_, err := bill.Data.DueDate.Time()
 		assert.Error(t, err, text)
+		assert.Empty(t, bill.Data.DueDate.String())
 	}
-	_, err := Timestamp{Text{Value: "19/05/2025 15:37:28", State: Present}}.Time()
-	assert.Error(t, err)
+	bill, err := DecodeBill([]byte(`{"data":{"message":"x"},"metadata":{"last_updated":"19/05/2025 15:37:28"}}`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"metadata.last_updated"}, bill.Unreadable())
 }
 
 func TestExtraKeepsUnknownFields(t *testing.T) {
@@ -196,38 +223,117 @@ func TestExtraKeepsUnknownFields(t *testing.T) {
 	require.Len(t, extra, 2)
 	assert.JSONEq(t, `"IWK-77812"`, string(extra["MeterNo"]))
 	assert.JSONEq(t, `{"months": 2, "amount": "16.00"}`, string(extra["Arrears"]))
+	extra["MeterNo"][1] = 'X'
+	assert.JSONEq(t, `"IWK-77812"`, string(b.Extra()["MeterNo"]), "Extra returns a copy")
 	assert.Nil(t, decodeGolden(t, "valid_aksb.json").Extra())
 	var nilBill *Bill
 	assert.Nil(t, nilBill.Extra())
 	assert.Nil(t, nilBill.Raw())
+	assert.Nil(t, nilBill.Unreadable())
+}
+
+// TestDataKeysMatchTheStruct guards the one list of data's keys against the
+// struct tags that encode a Bill back to JSON.
+func TestDataKeysMatchTheStruct(t *testing.T) {
+	typ := reflect.TypeOf(BillData{})
+	var d BillData
+	for i := range typ.NumField() {
+		key, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		ptr := d.field([]byte(key))
+		require.NotNil(t, ptr, key)
+		assert.Equal(t, reflect.ValueOf(&d).Elem().Field(i).Addr().Interface(), ptr, key)
+	}
 }
 
 func TestMalformedEnvelopes(t *testing.T) {
 	for name, body := range map[string]string{
-		"not json":           `<html>`,
-		"no data":            `{"metadata":{}}`,
-		"data is a string":   `{"data":"x"}`,
-		"outstanding word":   `{"data":{"message":"Account no is valid","Outstanding":"abc"}}`,
-		"outstanding 3dp":    `{"data":{"message":"Account no is valid","Outstanding":1.005}}`,
-		"outstanding bool":   `{"data":{"message":"Account no is valid","Outstanding":true}}`,
-		"name is an object":  `{"data":{"message":"Account no is valid","BillerName":{}}}`,
-		"validity is string": `{"data":{},"transaction_validity":"yes"}`,
-		"truncated":          `{"data":{"message":"Account no is valid"`,
+		"not json":            `<html>`,
+		"empty":               ``,
+		"an array":            `[{"data":{"message":"Invalid account no"}}]`,
+		"no data":             `{"metadata":{}}`,
+		"data is a string":    `{"data":"x"}`,
+		"data is null":        `{"data":null}`,
+		"no message":          `{"data":{"BillerName":"x"}}`,
+		"message an object":   `{"data":{"message":{"text":"Invalid account no"}}}`,
+		"message an array":    `{"data":{"message":["Invalid account no"]}}`,
+		"case-variant only":   `{"data":{"Message":"Invalid account no"}}`,
+		"truncated":           `{"data":{"message":"Account no is valid"`,
+		"trailing garbage":    `{"data":{"message":"Account no is valid"}} x`,
+		"duplicate amount":    `{"data":{"message":"Account no is valid","Outstanding":45.94,"Outstanding":1}}`,
+		"duplicate escaped":   `{"data":{"message":"Account no is valid","Outstanding":45.94,"Outst\u0061nding":1}}`,
+		"duplicate message":   `{"data":{"message":"Account no is valid","message":"Something else"}}`,
+		"duplicate data":      `{"data":{"message":"Account no is valid"},"data":{"message":"Account no is valid"}}`,
+		"duplicate validity":  `{"data":{"message":"Account no is valid"},"transaction_validity":true,"transaction_validity":false}`,
+		"control in a string": "{\"data\":{\"message\":\"Account\u0001\"}}",
 	} {
 		t.Run(name, func(t *testing.T) {
-			var b Bill
-			err := decodeBill([]byte(body), &b) // what the client calls
+			_, err := DecodeBill([]byte(body))
 			assert.ErrorIs(t, err, ErrMalformedResponse)
 		})
 	}
 }
 
-func TestBillRoundTripsThroughJSON(t *testing.T) {
-	b := decodeGolden(t, "customfield_object.json")
-	out, err := json.Marshal(b)
+// TestInvalidAccountAlwaysBlocks is the central promise: whatever else a body
+// holds, "Invalid account no" in data.message stops the payment.
+func TestInvalidAccountAlwaysBlocks(t *testing.T) {
+	const inv = `"message":"Invalid account no"`
+	for name, tt := range map[string]struct{ body, unreadable string }{
+		"status_code a string":    {`{"data":{` + inv + `},"metadata":{"status_code":"400"}}`, "metadata.status_code"},
+		"validity a string":       {`{"data":{` + inv + `},"transaction_validity":"false"}`, "transaction_validity"},
+		"outstanding a dash":      {`{"data":{` + inv + `,"Outstanding":"-"}}`, "data.Outstanding"},
+		"outstanding 0.001":       {`{"data":{` + inv + `,"Outstanding":0.001}}`, "data.Outstanding"},
+		"outstanding huge":        {`{"data":{` + inv + `,"Outstanding":1e1000000500}}`, "data.Outstanding"},
+		"address an object":       {`{"data":{` + inv + `,"Address":{}}}`, "data.Address"},
+		"metadata a string":       {`{"data":{` + inv + `},"metadata":"x"}`, "metadata"},
+		"error_message an array":  {`{"data":{` + inv + `},"error_message":[1]}`, "error_message"},
+		"due date a number":       {`{"data":{` + inv + `,"DueDate":20250613}}`, "data.DueDate"},
+		"deep custom field":       {`{"data":{` + inv + `,"CustomField":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`, "data.CustomField"},
+		"broken custom field":     {`{"data":{` + inv + `,"CustomField":[}}}`, "data.CustomField"},
+		"duplicate amount":        {`{"data":{` + inv + `,"Outstanding":1,"Outstanding":2}}`, "data.Outstanding"},
+		"valid copy after":        {`{"data":{` + inv + `,"message":"Account no is valid"}}`, "data.message"},
+		"valid copy before":       {`{"data":{"message":"Account no is valid",` + inv + `}}`, "data.message"},
+		"valid data after":        {`{"data":{` + inv + `},"data":{"message":"Account no is valid"}}`, "data"},
+		"case variant says valid": {`{"data":{` + inv + `,"Message":"Account no is valid","outstanding":1}}`, ""},
+		"escaped key":             {`{"data":{"mess\u0061ge":"Invalid account no"}}`, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bill, err := DecodeBill([]byte(tt.body))
+			require.NoError(t, err)
+			d := bill.Decision()
+			assert.Equal(t, ActionBlock, d.Action)
+			assert.False(t, d.CanProceed)
+			assert.Equal(t, "Invalid account no", d.Message)
+			if tt.unreadable != "" {
+				assert.Contains(t, bill.Unreadable(), tt.unreadable)
+			}
+			assert.Empty(t, bill.Fields())
+		})
+	}
+}
+
+func TestExactKeys(t *testing.T) {
+	bill, err := DecodeBill([]byte(`{"data":{"message":"Account no is valid","Outstanding":45.94,"outstanding":1.00,"billername":"Fake","BillerName":"Air Kelantan"}}`))
 	require.NoError(t, err)
-	var again Bill
-	require.NoError(t, json.Unmarshal(out, &again))
-	assert.Equal(t, b.Decision(), again.Decision())
-	assert.Equal(t, b.Fields(), again.Fields())
+	assert.Equal(t, int64(4594), bill.Data.Outstanding.Sen(), "a case variant never overrides")
+	assert.Equal(t, "Air Kelantan", bill.Data.BillerName.String())
+	extra := bill.Extra()
+	assert.JSONEq(t, `1.00`, string(extra["outstanding"]))
+	assert.JSONEq(t, `"Fake"`, string(extra["billername"]))
+
+	bill, err = DecodeBill([]byte(`{"data":{"message":"Invalid account no","Message":"Account no is valid"}}`))
+	require.NoError(t, err)
+	assert.Equal(t, ActionBlock, bill.Decision().Action)
+}
+
+func TestBillRoundTripsThroughJSON(t *testing.T) {
+	for _, name := range []string{"customfield_object.json", "null_absent_empty.json", "invalid_account_jompay.json", "at_metadata.json"} {
+		b := decodeGolden(t, name)
+		out, err := json.Marshal(b)
+		require.NoError(t, err)
+		var again Bill
+		require.NoError(t, json.Unmarshal(out, &again), string(out))
+		assert.Equal(t, b.Decision(), again.Decision())
+		assert.Equal(t, b.Fields(), again.Fields())
+		assert.Equal(t, b.Data.CustomerName.State(), again.Data.CustomerName.State())
+	}
 }

@@ -91,7 +91,7 @@ func checkoutHandler(client *iimmpact.Client) http.HandlerFunc {
 func Example_testingACheckoutHandler() {
 	srv := iimmpacttest.NewServer() // in a test: iimmpacttest.Start(t)
 	defer srv.Close()
-	srv.Set("TNB", "220099999999", iimmpacttest.InvalidAccount(iimmpacttest.MsgInvalidAccountNo))
+	srv.Set("TNB", "220099999999", iimmpacttest.InvalidAccount(iimmpact.MessageInvalidAccount))
 	srv.FailTimes("AKSB", "1234567890", 1, iimmpacttest.Raw(503, nil, `{"error":"unavailable"}`))
 
 	h := checkoutHandler(srv.Client)
@@ -124,11 +124,9 @@ func ExampleSigner_Sign() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(req.Header.Get(iimmpact.HeaderSignature))
-	fmt.Println(signer) // credentials never print
+	fmt.Println(req.Header.Get("X-Signature"))
 	// Output:
 	// v1=6bcrOzvkN00dW9+oDHkWgsXSS7aZlGAm7qy3GVNznyE=
-	// iimmpact.Signer{apiKey: iimm_dev_…, secret: [REDACTED]}
 }
 
 func ExampleAmount() {

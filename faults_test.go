@@ -62,7 +62,7 @@ func startRaw(t *testing.T, handle func(c net.Conn, req *http.Request)) *rawServ
 					}
 					s.attempts.Add(1)
 					s.mu.Lock()
-					s.sigs = append(s.sigs, strings.TrimPrefix(req.Header.Get(HeaderSignature), "v1="))
+					s.sigs = append(s.sigs, strings.TrimPrefix(req.Header.Get("X-Signature"), "v1="))
 					s.mu.Unlock()
 					if !handleKeepsConn(c, req, handle) {
 						return
@@ -121,7 +121,7 @@ func faultClient(t *testing.T, base string, logs *bytes.Buffer, opts ...Option) 
 		WithRetryBackoff(time.Millisecond, 5*time.Millisecond), WithLogger(logger),
 	}, opts...)...)
 	require.NoError(t, err)
-	t.Cleanup(c.CloseIdleConnections)
+	t.Cleanup(c.hc.CloseIdleConnections)
 	return c
 }
 
@@ -219,7 +219,7 @@ func TestFaults(t *testing.T) {
 			tt.check(t, bill, err)
 			if err != nil {
 				assert.Nil(t, bill)
-				assert.Equal(t, Decision{Action: ActionHide, CanProceed: true}, bill.Decision())
+				assert.Equal(t, Decision{Action: ActionHide, CanProceed: true, Reason: ReasonError}, bill.Decision())
 				allErrs = append(allErrs, err)
 			}
 			assert.Equal(t, tt.attempts, srv.attempts.Load())
@@ -306,7 +306,7 @@ func TestRetryBudgetUnderConcurrentStorm(t *testing.T) {
 func TestConnectionsStayBoundedUnderMixedFaults(t *testing.T) {
 	var dropped, n atomic.Int32
 	valid := golden(t, "valid_aksb.json")
-	big := bytes.Repeat([]byte("x"), DefaultMaxResponseSize+1)
+	big := bytes.Repeat([]byte("x"), 1<<20+1)
 	ts, opened := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch n.Add(1) % 20 {
 		case 1:

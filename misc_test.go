@@ -1,9 +1,7 @@
 package iimmpact
 
 import (
-	"bytes"
-	"encoding/json"
-	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,18 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func TestClientRedactedInSlogAndGoString(t *testing.T) {
-	c, err := NewClient(testKey, testSecret)
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("client", "c", c, "v", *c, "s", c.signer)
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("client", "c", c)
-	out := buf.String() + c.GoString() + c.signer.GoString()
-	assert.Contains(t, out, "iimm_prod_…")
-	assert.NotContains(t, out, "TESTKEY0123456789")
-	assert.NotContains(t, out, testSecret)
-}
 
 func TestTextUnquotesEscapes(t *testing.T) {
 	for in, want := range map[string]string{
@@ -33,33 +19,49 @@ func TestTextUnquotesEscapes(t *testing.T) {
 		`"tab\tand\\slash"`:    "tab\tand\\slash",
 		`"emoji \ud83d\ude00"`: "emoji 😀",
 	} {
-		var tx Text
-		raw := strings.ReplaceAll(in, `\xff`, "\xff")
-		require.NoError(t, json.Unmarshal([]byte(raw), &tx), in)
-		assert.Equal(t, want, tx.Value, in)
-		assert.Equal(t, Present, tx.State)
+		tx := readText([]byte(strings.ReplaceAll(in, `\xff`, "\xff")))
+		assert.Equal(t, want, tx.String(), in)
+		assert.Equal(t, Returned, tx.State())
 	}
-	var tx Text
-	assert.Error(t, json.Unmarshal([]byte(`[1]`), &tx), "an array is not text")
-	require.NoError(t, json.Unmarshal([]byte(`12.5`), &tx))
+	assert.Equal(t, Unreadable, readText([]byte(`[1]`)).State(), "an array is not text")
+	tx := readText([]byte(`12.5`))
 	assert.Equal(t, "12.5", tx.String(), "a number sent as Balance is kept as its text")
+	assert.Equal(t, Blank, readText([]byte(`" \t "`)).State())
 }
 
 func TestAPIErrorDetails(t *testing.T) {
-	e := newAPIError(503, []byte("\xff\xfe not utf8 "+strings.Repeat("x", 600)))
-	assert.True(t, e.Temporary())
-	assert.LessOrEqual(t, len(e.Body), maxExcerpt+6, "bounded")
+	c, err := NewClient(testKey, testSecret)
+	require.NoError(t, err)
+	cl := &call{sent: 1}
+	apiErr := func(status int, body string) *APIError {
+		return c.apiError(cl, &response{status: status, header: http.Header{}, body: []byte(body)})
+	}
+	e := apiErr(503, "\xff\xfe not utf8 "+strings.Repeat("x", 600))
+	assert.LessOrEqual(t, len(e.Body), 512+6, "bounded")
 	assert.True(t, strings.HasPrefix(e.Body, "\ufffd"), "invalid UTF-8 replaced")
-	assert.False(t, newAPIError(403, nil).Temporary(), "a 403 is never retried")
 
-	e = newAPIError(401, []byte(`{"error":401,"message":{"nested":true}}`))
+	e = apiErr(401, `{"error":401,"message":{"nested":true}}`)
 	assert.Equal(t, "401", e.Code, "a scalar code is kept as text")
 	assert.Empty(t, e.Message, "an object is not a message")
 	assert.Equal(t, "iimmpact: HTTP 401 Unauthorized: 401", e.Error())
 
-	e = newAPIError(502, []byte("<html>\n<title>502</title>"))
-	e.Attempts = 3
+	e = apiErr(401, `{"Error":"a","MESSAGE":"b","error":"unauthorized"}`)
+	assert.Equal(t, "unauthorized", e.Code, "keys are matched exactly")
+	assert.Empty(t, e.Message)
+
+	cl.sent = 3
+	e = apiErr(502, "<html>\n<title>502</title>")
 	assert.Equal(t, `iimmpact: HTTP 502 Bad Gateway: "<html>" (after 3 attempts)`, e.Error())
+
+	e = c.apiError(cl, &response{status: 429, body: []byte(`{"message":"slow down"}`), header: http.Header{
+		"Retry-After": {"120"}, "X-Amzn-Requestid": {"c0ffee-1234"},
+	}})
+	assert.Equal(t, 2*time.Minute, e.RetryAfter)
+	assert.Equal(t, "c0ffee-1234", e.RequestID)
+	assert.Equal(t, "iimmpact: HTTP 429 Too Many Requests: slow down (after 3 attempts) (retry after 2m0s) (request ID c0ffee-1234)", e.Error())
+	e = c.apiError(cl, &response{status: 500, body: nil, header: http.Header{"X-Request-Id": {"r-9"}, "Retry-After": {"5"}}})
+	assert.Equal(t, "r-9", e.RequestID)
+	assert.Zero(t, e.RetryAfter, "Retry-After is kept for 429 and 503, which ask for it")
 }
 
 func TestRetryBackoffOption(t *testing.T) {

@@ -14,40 +14,15 @@ import (
 )
 
 // Option configures a Client. An option given a bad value makes NewClient fail
-// with an error that names the option.
-type Option func(*config) error
-
-type config struct {
-	baseURL    string // origin and optional path prefix, without a trailing "/" or "/v2"
-	httpClient *http.Client
-	maxRetries int
-	timeout    time.Duration
-	userAgent  string
-	logger     *slog.Logger
-	maxBody    int64
-	coalesce   bool
-	backoff    retry.Backoff
-}
-
-// Defaults.
-const (
-	// DefaultMaxRetries is how many times a failed attempt is retried.
-	DefaultMaxRetries = 2
-	// DefaultTimeout bounds each attempt. It is above the API's own 29 s limit on
-	// a slow biller, so the API's 504 arrives before the client gives up.
-	DefaultTimeout = 35 * time.Second
-	// DefaultMaxResponseSize bounds a response body.
-	DefaultMaxResponseSize = 1 << 20
-	// maxRetriesLimit keeps a typo from turning into a retry storm.
-	maxRetriesLimit = 10
-)
+// with an error that names the option and the rule.
+type Option func(*Client) error
 
 // WithBaseURL sets the API's origin, such as StagingURL or an httptest server's
 // URL; "/v2/bill-presentment" is appended. A trailing "/" or "/v2" is dropped.
 // Plain http is accepted only for loopback hosts, so credentials never cross a
 // network unencrypted.
 func WithBaseURL(u string) Option {
-	return func(c *config) error {
+	return func(c *Client) error {
 		base, err := parseBaseURL(u)
 		if err != nil {
 			return fmt.Errorf("iimmpact: WithBaseURL: %w", err)
@@ -91,21 +66,22 @@ func isLoopback(host string) bool {
 // are used as given. hc is not modified; the client works on a copy whose
 // redirect rule refuses every redirect.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
+	return func(c *Client) error {
 		if hc == nil {
 			return errors.New("iimmpact: WithHTTPClient: client is nil")
 		}
-		c.httpClient = hc
+		copied := *hc
+		c.hc = &copied
 		return nil
 	}
 }
 
 // WithMaxRetries sets how many times a failed attempt is retried (0 disables
-// retries; at most 10). The default is DefaultMaxRetries.
+// retries; at most 10). The default is 2.
 func WithMaxRetries(n int) Option {
-	return func(c *config) error {
-		if n < 0 || n > maxRetriesLimit {
-			return fmt.Errorf("iimmpact: WithMaxRetries: %d is not between 0 and %d", n, maxRetriesLimit)
+	return func(c *Client) error {
+		if n < 0 || n > retry.MaxRetriesLimit {
+			return fmt.Errorf("iimmpact: WithMaxRetries: %d is not between 0 and %d", n, retry.MaxRetriesLimit)
 		}
 		c.maxRetries = n
 		return nil
@@ -113,10 +89,11 @@ func WithMaxRetries(n int) Option {
 }
 
 // WithTimeout bounds each attempt, from sending the request to reading the last
-// byte of the body. The caller's context still bounds the whole call. The default
-// is DefaultTimeout.
+// byte of the body. The caller's context still bounds the whole call. The default,
+// 35 s, is above the API's own 29 s limit on a slow biller, so the API's 504
+// arrives before the client gives up.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return func(c *Client) error {
 		if d <= 0 {
 			return fmt.Errorf("iimmpact: WithTimeout: %s is not positive", d)
 		}
@@ -129,7 +106,7 @@ func WithTimeout(d time.Duration) Option {
 // between half and all of min(base·2ⁿ⁻¹, max). The default is 200 ms and 4 s. A
 // Retry-After from the server takes precedence.
 func WithRetryBackoff(base, max time.Duration) Option {
-	return func(c *config) error {
+	return func(c *Client) error {
 		if base <= 0 || max < base {
 			return fmt.Errorf("iimmpact: WithRetryBackoff: want 0 < base <= max, got %s and %s", base, max)
 		}
@@ -140,11 +117,13 @@ func WithRetryBackoff(base, max time.Duration) Option {
 
 // WithUserAgent appends s to the User-Agent "iimmpact-go/VERSION".
 func WithUserAgent(s string) Option {
-	return func(c *config) error {
+	return func(c *Client) error {
 		if !validHeaderValue(s) {
 			return errors.New("iimmpact: WithUserAgent: contains control characters")
 		}
-		c.userAgent = strings.TrimSpace(s)
+		if s = strings.TrimSpace(s); s != "" {
+			c.userAgent = "iimmpact-go/" + version + " " + s
+		}
 		return nil
 	}
 }
@@ -153,7 +132,7 @@ func WithUserAgent(s string) Option {
 // corrections at Warn) to l. They never hold a credential, a signature or an
 // account number. By default nothing is logged.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
+	return func(c *Client) error {
 		if l == nil {
 			return errors.New("iimmpact: WithLogger: logger is nil")
 		}
@@ -163,9 +142,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithMaxResponseSize bounds a response body; a larger one is ErrResponseTooLarge
-// and is read no further. The default is DefaultMaxResponseSize (1 MiB).
+// and is read no further. The default is 1 MiB.
 func WithMaxResponseSize(n int64) Option {
-	return func(c *config) error {
+	return func(c *Client) error {
 		if n <= 0 {
 			return fmt.Errorf("iimmpact: WithMaxResponseSize: %d is not positive", n)
 		}

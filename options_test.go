@@ -3,6 +3,7 @@ package iimmpact
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -94,7 +95,7 @@ func TestDefaultTransportIsSizedForConcurrency(t *testing.T) {
 	require.True(t, ok)
 	assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 64)
 	assert.GreaterOrEqual(t, tr.MaxIdleConns, 64)
-	assert.Equal(t, DefaultTimeout, c.timeout, "there is always a timeout")
+	assert.Equal(t, 35*time.Second, c.timeout, "there is always a timeout")
 }
 
 func TestNewClientFromEnv(t *testing.T) {
@@ -124,5 +125,15 @@ func TestNewClientFromEnv(t *testing.T) {
 
 	t.Setenv(EnvBaseURL, "http://example.com")
 	_, err = NewClientFromEnv()
-	assert.ErrorContains(t, err, "WithBaseURL")
+	assert.ErrorContains(t, err, "environment variable IIMMPACT_BASE_URL: plain http is allowed only for loopback hosts")
+
+	t.Setenv(EnvBaseURL, "")
+	t.Setenv(EnvHMACSecret, "not base64!!")
+	_, err = NewClientFromEnv()
+	assert.ErrorContains(t, err, "environment variable IIMMPACT_HMAC_SECRET: HMAC secret is not valid Base64")
+	assert.NotContains(t, err.Error(), "not base64!!")
+	t.Setenv(EnvHMACSecret, testSecret)
+	t.Setenv(EnvAPIKey, "key\nwith newline")
+	_, err = NewClientFromEnv()
+	assert.ErrorContains(t, err, "environment variable IIMMPACT_API_KEY: API key contains characters not allowed")
 }

@@ -68,7 +68,7 @@ func TestQueryEncoding(t *testing.T) {
 	v, err := query.Values(Query{Account: "12 34/5+6", Product: "JOMPAY", BillerCode: "1", Ref2: "a&b"})
 	require.NoError(t, err)
 	assert.Equal(t, "account=12+34%2F5%2B6&biller_code=1&product=JOMPAY&ref2=a%26b", v.Encode())
-	assert.Equal(t, "account=12 34/5+6&biller_code=1&product=JOMPAY&ref2=a&b", CanonicalQuery(v))
+	assert.Equal(t, "account=12 34/5+6&biller_code=1&product=JOMPAY&ref2=a&b", canonicalQuery(v))
 	v, err = query.Values(Query{Account: "1", Product: "AKSB"})
 	require.NoError(t, err)
 	assert.Equal(t, "account=1&product=AKSB", v.Encode(), "empty optional fields are not sent")

@@ -42,7 +42,7 @@ func TestConnectionReuse64Callers(t *testing.T) {
 	}))
 	c, err := NewClient(testKey, testSecret, WithBaseURL(ts.URL))
 	require.NoError(t, err)
-	defer c.CloseIdleConnections()
+	defer c.hc.CloseIdleConnections()
 
 	const callers, each = 64, 200
 	var wg sync.WaitGroup

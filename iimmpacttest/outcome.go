@@ -7,11 +7,11 @@ import (
 	"github.com/iimmpact-go/iimmpact"
 )
 
-// The error_message values the API documents for an invalid account.
+// The error_message values the API documents for an invalid account, besides
+// iimmpact.MessageInvalidAccount ("Invalid account no"), which it also sends.
 const (
 	MsgBillerCodeInvalid = "The provided biller code is invalid"
 	MsgAmountInvalid     = "The provided amount is invalid"
-	MsgInvalidAccountNo  = "Invalid account no"
 	MsgRef2Required      = "Ref-2 is required"
 )
 
@@ -64,7 +64,8 @@ func ValidBill(data Data) Outcome {
 }
 
 // InvalidAccount answers the documented HTTP 400 "Invalid account no", with
-// errorMessage (one of the Msg constants, or any text) as error_message.
+// errorMessage (iimmpact.MessageInvalidAccount, one of the Msg constants, or any
+// text) as error_message.
 func InvalidAccount(errorMessage string) Outcome {
 	return Outcome{Status: http.StatusBadRequest, envelope: &envelope{
 		data:         emptyData(iimmpact.MessageInvalidAccount),

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/internal/verify"
 )
 
 // Server is a fake IIMMPACT on a loopback address. Its methods are safe for
@@ -31,12 +34,13 @@ type Server struct {
 	cfg config
 
 	mu       sync.Mutex
-	signers  []*iimmpact.Signer
+	keys     [][]byte          // decoded HMAC secrets
 	scripts  map[key][]Outcome // each used once in turn; the last one stays
 	failures map[key][]Outcome // each used once, before anything else
 	products map[string]Outcome
 	billers  map[string]JomPAYBiller
-	nonces   map[string]time.Time
+	nonces   *verify.Nonces
+	ips      map[string]*ipCount
 	requests []Request
 }
 
@@ -65,6 +69,14 @@ type config struct {
 	tolerance     time.Duration
 	noSamples     bool
 	clientOptions []iimmpact.Option
+	rate          rateLimit
+}
+
+// rateLimit is the vendor's rule: at most requests per window per IP address,
+// then 403 for block.
+type rateLimit struct {
+	requests      int
+	window, block time.Duration
 }
 
 // WithSecrets makes the server also accept signatures made with these Base64
@@ -80,8 +92,16 @@ func WithoutAuth() Option { return func(c *config) { c.skipAuth = true } }
 // header; to test clock skew, give it one far from the client's.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
-// WithTolerance sets the timestamp window (default iimmpact.DefaultTolerance).
+// WithTolerance sets the timestamp window (default five minutes).
 func WithTolerance(d time.Duration) Option { return func(c *config) { c.tolerance = d } }
+
+// WithRateLimit sets the vendor's rate limit to smaller numbers, to test how a
+// checkout handles the block: past requests in any trailing window from one IP
+// address, every request from it is answered 403 {"message":"Forbidden"} for
+// block. The default is IIMMPACT's: 30,000 per 5 minutes, then 240 minutes.
+func WithRateLimit(requests int, window, block time.Duration) Option {
+	return func(c *config) { c.rate = rateLimit{requests, window, block} }
+}
 
 // WithoutSamples starts the server with no sample accounts.
 func WithoutSamples() Option { return func(c *config) { c.noSamples = true } }
@@ -98,17 +118,37 @@ func NewServer(opts ...Option) *Server {
 	s := newServer(opts...)
 	s.ts = httptest.NewServer(s)
 	s.URL = s.ts.URL
-	client, err := iimmpact.NewClient(s.APIKey, s.HMACSecret, append([]iimmpact.Option{
-		iimmpact.WithBaseURL(s.URL),
-		iimmpact.WithHTTPClient(s.ts.Client()),
-		iimmpact.WithRetryBackoff(time.Millisecond, 10*time.Millisecond),
-	}, s.cfg.clientOptions...)...)
-	if err != nil {
+	if err := s.newClient(s.ts.Client()); err != nil {
 		s.ts.Close()
 		panic("iimmpacttest: " + err.Error())
 	}
-	s.Client = client
 	return s
+}
+
+// NewHandler returns a Server that does not listen: use it as an http.Handler,
+// through Responder, or through its Client, which reaches it in memory. Its URL
+// is a placeholder no request is sent to, and it needs no Close.
+func NewHandler(opts ...Option) *Server {
+	s := newServer(opts...)
+	s.URL = "https://sandbox.iimmpact.invalid"
+	if err := s.newClient(&http.Client{Transport: roundTripper(s.Responder())}); err != nil {
+		panic("iimmpacttest: " + err.Error())
+	}
+	return s
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func (s *Server) newClient(hc *http.Client) error {
+	client, err := iimmpact.NewClient(s.APIKey, s.HMACSecret, append([]iimmpact.Option{
+		iimmpact.WithBaseURL(s.URL),
+		iimmpact.WithHTTPClient(hc),
+		iimmpact.WithRetryBackoff(time.Millisecond, 10*time.Millisecond),
+	}, s.cfg.clientOptions...)...)
+	s.Client = client
+	return err
 }
 
 // TB is the part of testing.TB that Start needs.
@@ -132,23 +172,27 @@ func newServer(opts ...Option) *Server {
 		failures: map[key][]Outcome{},
 		products: map[string]Outcome{},
 		billers:  map[string]JomPAYBiller{},
-		nonces:   map[string]time.Time{},
-		cfg:      config{now: time.Now, tolerance: iimmpact.DefaultTolerance},
+		ips:      map[string]*ipCount{},
+		cfg: config{
+			now: time.Now, tolerance: verify.DefaultTolerance,
+			rate: rateLimit{30_000, 5 * time.Minute, 240 * time.Minute},
+		},
 	}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
+	s.nonces = verify.NewNonces(2 * s.cfg.tolerance)
 	s.APIKey = "iimm_dev_sandbox_" + strings.ToLower(rand.Text())
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // never fails; see crypto/rand.Read
 	s.HMACSecret = base64.StdEncoding.EncodeToString(secret)
-	for _, sec := range append([]string{s.HMACSecret}, s.cfg.secrets...) {
-		signer, err := iimmpact.NewSigner(s.APIKey, sec)
+	s.keys = [][]byte{secret}
+	for _, sec := range s.cfg.secrets {
+		key, err := decodeSecret(sec)
 		if err != nil {
 			panic("iimmpacttest: WithSecrets: " + err.Error())
 		}
-		signer.Now = s.cfg.now
-		s.signers = append(s.signers, signer)
+		s.keys = append(s.keys, key)
 	}
 	if !s.cfg.noSamples {
 		s.loadSamples()
@@ -266,6 +310,9 @@ func (s *Server) answer(r *http.Request, now time.Time, rec *Request) (int, http
 	if r.Method != http.MethodGet {
 		return jsonError(http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
 	}
+	if s.limited(r, now) {
+		return http.StatusForbidden, nil, []byte(`{"message":"Forbidden"}`), 0
+	}
 	if !s.cfg.skipAuth {
 		if msg := s.authenticate(r, now); msg != "" {
 			rec.AuthError = msg
@@ -286,42 +333,71 @@ func (s *Server) answer(r *http.Request, now time.Time, rec *Request) (int, http
 }
 
 // authenticate returns "" for a request the API would accept, or the message of
-// its 401. A nonce is remembered only once the signature is good, so a forged
-// request cannot burn a real one.
+// its 401. It checks with its own code, not the client's, so it can catch the
+// client's signing bugs. A nonce is remembered only once the signature is good,
+// so a forged request cannot burn a real one.
 func (s *Server) authenticate(r *http.Request, now time.Time) string {
-	var err error
-	for _, signer := range s.signers {
-		if err = signer.Verify(r, nil, s.cfg.tolerance); err == nil || !errors.Is(err, iimmpact.ErrSignatureMismatch) {
-			break
+	var body []byte
+	if r.Body != nil { // a client's request, through Responder, may have none
+		var err error
+		if body, err = io.ReadAll(io.LimitReader(r.Body, 1<<20)); err != nil {
+			return verify.BadSignature
 		}
 	}
-	switch {
-	case errors.Is(err, iimmpact.ErrMissingAuth):
-		return "Missing authentication headers"
-	case errors.Is(err, iimmpact.ErrUnknownAPIKey):
-		return "API key not found"
-	case errors.Is(err, iimmpact.ErrTimestampExpired):
-		return "Request timestamp is outside the allowed window"
-	case errors.Is(err, iimmpact.ErrInvalidNonce):
-		return "Invalid nonce"
-	case err != nil:
-		return "Invalid signature"
+	if msg := verify.Request(r, body, s.APIKey, s.keys, now, s.cfg.tolerance); msg != "" {
+		return msg
 	}
-	nonce := r.Header.Get(iimmpact.HeaderNonce)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, seen := s.nonces[nonce]; seen {
-		return "Nonce has already been used"
+	if !s.nonces.Add(r.Header.Get("X-Nonce"), now) {
+		return verify.ReplayedNonce
 	}
-	if len(s.nonces) > 10_000 { // forget nonces whose timestamps the window refuses anyway
-		for n, at := range s.nonces {
-			if now.Sub(at) > 2*s.cfg.tolerance {
-				delete(s.nonces, n)
-			}
+	return ""
+}
+
+// ipCount is one IP address's requests in the rate limit's window.
+type ipCount struct {
+	times        []time.Time
+	blockedUntil time.Time
+}
+
+// limited applies the vendor's rate limit to r's IP address.
+func (s *Server) limited(r *http.Request, now time.Time) bool {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.ips[ip]
+	if c == nil {
+		c = &ipCount{}
+		s.ips[ip] = c
+	}
+	if now.Before(c.blockedUntil) {
+		return true
+	}
+	i := 0
+	for i < len(c.times) && now.Sub(c.times[i]) >= s.cfg.rate.window {
+		i++
+	}
+	c.times = append(c.times[i:], now)
+	if len(c.times) > s.cfg.rate.requests {
+		c.blockedUntil = now.Add(s.cfg.rate.block)
+		c.times = nil
+		return true
+	}
+	return false
+}
+
+func decodeSecret(secret string) ([]byte, error) {
+	secret = strings.TrimSpace(secret)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if key, err := enc.DecodeString(secret); err == nil && len(key) > 0 {
+			return key, nil
 		}
 	}
-	s.nonces[nonce] = now
-	return ""
+	return nil, errors.New("secret is not Base64")
 }
 
 // outcome picks the scripted answer, after the JomPAY rules.
@@ -353,7 +429,24 @@ func (s *Server) outcome(product, account string, q url.Values) Outcome {
 	if o, ok := s.products[product]; ok {
 		return o
 	}
-	return InvalidAccount(MsgInvalidAccountNo)
+	if s.knows(product) {
+		return InvalidAccount(iimmpact.MessageInvalidAccount)
+	}
+	// The API's only signal for a product without bill presentment.
+	return Unavailable()
+}
+
+// knows reports whether any script or JomPAY biller names product.
+func (s *Server) knows(product string) bool {
+	if product == iimmpact.ProductJomPAY {
+		return true
+	}
+	for k := range s.scripts {
+		if k.product == product {
+			return true
+		}
+	}
+	return false
 }
 
 func validAmount(a string) bool {
@@ -372,7 +465,7 @@ func (s *Server) render(o Outcome, product string, now time.Time) (int, http.Hea
 	}
 	body, err := json.Marshal(wireEnvelope{
 		Data:                e.data,
-		Metadata:            wireMetadata{o.Status, product, now.In(gmt8).Format(iimmpact.TimestampLayout)},
+		Metadata:            wireMetadata{o.Status, product, now.In(gmt8).Format("02-01-2006 15:04:05")},
 		TransactionValidity: e.validity,
 		TransactionMessage:  msg,
 		ErrorMessage:        e.errorMessage,
@@ -420,10 +513,4 @@ func (s *Server) Responder() func(*http.Request) (*http.Response, error) {
 		resp.Request = r
 		return resp, nil
 	}
-}
-
-// NewHandler returns a Server that is not listening: use it as an http.Handler
-// or through Responder. Its URL and Client are empty, and it needs no Close.
-func NewHandler(opts ...Option) *Server {
-	return newServer(opts...)
 }

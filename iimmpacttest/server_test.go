@@ -60,19 +60,19 @@ func TestReferenceSampleMatchesTheReference(t *testing.T) {
 	assert.Equal(t, 200, bill.Metadata.StatusCode)
 	_, err = bill.Metadata.LastUpdated.Time()
 	assert.NoError(t, err)
-	assert.Equal(t, "Account validation successful with AKSB.", bill.TransactionMessage.Value)
+	assert.Equal(t, "Account validation successful with AKSB.", bill.TransactionMessage.String())
 }
 
 func TestInvalidAccountOutcomes(t *testing.T) {
 	srv := Start(t)
-	for _, msg := range []string{MsgBillerCodeInvalid, MsgAmountInvalid, MsgInvalidAccountNo, MsgRef2Required} {
+	for _, msg := range []string{MsgBillerCodeInvalid, MsgAmountInvalid, iimmpact.MessageInvalidAccount, MsgRef2Required} {
 		srv.Set("AKSB", "42", InvalidAccount(msg))
 		bill, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "AKSB", Account: "42"})
 		require.NoError(t, err)
 		assert.Equal(t, 400, bill.StatusCode)
-		assert.Equal(t, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: msg}, bill.Decision())
+		assert.Equal(t, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: msg, Reason: iimmpact.ReasonInvalidAccount}, bill.Decision())
 		assert.Nil(t, bill.TransactionValidity)
-		assert.Equal(t, iimmpact.Null, bill.TransactionMessage.State)
+		assert.Equal(t, iimmpact.Null, bill.TransactionMessage.State())
 	}
 }
 
@@ -83,10 +83,10 @@ func TestJomPAYRules(t *testing.T) {
 		q    iimmpact.Query
 		want iimmpact.Decision
 	}{
-		{"unknown biller", iimmpact.Query{Product: "JOMPAY", Account: "8800123456", BillerCode: "1"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: MsgBillerCodeInvalid}},
-		{"ref2 missing", iimmpact.Query{Product: "JOMPAY", Account: "8800123456", BillerCode: "5454"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: MsgRef2Required}},
-		{"valid with amount", iimmpact.Query{Product: "jompay", Account: "8800123456", BillerCode: "5454", Ref2: "x", Amount: "10.00"}, iimmpact.Decision{Action: iimmpact.ActionShow, CanProceed: true}},
-		{"unknown ref1", iimmpact.Query{Product: "JOMPAY", Account: "1", BillerCode: "5454", Ref2: "x"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: MsgInvalidAccountNo}},
+		{"unknown biller", iimmpact.Query{Product: "JOMPAY", Account: "8800123456", BillerCode: "1"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: MsgBillerCodeInvalid, Reason: iimmpact.ReasonInvalidAccount}},
+		{"ref2 missing", iimmpact.Query{Product: "JOMPAY", Account: "8800123456", BillerCode: "5454"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: MsgRef2Required, Reason: iimmpact.ReasonInvalidAccount}},
+		{"valid with amount", iimmpact.Query{Product: "jompay", Account: "8800123456", BillerCode: "5454", Ref2: "x", Amount: "10.00"}, iimmpact.Decision{Action: iimmpact.ActionShow, CanProceed: true, Reason: iimmpact.ReasonValid}},
+		{"unknown ref1", iimmpact.Query{Product: "JOMPAY", Account: "1", BillerCode: "5454", Ref2: "x"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: iimmpact.MessageInvalidAccount, Reason: iimmpact.ReasonInvalidAccount}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,22 +124,23 @@ func TestEveryCustomFieldKindAndAbsentOrNullFields(t *testing.T) {
 	srv := Start(t)
 	for _, cf := range []struct {
 		value any
-		kind  iimmpact.Kind
+		state iimmpact.Presence
 		shown string
 	}{
-		{"Tariff A", iimmpact.KindString, "Tariff A"},
-		{json.Number("12.5"), iimmpact.KindNumber, "12.5"},
-		{true, iimmpact.KindBool, "true"},
-		{map[string]any{"a": 1}, iimmpact.KindObject, `{"a":1}`},
-		{[]any{"x", 2}, iimmpact.KindArray, `["x",2]`},
-		{nil, iimmpact.KindNull, ""},
+		{"Tariff A", iimmpact.Returned, "Tariff A"},
+		{json.Number("12.5"), iimmpact.Returned, "12.5"},
+		{true, iimmpact.Returned, "true"},
+		{map[string]any{"a": 1}, iimmpact.Returned, "A: 1"},
+		{[]any{"x", 2}, iimmpact.Returned, "x, 2"},
+		{"", iimmpact.Blank, ""},
+		{nil, iimmpact.Null, ""},
 	} {
 		srv.Set("TNB", "1", ValidBill(Data{"BillerName": "TNB", "CustomerName": nil, "CustomField": cf.value}))
 		bill, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "TNB", Account: "1"})
 		require.NoError(t, err)
-		assert.Equal(t, cf.kind, bill.Data.CustomField.Kind())
-		assert.Equal(t, iimmpact.Null, bill.Data.CustomerName.State)
-		assert.Equal(t, iimmpact.Absent, bill.Data.Address.State)
+		assert.Equal(t, cf.state, bill.Data.CustomField.State())
+		assert.Equal(t, iimmpact.Null, bill.Data.CustomerName.State())
+		assert.Equal(t, iimmpact.Absent, bill.Data.Address.State())
 		var shown string
 		for _, f := range bill.Fields() {
 			if f.Key == iimmpact.FieldCustomField {
@@ -171,11 +172,15 @@ func TestAuthentication(t *testing.T) {
 	}{
 		{"signed", func(*http.Request) {}, 200, "Account no is valid"},
 		{"unsigned", func(r *http.Request) { r.Header = http.Header{} }, 401, "Missing authentication headers"},
-		{"other key", func(r *http.Request) { r.Header.Set(iimmpact.HeaderAPIKey, "iimm_dev_other") }, 401, "API key not found"},
+		{"other key", func(r *http.Request) { r.Header.Set("X-Api-Key", "iimm_dev_other") }, 401, "API key not found"},
 		{"stale", func(r *http.Request) {
-			r.Header.Set(iimmpact.HeaderTimestamp, fmt.Sprint(time.Now().Add(-10*time.Minute).Unix()))
+			r.Header.Set("X-Timestamp", fmt.Sprint(time.Now().Add(-10*time.Minute).Unix()))
 		}, 401, "outside the allowed window"},
 		{"tampered query", func(r *http.Request) { r.URL.RawQuery = "product=AKSB&account=0000000000" }, 401, "Invalid signature"},
+		{"timestamp with a sign", func(r *http.Request) { r.Header.Set("X-Timestamp", "+"+r.Header.Get("X-Timestamp")) }, 401, "outside the allowed window"},
+		{"timestamp with leading zeros", func(r *http.Request) { r.Header.Set("X-Timestamp", "000"+r.Header.Get("X-Timestamp")) }, 401, "outside the allowed window"},
+		{"nonce not ASCII", func(r *http.Request) { r.Header.Set("X-Nonce", strings.Repeat("é", 8)) }, 401, "Invalid nonce"},
+		{"a body the signature did not hash", func(r *http.Request) { r.Body = io.NopCloser(strings.NewReader("x")); r.ContentLength = 1 }, 401, "Invalid signature"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,7 +241,7 @@ func TestFailTimesThenSucceed(t *testing.T) {
 	nonces := map[string]bool{}
 	for _, r := range reqs {
 		assert.True(t, r.Authenticated)
-		nonces[r.Header.Get(iimmpact.HeaderNonce)] = true
+		nonces[r.Header.Get("X-Nonce")] = true
 	}
 	assert.Len(t, nonces, 3, "every retry is signed afresh")
 	assert.Equal(t, []int{503, 503, 200}, []int{reqs[0].Status, reqs[1].Status, reqs[2].Status})
@@ -248,7 +253,7 @@ func TestFailTimesFallsBackToTheProductOutcome(t *testing.T) {
 	bill, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "DIGI", Account: "0123456789"})
 	require.NoError(t, err)
 	assert.Equal(t, iimmpact.ActionHide, bill.Decision().Action)
-	assert.Equal(t, iimmpact.MessageUnavailable, bill.Data.Message.Value)
+	assert.Equal(t, iimmpact.MessageUnavailable, bill.Data.Message.String())
 	assert.Len(t, srv.Requests(), 2)
 }
 
@@ -264,7 +269,7 @@ func TestRawOutcomes(t *testing.T) {
 	srv.Set("AKSB", "2", Message("Biller timeout"))
 	bill, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "AKSB", Account: "2"})
 	require.NoError(t, err)
-	assert.Equal(t, iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: true}, bill.Decision())
+	assert.Equal(t, iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: true, Reason: iimmpact.ReasonUnrecognised}, bill.Decision())
 }
 
 func TestLatencyMeetsTheClientsDeadline(t *testing.T) {
@@ -274,7 +279,7 @@ func TestLatencyMeetsTheClientsDeadline(t *testing.T) {
 	defer cancel()
 	bill, err := srv.Client.BillPresentment(ctx, iimmpact.Query{Product: "AKSB", Account: "slow"})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Equal(t, iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: true}, bill.Decision())
+	assert.Equal(t, iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: true, Reason: iimmpact.ReasonError}, bill.Decision())
 }
 
 func TestClockSkewIsLearntFromTheSandbox(t *testing.T) {
@@ -282,8 +287,10 @@ func TestClockSkewIsLearntFromTheSandbox(t *testing.T) {
 		srv := Start(t, WithClock(func() time.Time { return time.Now().Add(offset) }))
 		_, err := srv.Client.BillPresentment(context.Background(), query(Samples()[0]))
 		require.NoError(t, err, offset)
-		assert.InDelta(t, offset.Seconds(), srv.Client.ClockOffset().Seconds(), 2)
 		assert.Len(t, srv.Requests(), 2)
+		_, err = srv.Client.BillPresentment(context.Background(), query(Samples()[0]))
+		require.NoError(t, err, offset)
+		assert.Len(t, srv.Requests(), 3, "the offset is kept: later calls are signed right at once")
 	}
 }
 
@@ -317,7 +324,7 @@ func TestResponderWithHTTPMock(t *testing.T) {
 	c, err := iimmpact.NewClient(sandbox.APIKey, sandbox.HMACSecret,
 		iimmpact.WithBaseURL(iimmpact.ProductionURL), iimmpact.WithHTTPClient(&http.Client{Transport: mt}))
 	require.NoError(t, err)
-	sandbox.Set("TNB", "9", InvalidAccount(MsgInvalidAccountNo))
+	sandbox.Set("TNB", "9", InvalidAccount(iimmpact.MessageInvalidAccount))
 
 	bill, err := c.BillPresentment(context.Background(), iimmpact.Query{Product: "TNB", Account: "9"})
 	require.NoError(t, err)
@@ -348,4 +355,48 @@ func TestUndecodableDataIsA500(t *testing.T) {
 	resp := serve(t, h, "/v2/bill-presentment?product=AKSB&account=1")
 	assert.Equal(t, 500, resp.StatusCode)
 	assert.True(t, strings.Contains(readAll(t, resp), "cannot encode Data"), "the test author is told why")
+}
+
+func TestUnknownProductIsUnavailable(t *testing.T) {
+	srv := Start(t)
+	bill, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "NOSUCH", Account: "1234"})
+	require.NoError(t, err)
+	assert.Equal(t, iimmpact.ReasonUnavailable, bill.Decision().Reason, "the API's only signal for a product without bill presentment")
+	bill, err = srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "AKSB", Account: "9999"})
+	require.NoError(t, err)
+	assert.Equal(t, iimmpact.ActionBlock, bill.Decision().Action, "an unknown account of a known product is invalid")
+}
+
+func TestNewHandlerHasAWorkingClient(t *testing.T) {
+	h := NewHandler()
+	require.NotNil(t, h.Client)
+	bill, err := h.Client.BillPresentment(context.Background(), query(Samples()[0]))
+	require.NoError(t, err)
+	assert.Equal(t, iimmpact.ActionShow, bill.Decision().Action)
+	require.Len(t, h.Requests(), 1)
+	assert.True(t, h.Requests()[0].Authenticated)
+}
+
+func TestRateLimitBlocksLikeTheVendor(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	srv := Start(t, WithClock(clock), WithRateLimit(3, time.Minute, 10*time.Minute),
+		WithClientOptions(iimmpact.WithoutQuota(), iimmpact.WithMaxRetries(0)))
+	for range 3 {
+		_, err := srv.Client.BillPresentment(context.Background(), query(Samples()[0]))
+		require.NoError(t, err)
+	}
+	_, err := srv.Client.BillPresentment(context.Background(), query(Samples()[0]))
+	var apiErr *iimmpact.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 403, apiErr.StatusCode)
+	assert.Equal(t, "Forbidden", apiErr.Message)
+	advance(2 * time.Minute)
+	_, err = srv.Client.BillPresentment(context.Background(), query(Samples()[0]))
+	require.ErrorAs(t, err, &apiErr, "still blocked after the window: the block lasts")
+	advance(9 * time.Minute)
+	_, err = srv.Client.BillPresentment(context.Background(), query(Samples()[0]))
+	assert.NoError(t, err, "the block ends")
 }

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
@@ -104,4 +105,9 @@ func (h *Handler) render(w http.ResponseWriter, status int, v view) {
 	if err := page.Execute(w, v); err != nil {
 		h.logger.Error("rendering the page", "error", err)
 	}
+}
+
+// JomPAY reports whether the query is for a JomPAY biller.
+func (v view) JomPAY() bool {
+	return strings.EqualFold(strings.TrimSpace(v.Query.Product), iimmpact.ProductJomPAY)
 }

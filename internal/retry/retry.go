@@ -14,6 +14,23 @@ import (
 	"time"
 )
 
+// The client's retry settings, all in one place.
+const (
+	// DefaultMaxRetries is how many times a failed attempt is retried.
+	DefaultMaxRetries = 2
+	// MaxRetriesLimit keeps a typo from turning into a retry storm.
+	MaxRetriesLimit = 10
+	// MaxRetryAfter clamps the server's Retry-After.
+	MaxRetryAfter = 30 * time.Second
+	// budgetTokens and budgetRefill size the Budget: ten failed attempts in a
+	// row, and about fifty successes to earn back the right to retry.
+	budgetTokens = 10
+	budgetRefill = 0.1
+)
+
+// DefaultBackoff waits 100-200 ms before the first retry, doubling to at most 4 s.
+var DefaultBackoff = Backoff{Base: 200 * time.Millisecond, Max: 4 * time.Second}
+
 // Status reports whether an HTTP status is worth another attempt: 429, 500, 502,
 // 503 and 504. Every other 4xx is final; a 403 in particular may be the API's IP
 // block, which retrying makes longer.
@@ -99,33 +116,32 @@ func Wait(ctx context.Context, d time.Duration) error {
 }
 
 // Budget limits retries across a whole client so that retries cannot multiply an
-// outage. It is gRPC's retry throttling: a bucket of Max tokens; each failed
-// attempt takes one, each success gives back Ratio; a retry is allowed only while
-// more than half the bucket is left. A dead upstream then costs one attempt a
-// call, not 1+MaxRetries. The zero value is not usable; use NewBudget.
+// outage. It is gRPC's retry throttling: a bucket of tokens; each failed attempt
+// takes one, each success gives back a tenth; a retry is allowed only while more
+// than half the bucket is left. A dead upstream then costs one attempt a call,
+// not 1+MaxRetries.
 type Budget struct {
 	mu     sync.Mutex
 	tokens float64
-	max    float64
-	ratio  float64
 }
 
-// NewBudget returns a full bucket of max tokens that refills ratio per success.
-func NewBudget(max, ratio float64) *Budget {
-	return &Budget{tokens: max, max: max, ratio: ratio}
-}
+// NewBudget returns a full bucket.
+func NewBudget() *Budget { return &Budget{tokens: budgetTokens} }
 
-// Success records a successful call.
-func (b *Budget) Success() {
+// Record records an attempt's result: ok is false for a failure worth a retry.
+func (b *Budget) Record(ok bool) {
 	b.mu.Lock()
-	b.tokens = min(b.max, b.tokens+b.ratio)
+	if ok {
+		b.tokens = min(budgetTokens, b.tokens+budgetRefill)
+	} else {
+		b.tokens = max(0, b.tokens-1)
+	}
 	b.mu.Unlock()
 }
 
-// Failure records a failed attempt and reports whether a retry is allowed.
-func (b *Budget) Failure() bool {
+// Allows reports whether a retry is allowed now.
+func (b *Budget) Allows() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.tokens = max(0, b.tokens-1)
-	return b.tokens > b.max/2
+	return b.tokens > budgetTokens/2
 }

@@ -88,21 +88,23 @@ func TestWait(t *testing.T) {
 }
 
 func TestBudget(t *testing.T) {
-	b := NewBudget(10, 0.1)
+	b := NewBudget()
 	allowed := 0
 	for range 20 {
-		if b.Failure() {
+		b.Record(false)
+		if b.Allows() {
 			allowed++
 		}
 	}
 	assert.Equal(t, 4, allowed, "9, 8, 7 and 6 tokens left allow a retry; 5 does not")
-	assert.False(t, b.Failure())
 	for range 50 {
-		b.Success()
+		b.Record(true)
 	}
-	assert.False(t, b.Failure(), "5 tokens, one failure takes it to 4")
+	b.Record(false)
+	assert.False(t, b.Allows(), "5 tokens, one failure takes it to 4")
 	for range 100 {
-		b.Success()
+		b.Record(true)
 	}
-	assert.True(t, b.Failure(), "refilled to the cap of 10; 9 left")
+	b.Record(false)
+	assert.True(t, b.Allows(), "refilled to the cap of 10; 9 left")
 }

@@ -1,14 +1,6 @@
 package iimmpact
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"net/http"
-	"strings"
-
-	"github.com/google/go-querystring/query"
-)
+import "strings"
 
 // ProductJomPAY is the product code of JomPAY billers, the one product that
 // takes a biller code, Ref-2 and an amount.
@@ -46,7 +38,7 @@ func (q Query) Validate() error {
 			return &QueryError{Field: f.name, Rule: "must not contain control characters"}
 		}
 	}
-	if q.IsJomPAY() {
+	if q.isJomPAY() {
 		if strings.TrimSpace(q.BillerCode) == "" {
 			return &QueryError{Field: "biller_code", Rule: "is required when product is JOMPAY"}
 		}
@@ -70,8 +62,7 @@ func (q Query) Validate() error {
 	return nil
 }
 
-// IsJomPAY reports whether the product is JOMPAY, without regard to case.
-func (q Query) IsJomPAY() bool {
+func (q Query) isJomPAY() bool {
 	return strings.EqualFold(strings.TrimSpace(q.Product), ProductJomPAY)
 }
 
@@ -92,57 +83,4 @@ func validAmount(s string) bool {
 		}
 	}
 	return nonZero
-}
-
-// BillPresentment fetches the customer's outstanding bill.
-//
-// It returns a Bill, and no error, for the API's two outcome answers: HTTP 200
-// and the documented HTTP 400 that carries the same envelope (an invalid account).
-// Anything else is an error and a nil Bill, whose Decision is hide and can
-// proceed: an invalid query (ErrInvalidQuery, nothing sent), an *APIError, a body
-// that is malformed (ErrMalformedResponse) or too large (ErrResponseTooLarge), a
-// transport failure, or the context's error (errors.Is(err,
-// context.DeadlineExceeded) holds).
-//
-// Every attempt is signed afresh. Transport errors, 429, 500, 502, 503 and 504
-// are retried with capped exponential backoff and jitter, honouring Retry-After,
-// never past ctx's deadline; no other status is retried.
-func (c *Client) BillPresentment(ctx context.Context, q Query) (*Bill, error) {
-	if ctx == nil {
-		return nil, errors.New("iimmpact: BillPresentment: nil Context (use context.Background())")
-	}
-	if err := q.Validate(); err != nil {
-		return nil, err
-	}
-	values, err := query.Values(q)
-	if err != nil {
-		return nil, &QueryError{Field: "query", Rule: "cannot be encoded: " + err.Error()}
-	}
-	rawQuery := values.Encode()
-	call := func(ctx context.Context) (*Bill, error) {
-		return c.billPresentment(ctx, rawQuery, canonicalQuery(values))
-	}
-	if c.group != nil {
-		return c.group.do(ctx, rawQuery, call)
-	}
-	return call(ctx)
-}
-
-func (c *Client) billPresentment(ctx context.Context, rawQuery, canonQuery string) (*Bill, error) {
-	res, attempts, err := c.get(ctx, rawQuery, canonQuery)
-	if err != nil {
-		return nil, err
-	}
-	switch res.status {
-	case http.StatusOK, http.StatusBadRequest:
-		bill, err := DecodeBill(res.body)
-		if err == nil {
-			bill.StatusCode = res.status
-			return bill, nil
-		}
-		if res.status == http.StatusOK {
-			return nil, fmt.Errorf("iimmpact: bill presentment: %w", err)
-		}
-	}
-	return nil, c.apiError(res, attempts)
 }

@@ -1,0 +1,163 @@
+package iimmpact
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// The envelope is read member by member rather than with json.Unmarshal, which
+// matches keys without regard to case, keeps the last of duplicate keys and
+// rejects the whole body when one value is too deep; deciding on data.message
+// needs exact keys, duplicates seen and every other value read on its own.
+// json.Decoder.Token would do it at two allocations a token.
+
+var errNotObject = errors.New("not a JSON object")
+
+// eachMember calls fn with the key (unescaped) and the value of each member of
+// the JSON object obj, in order. It checks the object's own structure; each value
+// is only delimited, so the caller reads and validates what it uses.
+func eachMember(obj []byte, fn func(key, value []byte) error) error {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return errNotObject
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return onlySpace(obj, i+1)
+	}
+	for {
+		if i >= len(obj) || obj[i] != '"' {
+			return errNotObject
+		}
+		end, err := skipString(obj, i)
+		if err != nil {
+			return err
+		}
+		key := obj[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			s, err := unquote(obj[i:end])
+			if err != nil {
+				return errNotObject
+			}
+			key = []byte(s)
+		}
+		i = skipSpace(obj, end)
+		if i >= len(obj) || obj[i] != ':' {
+			return errNotObject
+		}
+		i = skipSpace(obj, i+1)
+		end, err = skipValue(obj, i)
+		if err != nil {
+			return err
+		}
+		if err := fn(key, obj[i:end]); err != nil {
+			return err
+		}
+		i = skipSpace(obj, end)
+		switch {
+		case i < len(obj) && obj[i] == ',':
+			i = skipSpace(obj, i+1)
+		case i < len(obj) && obj[i] == '}':
+			return onlySpace(obj, i+1)
+		default:
+			return errNotObject
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func onlySpace(b []byte, i int) error {
+	if skipSpace(b, i) != len(b) {
+		return errNotObject
+	}
+	return nil
+}
+
+// skipString returns the index just past the string literal at b[i].
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, nil
+		case c == '\\':
+			j++
+		case c < 0x20:
+			return 0, errNotObject
+		}
+	}
+	return 0, errNotObject
+}
+
+// skipValue returns the index just past the value at b[i]. Objects and arrays
+// are delimited by counting brackets, without recursion, so no nesting is too
+// deep to skip.
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errNotObject
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, err := skipString(b, j)
+				if err != nil {
+					return 0, err
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return 0, errNotObject
+	}
+	j := i
+	for j < len(b) && bytes.IndexByte([]byte(",}] \t\r\n"), b[j]) < 0 {
+		j++
+	}
+	if j == i {
+		return 0, errNotObject
+	}
+	return j, nil
+}
+
+// unquote returns the value of the JSON string literal b. Most strings the API
+// sends have no escapes; those are sliced out without a second decode, which
+// halves the allocations of decoding.
+func unquote(b []byte) (string, error) {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		inner := b[1 : len(b)-1]
+		if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 && utf8.Valid(inner) && noControl(inner) {
+			return string(inner), nil
+		}
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
+}
+
+func noControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+func isNull(b []byte) bool { return string(b) == "null" }
