@@ -3,10 +3,12 @@ package iimmpact
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -477,4 +479,131 @@ func TestAPIKeyEnvironmentHint(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "API key not found")
 	assert.Contains(t, err.Error(), "iimm_dev_ key works only with StagingURL")
+}
+
+// hostileSecret decodes to bytes whose standard Base64 has "/" and "+", so the
+// JSON escape \/ and the URL-safe alphabet both change how it is spelt.
+var hostileKey = []byte("\xff\xff\xffsecret\xfb\xef\xbe-tail-0123456789")
+
+func hostileTargets(sig, account string) []string {
+	return []string{
+		base64.StdEncoding.EncodeToString(hostileKey), base64.RawStdEncoding.EncodeToString(hostileKey),
+		base64.URLEncoding.EncodeToString(hostileKey), base64.RawURLEncoding.EncodeToString(hostileKey),
+		testKey, sig, account, url.QueryEscape(account), strings.ReplaceAll(account, "/", `\/`),
+	}
+}
+
+func TestRedactionCoversEveryForm(t *testing.T) {
+	secret := base64.StdEncoding.EncodeToString(hostileKey)
+	require.True(t, strings.ContainsAny(secret, "/") && strings.ContainsAny(secret, "+"), secret)
+	const account = "12 34/56+78"
+	var logs bytes.Buffer
+	mt := httpmock.NewMockTransport()
+	c, err := NewClient(testKey, secret, WithHTTPClient(&http.Client{Transport: mt}), WithMaxRetries(0),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	require.NoError(t, err)
+	var sig string
+	esc := func(s string) string { return strings.ReplaceAll(s, "/", `\/`) } // PHP's json_encode
+	uni := func(s string) string {
+		var b strings.Builder
+		for _, r := range s {
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		return b.String()
+	}
+	for _, status := range []int{500, 404, 401} {
+		mt.RegisterResponder(http.MethodGet, endpoint, func(req *http.Request) (*http.Response, error) {
+			sig = strings.TrimPrefix(req.Header.Get("X-Signature"), "v1=")
+			body := fmt.Sprintf(`{"error":"%s %s","message":"%s %s %s","detail":["%s","%s","%s",%q]}`,
+				esc(secret), uni(testKey), esc(sig), uni(account), url.QueryEscape(account),
+				base64.RawURLEncoding.EncodeToString(hostileKey), base64.URLEncoding.EncodeToString(hostileKey),
+				base64.RawStdEncoding.EncodeToString(hostileKey), account)
+			resp := httpmock.NewStringResponse(status, body)
+			resp.Header.Set("X-Request-Id", sig)
+			return resp, nil
+		})
+		_, err = c.BillPresentment(context.Background(), Query{Product: "AKSB", Account: account})
+		var apiErr *APIError
+		require.ErrorAs(t, err, &apiErr)
+		out := fmt.Sprintf("%v|%+v|%#v|%s|%s|%s|%s|%s", err, apiErr, *apiErr, apiErr.Code, apiErr.Message, apiErr.Body, apiErr.RequestID, logs.String())
+		for _, leak := range hostileTargets(sig, account) {
+			assert.NotContains(t, out, leak, "status %d", status)
+		}
+		assert.Contains(t, apiErr.Body, redacted)
+		assert.Contains(t, apiErr.Body, `"detail":[`, "the rest of the body stays readable")
+	}
+}
+
+func TestAttemptsCountTheResignedRequest(t *testing.T) {
+	h := newHarness(t)
+	h.mt.RegisterResponder(http.MethodGet, endpoint, func(*http.Request) (*http.Response, error) {
+		resp := httpmock.NewStringResponse(401, `{"message":"stale"}`)
+		resp.Header.Set("Date", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
+		return resp, nil
+	})
+	_, err := h.c.BillPresentment(context.Background(), aksb)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 2, h.mt.GetTotalCallCount())
+	assert.Equal(t, 2, apiErr.Attempts, "the re-signed request was sent too")
+}
+
+func TestCancelledContextSendsNothing(t *testing.T) {
+	for _, opts := range [][]Option{nil, {WithCoalescing()}} {
+		h := newHarness(t, opts...)
+		h.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := h.c.BillPresentment(ctx, aksb)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, 0, h.mt.GetTotalCallCount())
+	}
+}
+
+// FuzzNoSecretInErrors: whatever a server answers, and however it echoes what
+// it was sent, no error text or APIError field holds a credential, a signature
+// or the account number.
+func FuzzNoSecretInErrors(f *testing.F) {
+	f.Add(500, []byte(`{"message":"%s"}`), uint8(0xff))
+	f.Add(404, []byte(`<html>%s</html>`), uint8(0x0f))
+	f.Add(200, []byte(`{"data":"%s"}`), uint8(0x33))
+	f.Add(302, []byte(`%s`), uint8(0x81))
+	secret := base64.StdEncoding.EncodeToString(hostileKey)
+	const account = "12 34/56+78"
+	f.Fuzz(func(t *testing.T, status int, tmpl []byte, mask uint8) {
+		if status < 200 || status > 599 {
+			return
+		}
+		mt := httpmock.NewMockTransport()
+		c, err := NewClient(testKey, secret, WithHTTPClient(&http.Client{Transport: mt}), WithMaxRetries(0), WithoutQuota())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sig string
+		mt.RegisterResponder(http.MethodGet, endpoint, func(req *http.Request) (*http.Response, error) {
+			sig = strings.TrimPrefix(req.Header.Get("X-Signature"), "v1=")
+			var echo []string
+			for i, v := range hostileTargets(sig, account) {
+				if mask&(1<<(i%8)) != 0 {
+					echo = append(echo, v, strings.ReplaceAll(v, "/", `\/`))
+				}
+			}
+			body := strings.ReplaceAll(string(tmpl), "%s", strings.Join(echo, " "))
+			return httpmock.NewStringResponse(status, body), nil
+		})
+		_, err = c.BillPresentment(context.Background(), Query{Product: "AKSB", Account: account})
+		if err == nil {
+			return
+		}
+		out := err.Error()
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			out += apiErr.Code + apiErr.Message + apiErr.Body + apiErr.RequestID
+		}
+		for _, leak := range hostileTargets(sig, account) {
+			if strings.Contains(out, leak) {
+				t.Fatalf("%q leaks %q", out, leak)
+			}
+		}
+	})
 }

@@ -125,3 +125,73 @@ func TestCoalescingHonoursEachContext(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	<-upstreamCancelled
 }
+
+// A caller that arrives just after every earlier caller gave up must not inherit
+// their cancellation: the abandoned request is never joined.
+func TestCoalescingNeverJoinsAnAbandonedRequest(t *testing.T) {
+	for range 50 {
+		h := newHarness(t, WithCoalescing())
+		var upstream atomic.Int32
+		started := make(chan struct{})
+		h.respond(t, func(req *http.Request) (*http.Response, error) {
+			if upstream.Add(1) == 1 {
+				close(started)
+				<-req.Context().Done() // the first request hangs until abandoned
+				return nil, req.Context().Err()
+			}
+			return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() {
+			_, err := h.c.BillPresentment(ctx, aksb)
+			first <- err
+		}()
+		<-started
+		cancel()
+		require.ErrorIs(t, <-first, context.Canceled)
+		bill, err := h.c.BillPresentment(context.Background(), aksb)
+		require.NoError(t, err, "the later caller gets its own request")
+		assert.Equal(t, ActionShow, bill.Decision().Action)
+	}
+}
+
+// Each caller's own deadline decides whether a Retry-After wait is worth it,
+// exactly as without coalescing.
+func TestCoalescingRetryAfterFollowsEachDeadline(t *testing.T) {
+	h := newHarness(t, WithCoalescing())
+	release := make(chan struct{})
+	var upstream atomic.Int32
+	h.respond(t, func(req *http.Request) (*http.Response, error) {
+		if upstream.Add(1) == 1 {
+			<-release
+			return jsonResponder(429, []byte(`{"message":"slow down"}`)).HeaderSet(http.Header{"Retry-After": {"20"}})(req)
+		}
+		return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+	})
+	hurried, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	hurriedErr := make(chan error, 1)
+	go func() {
+		_, err := h.c.BillPresentment(hurried, aksb)
+		hurriedErr <- err
+	}()
+	patient := make(chan *Bill, 1)
+	go func() {
+		b, _ := h.c.BillPresentment(context.Background(), aksb)
+		patient <- b
+	}()
+	waitForWaiters(t, h.c.flights, aksbKey, 2)
+	close(release)
+
+	err := <-hurriedErr
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr, "the 429 at once, not a deadline error later")
+	assert.Equal(t, 429, apiErr.StatusCode)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded)
+	assert.NoError(t, hurried.Err(), "returned before its deadline")
+	b := <-patient
+	require.NotNil(t, b, "the caller without a deadline waited and retried")
+	assert.Equal(t, ActionShow, b.Decision().Action)
+	assert.Contains(t, h.sleeps, 20*time.Second)
+}

@@ -90,11 +90,15 @@ func writeReadable(b *strings.Builder, raw []byte) {
 	}
 }
 
-// humanKey turns a biller's key such as "meter_no" into "Meter no".
+// humanKey turns a biller's key such as "meter_no" into "Meter no". A key
+// with a capital letter keeps its case, as the biller wrote it ("kWh").
 func humanKey(k string) string {
 	k = strings.TrimSpace(strings.NewReplacer("_", " ", "-", " ").Replace(k))
 	if k == "" {
 		return "-"
+	}
+	if strings.ToLower(k) != k {
+		return k
 	}
 	r, size := utf8.DecodeRuneInString(k)
 	return string(unicode.ToUpper(r)) + k[size:]

@@ -205,6 +205,19 @@ func TestFaults(t *testing.T) {
 		{"401 is tried once", func(c net.Conn, _ *http.Request) {
 			writeResponse(c, 401, nil, string(golden(t, "unauthorized.json")))
 		}, 1, func(t *testing.T, _ *Bill, err error) { assert.ErrorContains(t, err, "API key not found") }},
+		{"proxy echoes the credentials in a malformed status line", func(c net.Conn, req *http.Request) {
+			// One token, so net/http quotes the whole line in its error.
+			_, _ = io.WriteString(c, "X-Api-Key:"+req.Header.Get("X-Api-Key")+";"+req.Header.Get("X-Signature")+";"+req.URL.RawQuery+"\r\n\r\n")
+		}, 3, func(t *testing.T, _ *Bill, err error) { assert.ErrorContains(t, err, "malformed HTTP") }},
+		{"404 echoes the account", func(c net.Conn, req *http.Request) {
+			writeResponse(c, 404, nil, `{"error":"not_found","message":"no route for `+req.URL.RequestURI()+` account `+aksb.Account+`"}`)
+		}, 1, func(t *testing.T, _ *Bill, err error) { assert.ErrorContains(t, err, "404") }},
+		{"500 echoes the request in HTML", func(c net.Conn, req *http.Request) {
+			writeResponse(c, 500, []string{"X-Request-Id: " + aksb.Account}, "<pre>"+req.URL.RawQuery+"\n"+req.Header.Get("X-Api-Key")+"</pre>")
+		}, 3, func(t *testing.T, _ *Bill, err error) { assert.ErrorContains(t, err, "500") }},
+		{"refused redirect whose body echoes the account", func(c net.Conn, req *http.Request) {
+			writeResponse(c, 302, []string{"Location: https://evil.example/?a=" + aksb.Account}, "Moved: "+req.URL.RawQuery)
+		}, 1, func(t *testing.T, _ *Bill, err error) { assert.ErrorIs(t, err, ErrRedirect) }},
 		{"403 is tried once", func(c net.Conn, _ *http.Request) {
 			writeResponse(c, 403, nil, `{"error":"forbidden","message":"rate limit exceeded"}`)
 		}, 1, func(t *testing.T, _ *Bill, err error) { assert.ErrorContains(t, err, "403") }},
@@ -249,6 +262,9 @@ func TestFaults(t *testing.T) {
 			var apiErr *APIError
 			if errors.As(err, &apiErr) {
 				fmt.Fprintf(&out, "%#v %+v\n", *apiErr, apiErr)
+			}
+			for e := err; e != nil; e = errors.Unwrap(e) {
+				out.WriteString(e.Error() + "\n") // what a caller who unwraps would see
 			}
 		}
 		out.WriteString(logs.String())

@@ -39,7 +39,7 @@ func (s *Server) loadSamples() {
 		"Outstanding":  json.Number("120.50"),
 		"Address":      "12, JALAN SS2/24, 47300 PETALING JAYA, SELANGOR.",
 		"E-Bill":       "https://sandbox.invalid/e-bill/220012345678.pdf",
-		"CustomField":  map[string]any{"tariff": "A (domestic)", "meter": "M-0042", "kwh": 533},
+		"CustomField":  json.RawMessage(`{"tariff":"A (domestic)","meter":"M-0042","kWh":533}`), // in the biller's order
 		"DueDate":      "28/06/2025",
 	}))
 	s.AddJomPAYBiller(JomPAYBiller{Code: "5454", Name: "MBPJ Cukai Taksiran", NeedsRef2: true})

@@ -1,17 +1,20 @@
 // Command billcheck asks IIMMPACT for a customer's outstanding bill and prints
-// what a checkout should do with it: the decision, and only the fields the API
-// returned.
+// what a checkout should do with it: the decision, its reason, and only the
+// fields the API returned.
 //
 //	go run ./examples/billcheck -product AKSB -account 1234567890
 //	go run ./examples/billcheck -json -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001
+//	go run ./examples/billcheck -lang ms -product TNB -account 220012345678
 //	go run ./examples/billcheck -list
 //
 // With IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET set it calls the real API
-// (IIMMPACT_BASE_URL picks staging or a test server). Without them it runs the
-// built-in sandbox, iimmpacttest, in-process.
+// (IIMMPACT_BASE_URL picks staging or a test server). With none of the three
+// set it runs the built-in sandbox, iimmpacttest, in-process; setting only some
+// of them is an error.
 //
 // Exit status: 0 when it reached a decision (block included), 1 when the SDK
-// returned an error (the fail-open decision is still printed), 2 for bad flags.
+// returned an error (the fail-open decision is still printed), 2 for bad flags
+// or a bad environment.
 package main
 
 import (
@@ -27,35 +30,71 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // result is the -json output.
 type result struct {
 	iimmpact.Decision
-	Fields []iimmpact.Field `json:"fields"`
-	Error  string           `json:"error,omitempty"`
+	Fields    []iimmpact.Field `json:"fields"`
+	RequestID string           `json:"request_id,omitempty"`
+	Error     string           `json:"error,omitempty"`
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+const usage = `usage: billcheck -product CODE -account NUMBER [flags]
+       billcheck -list
+
+Asks IIMMPACT for a customer's outstanding bill and prints what a checkout
+should do with it: show the bill, hide it, or block the payment.
+
+Flags:
+`
+
+const moreUsage = `
+Environment:
+  IIMMPACT_API_KEY      the API key (iimm_prod_... or iimm_dev_...)
+  IIMMPACT_HMAC_SECRET  the Base64 HMAC secret from the dashboard
+  IIMMPACT_BASE_URL     optional: https://staging.iimmpact.com, or a test server
+  With none of the three set, billcheck runs on the built-in sandbox
+  (billcheck -list shows its accounts). Setting only some of them is an error.
+
+Exit status:
+  0  a decision was reached (show, hide or block)
+  1  the call failed; the fail-open decision is still printed
+  2  bad flags or a bad environment
+
+Examples:
+  billcheck -product AKSB -account 1234567890
+  billcheck -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001
+  billcheck -lang ms -json -product TNB -account 220012345678
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("billcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var q iimmpact.Query
 	fs.StringVar(&q.Product, "product", "", "product code, such as AKSB, TNB or JOMPAY (required)")
 	fs.StringVar(&q.Account, "account", "", "account number; for JomPAY, Ref-1 (required)")
 	fs.StringVar(&q.BillerCode, "biller-code", "", "JomPAY biller code (required for JOMPAY)")
-	fs.StringVar(&q.Ref2, "ref2", "", "JomPAY Ref-2")
+	fs.StringVar(&q.Ref2, "ref2", "", "JomPAY Ref-2, when the biller needs it")
 	fs.StringVar(&q.Amount, "amount", "", "JomPAY amount, such as 10.50")
 	timeout := fs.Duration("timeout", 15*time.Second, "give up after this long")
 	asJSON := fs.Bool("json", false, "print the decision and fields as JSON")
+	lang := fs.String("lang", "en", "language of the labels: en (English) or ms (Bahasa Malaysia)")
 	list := fs.Bool("list", false, "list the sandbox's sample accounts and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: billcheck -product CODE -account NUMBER [-biller-code C -ref2 R -amount A] [-json] [-timeout D]\n       billcheck -list")
+		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, moreUsage)
+	}
+	if len(args) == 0 {
+		fs.Usage()
+		return 2
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -67,50 +106,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "billcheck: unexpected argument %q; every value goes with a flag, such as -account %s\n", fs.Arg(0), fs.Arg(0))
 		return 2
 	}
-	useSandbox := getenv(iimmpact.EnvAPIKey) == "" || getenv(iimmpact.EnvHMACSecret) == ""
-	if *list {
-		printSamples(stdout)
-		if !useSandbox {
-			fmt.Fprintln(stderr, "billcheck: these accounts exist only in the sandbox; unset IIMMPACT_API_KEY to use it")
-		}
-		return 0
+	if *lang != string(iimmpact.English) && *lang != string(iimmpact.Malay) {
+		fmt.Fprintf(stderr, "billcheck: -lang must be en or ms, not %q\n", *lang)
+		return 2
 	}
 	if *timeout <= 0 {
 		fmt.Fprintln(stderr, "billcheck: -timeout must be positive, such as 10s")
 		return 2
 	}
+	if *list {
+		printSamples(stdout)
+		return 0
+	}
 	if err := q.Validate(); err != nil {
 		var qe *iimmpact.QueryError
 		if errors.As(err, &qe) {
 			fmt.Fprintf(stderr, "billcheck: -%s %s\n", strings.ReplaceAll(qe.Field, "_", "-"), qe.Rule)
-		} else {
-			fmt.Fprintln(stderr, "billcheck:", err)
 		}
-		fmt.Fprintln(stderr, "try: billcheck -product AKSB -account 1234567890 (or -list for the sandbox's accounts)")
+		if strings.EqualFold(strings.TrimSpace(q.Product), iimmpact.ProductJomPAY) {
+			fmt.Fprintln(stderr, "try: billcheck -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001")
+		} else {
+			fmt.Fprintln(stderr, "try: billcheck -product AKSB -account 1234567890 (or -list for the sandbox's accounts)")
+		}
 		return 2
 	}
 
-	var client *iimmpact.Client
-	if useSandbox {
-		srv := iimmpacttest.NewServer()
-		defer srv.Close()
-		client = srv.Client
-		fmt.Fprintln(stderr, "billcheck: IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET are not set: using the built-in sandbox (billcheck -list shows its accounts)")
-	} else {
-		var err error
-		client, err = iimmpact.NewClient(getenv(iimmpact.EnvAPIKey), getenv(iimmpact.EnvHMACSecret), baseURLOption(getenv)...)
-		if err != nil {
-			fmt.Fprintln(stderr, "billcheck:", err)
-			return 2
-		}
+	client, sandbox, err := setup.Client()
+	if err != nil {
+		fmt.Fprintf(stderr, "billcheck: %v\n%s\n", err, setup.Hint)
+		return 2
+	}
+	if sandbox != nil {
+		defer sandbox.Close()
+		fmt.Fprintln(stderr, "billcheck: no IIMMPACT_ variables are set: using the built-in sandbox (billcheck -list shows its accounts)")
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	bill, err := client.BillPresentment(ctx, q)
-	res := result{Decision: bill.Decision(), Fields: bill.Fields()}
+	res := result{Decision: bill.Decision(), Fields: bill.FieldsIn(iimmpact.Language(*lang))}
 	if res.Fields == nil {
 		res.Fields = []iimmpact.Field{}
+	}
+	if bill != nil {
+		res.RequestID = bill.RequestID
 	}
 	if err != nil {
 		res.Error = err.Error()
@@ -121,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(res)
 	} else {
-		printCard(stdout, q, res)
+		printCard(stdout, q, res, iimmpact.Language(*lang))
 	}
 	if err != nil {
 		return 1
@@ -129,32 +168,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	return 0
 }
 
-func baseURLOption(getenv func(string) string) []iimmpact.Option {
-	if u := getenv(iimmpact.EnvBaseURL); u != "" {
-		return []iimmpact.Option{iimmpact.WithBaseURL(u)}
-	}
-	return nil
+// headings are the card's decision lines, in English and Bahasa Malaysia.
+var headings = map[iimmpact.Action][2]string{
+	iimmpact.ActionShow:  {"Decision: SHOW the bill; the customer may pay", "Keputusan: PAPAR bil; pelanggan boleh membayar"},
+	iimmpact.ActionBlock: {"Decision: BLOCK; the customer must not pay", "Keputusan: SEKAT; pelanggan tidak boleh membayar"},
+	iimmpact.ActionHide:  {"Decision: HIDE bill details; the customer may still pay", "Keputusan: SEMBUNYI butiran bil; pelanggan masih boleh membayar"},
 }
 
-func printCard(w io.Writer, q iimmpact.Query, r result) {
-	fmt.Fprintf(w, "%s %s\n", strings.ToUpper(q.Product), q.Account)
-	switch r.Action {
-	case iimmpact.ActionShow:
-		fmt.Fprintln(w, "Decision: SHOW the bill; the customer may pay")
-	case iimmpact.ActionBlock:
-		fmt.Fprintln(w, "Decision: BLOCK; the customer must not pay")
-		fmt.Fprintf(w, "  %s\n", r.Message)
-	default:
-		fmt.Fprintln(w, "Decision: HIDE bill details; the customer may still pay")
+func printCard(w io.Writer, q iimmpact.Query, r result, lang iimmpact.Language) {
+	i := 0
+	if lang == iimmpact.Malay {
+		i = 1
 	}
-	if len(r.Fields) == 0 {
-		return
+	fmt.Fprintf(w, "%s %s\n", strings.ToUpper(q.Product), q.Account)
+	fmt.Fprintln(w, headings[r.Action][i])
+	switch r.Action {
+	case iimmpact.ActionBlock:
+		fmt.Fprintf(w, "  %s\n", r.Message)
+	case iimmpact.ActionHide:
+		fmt.Fprintf(w, "  reason: %s\n", r.Reason)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range r.Fields {
 		fmt.Fprintf(tw, "  %s\t%s\n", f.Label, f.Value)
 	}
 	_ = tw.Flush()
+	if r.RequestID != "" {
+		fmt.Fprintf(w, "  request ID: %s\n", r.RequestID)
+	}
 }
 
 func printSamples(w io.Writer) {
@@ -171,4 +212,5 @@ func printSamples(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Product, s.Account, strings.Join(flags, " "), s.Description)
 	}
 	_ = tw.Flush()
+	fmt.Fprintln(w, "\nThese accounts exist only in the sandbox, which billcheck uses when no IIMMPACT_ variable is set.")
 }

@@ -1,0 +1,27 @@
+// Package setup chooses what the examples talk to: IIMMPACT when the
+// environment says so, the built-in sandbox when it says nothing at all.
+package setup
+
+import (
+	"os"
+
+	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/iimmpacttest"
+)
+
+// Client returns a client for IIMMPACT_API_KEY, IIMMPACT_HMAC_SECRET and
+// IIMMPACT_BASE_URL. Only when none of the three is set does it start the
+// sandbox, returned too so the caller can close it. Any other incomplete or
+// invalid setting is an error that names the variable, so a typo never turns
+// into fake bills.
+func Client(opts ...iimmpact.Option) (*iimmpact.Client, *iimmpacttest.Server, error) {
+	if os.Getenv(iimmpact.EnvAPIKey) == "" && os.Getenv(iimmpact.EnvHMACSecret) == "" && os.Getenv(iimmpact.EnvBaseURL) == "" {
+		srv := iimmpacttest.NewServer(iimmpacttest.WithClientOptions(opts...))
+		return srv.Client, srv, nil
+	}
+	client, err := iimmpact.NewClientFromEnv(opts...)
+	return client, nil, err
+}
+
+// Hint follows a configuration error: what the user can do about it.
+const Hint = "set IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET (and IIMMPACT_BASE_URL for staging), or none of the three to use the built-in sandbox"
