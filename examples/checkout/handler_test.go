@@ -102,7 +102,7 @@ func get(t *testing.T, h http.Handler, target string) (int, *node) {
 
 func newCheckout(t *testing.T, timeout time.Duration) (*Handler, *iimmpacttest.Server) {
 	srv := iimmpacttest.Start(t)
-	return NewHandler(srv.Client, timeout, slog.New(slog.DiscardHandler)), srv
+	return NewHandler(srv.Client, timeout, slog.New(slog.DiscardHandler), []string{"AKSB", "TNB"}), srv
 }
 
 func lookup(v url.Values) string { return "/bill?" + v.Encode() }
@@ -126,13 +126,14 @@ func TestShow(t *testing.T) {
 func TestEBillIsALinkAndUnsafeLinksAreNeutralised(t *testing.T) {
 	h, srv := newCheckout(t, time.Second)
 	_, page := get(t, h, lookup(url.Values{"product": {"TNB"}, "account": {"220012345678"}}))
-	links := page.all(func(c *node) bool { return c.name == "a" })
+	inBill := func(c *node) bool { return c.name == "a" }
+	links := page.byID("bill").all(inBill)
 	require.Len(t, links, 1)
 	assert.Equal(t, "https://sandbox.invalid/e-bill/220012345678.pdf", links[0].attr["href"])
 
 	srv.Set("TNB", "js", iimmpacttest.ValidBill(iimmpacttest.Data{"E-Bill": "javascript:alert(1)"}))
 	_, page = get(t, h, lookup(url.Values{"product": {"TNB"}, "account": {"js"}}))
-	links = page.all(func(c *node) bool { return c.name == "a" })
+	links = page.byID("bill").all(inBill)
 	require.Len(t, links, 1)
 	assert.NotContains(t, links[0].attr["href"], "javascript", "html/template refuses a script URL from the biller")
 }
@@ -156,7 +157,7 @@ func TestBlock(t *testing.T) {
 	h, _ := newCheckout(t, time.Second)
 	_, page := get(t, h, lookup(url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"5454"}}))
 	assert.Equal(t, "block", page.byID("bill").attr["data-action"])
-	assert.Equal(t, iimmpacttest.MsgRef2Required, page.byID("block-message").Text())
+	assert.Equal(t, "This payment cannot go ahead. "+iimmpacttest.MsgRef2Required, page.byID("block-message").Text())
 	assert.Empty(t, labels(page))
 	_, disabled := page.byID("proceed").attr["disabled"]
 	assert.True(t, disabled, "payment must stop")
@@ -182,21 +183,133 @@ func TestSlowBillerDoesNotHangThePage(t *testing.T) {
 	assert.False(t, disabled, "the deadline fails open")
 }
 
-func TestBadFormAndPay(t *testing.T) {
+func post(t *testing.T, h http.Handler, form url.Values) (int, *node) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.ServeHTTP(rec, req)
+	return rec.Code, parseHTML(t, rec.Body)
+}
+
+func TestBadFormIsWordedWithTheFormsLabels(t *testing.T) {
 	h, srv := newCheckout(t, time.Second)
-	code, page := get(t, h, lookup(url.Values{"product": {"JOMPAY"}, "account": {"1"}}))
-	assert.Equal(t, http.StatusUnprocessableEntity, code)
-	assert.Contains(t, page.byID("problem").Text(), "biller_code field is required")
-	assert.Nil(t, page.byID("bill"))
+	tests := []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"product": {"JOMPAY"}, "account": {"1"}}, "Biller code is required."},
+		{url.Values{"product": {"JOMPAY"}, "biller_code": {"5454"}}, "Ref-1 (account number) is required."},
+		{url.Values{"product": {"AKSB"}}, "Account number is required."},
+		{url.Values{"account": {"1"}}, "Biller is required."},
+		{url.Values{"product": {"JOMPAY"}, "account": {"1"}, "biller_code": {"5454"}, "amount": {"1.234"}}, "Amount (RM) must be an amount such as 45.90."},
+		{url.Values{"product": {"JOMPAY"}, "account": {"1"}, "lang": {"ms"}}, "Kod pembekal diperlukan."},
+	}
+	for _, tt := range tests {
+		code, page := get(t, h, lookup(tt.form))
+		assert.Equal(t, http.StatusUnprocessableEntity, code)
+		assert.Equal(t, tt.want, page.byID("problem").Text())
+		assert.Nil(t, page.byID("bill"))
+	}
 	assert.Empty(t, srv.Requests(), "nothing sent for a bad form")
+}
+
+func TestPayDecidesAgainOnTheServer(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	code, page := post(t, h, url.Values{"product": {"AKSB"}, "account": {"0000000000"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, code, "a hand-made POST for a blocked account is refused")
+	assert.Contains(t, page.byID("block-message").Text(), "Invalid account no")
+	assert.Nil(t, page.byID("paid"))
+	assert.Nil(t, page.byID("proceed"), "no button to try again")
+
+	code, page = post(t, h, url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"5454"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Contains(t, page.byID("block-message").Text(), iimmpacttest.MsgRef2Required)
+
+	code, page = post(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, page.byID("paid").Text(), "AKSB 1234567890")
+
+	code, page = post(t, h, url.Values{"product": {"DIGI"}, "account": {"0123456789"}})
+	assert.Equal(t, http.StatusOK, code, "hide lets the customer pay")
+	assert.NotNil(t, page.byID("paid"))
+
+	code, _ = post(t, h, url.Values{"product": {"AKSB"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Len(t, srv.Requests(), 4, "every valid /pay asked the API again")
 
 	code, page = get(t, h, "/")
 	assert.Equal(t, http.StatusOK, code)
 	assert.NotNil(t, page.byID("lookup"))
+}
 
+func TestLanguageSwitch(t *testing.T) {
+	h, _ := newCheckout(t, time.Second)
+	_, page := get(t, h, lookup(url.Values{"product": {"AKSB"}, "account": {"1234567890"}, "lang": {"ms"}}))
+	assert.Equal(t, "ms", page.all(func(c *node) bool { return c.name == "html" })[0].attr["lang"])
+	assert.Equal(t, []string{"Pembekal", "Nama pelanggan", "Jumlah tertunggak", "Tarikh akhir bayaran", "Alamat"}, labels(page))
+	assert.Equal(t, "Teruskan pembayaran", page.byID("proceed").Text())
+	sw := page.byID("lang-switch")
+	assert.Equal(t, "English", sw.Text())
+	assert.Equal(t, "/?lang=en", sw.attr["href"])
+	hidden := page.all(func(c *node) bool { return c.attr["name"] == "lang" && c.attr["type"] == "hidden" })
+	require.NotEmpty(t, hidden)
+	for _, in := range hidden {
+		assert.Equal(t, "ms", in.attr["value"], "the language goes with every form")
+	}
+	_, page = get(t, h, "/")
+	assert.Equal(t, "Bahasa Malaysia", page.byID("lang-switch").Text())
+	assert.Equal(t, "/?lang=ms", page.byID("lang-switch").attr["href"])
+}
+
+func TestJomPAYFieldsOnlyForJomPAY(t *testing.T) {
+	h, _ := newCheckout(t, time.Second)
+	names := func(page *node) []string {
+		var out []string
+		for _, in := range page.byID("lookup").all(func(c *node) bool { return c.name == "input" && c.attr["type"] != "hidden" }) {
+			out = append(out, in.attr["name"])
+		}
+		return out
+	}
+	_, page := get(t, h, "/")
+	assert.Equal(t, []string{"product", "account"}, names(page))
+	assert.Equal(t, "/?product=JOMPAY&lang=en", page.byID("tab-jompay").attr["href"], "a plain link: no JavaScript")
+	var options []string
+	for _, o := range page.all(func(c *node) bool { return c.name == "option" }) {
+		options = append(options, o.attr["value"])
+	}
+	assert.Equal(t, []string{"AKSB", "TNB"}, options, "the products offered; free text still works")
+
+	_, page = get(t, h, "/?product=JOMPAY")
+	assert.Equal(t, []string{"biller_code", "account", "ref2", "amount"}, names(page))
+	_, current := page.byID("tab-jompay").attr["aria-current"]
+	assert.True(t, current)
+
+	_, page = get(t, h, lookup(url.Values{"product": {"jompay"}, "account": {"8800123456"}, "biller_code": {"5454"}, "ref2": {"PJ-2025-001"}}))
+	assert.Equal(t, "show", page.byID("bill").attr["data-action"], "a JomPAY bill")
+	assert.Equal(t, []string{"biller_code", "account", "ref2", "amount"}, names(page))
+	pay := page.byID("pay").all(func(c *node) bool { return c.attr["name"] == "biller_code" })
+	require.Len(t, pay, 1, "the JomPAY fields go to the payment step")
+	assert.Equal(t, "5454", pay[0].attr["value"])
+}
+
+func TestCustomFieldReadsAsText(t *testing.T) {
+	h, _ := newCheckout(t, time.Second)
+	_, page := get(t, h, lookup(url.Values{"product": {"TNB"}, "account": {"220012345678"}}))
+	custom := page.all(func(c *node) bool { return c.name == "dd" && c.attr["data-key"] == "custom_field" })
+	require.Len(t, custom, 1)
+	assert.Equal(t, "Tariff: A (domestic) · Meter: M-0042 · kWh: 533", custom[0].Text())
+}
+
+func TestStylesheetIsServed(t *testing.T) {
+	h, _ := newCheckout(t, time.Second)
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader("product=AKSB&account=1234567890"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	h.ServeHTTP(rec, req)
-	assert.Contains(t, parseHTML(t, rec.Body).byID("paid").Text(), "AKSB 1234567890")
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/style.css", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Header().Get("Content-Type"), "text/css")
+	assert.Contains(t, rec.Body.String(), "@media (min-width: 40rem)", "mobile first, wider screens after")
+	_, page := get(t, h, "/")
+	link := page.all(func(c *node) bool { return c.name == "link" })
+	require.Len(t, link, 1)
+	assert.Equal(t, "/style.css", link[0].attr["href"], "served by the example, no CDN")
 }

@@ -1,12 +1,13 @@
 // Command checkout is a small web checkout that uses bill presentment the way it
 // is meant to be used: it shows only the fields the API returned, shows the
-// block message when the payment must stop, and enables "Proceed to payment"
-// exactly when the decision allows it. A slow biller never hangs the page: the
-// upstream call has a deadline, and when it passes the customer can still pay.
+// block message when the payment must stop, decides again on the server before
+// a payment starts, and never hangs on a slow biller. It speaks English and
+// Bahasa Malaysia.
 //
 //	go run ./examples/checkout            # then open http://127.0.0.1:8080
 //
-// Without IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET it uses the built-in sandbox.
+// With none of IIMMPACT_API_KEY, IIMMPACT_HMAC_SECRET and IIMMPACT_BASE_URL set
+// it uses the built-in sandbox; with only some of them set it refuses to start.
 package main
 
 import (
@@ -19,24 +20,36 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	timeout := flag.Duration("timeout", 5*time.Second, "deadline for the bill presentment call")
+	products := flag.String("products", "", "comma-separated product codes to offer in the list (the sandbox's when it runs)")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
-	client, err := iimmpact.NewClientFromEnv(iimmpact.WithLogger(logger))
+	client, sandbox, err := setup.Client(iimmpact.WithLogger(logger))
 	if err != nil {
-		srv := iimmpacttest.NewServer()
-		defer srv.Close()
-		client = srv.Client
-		logger.Info("IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET are not set: using the built-in sandbox", "sample_account", "AKSB 1234567890")
+		fmt.Fprintf(os.Stderr, "checkout: %v\n%s\n", err, setup.Hint)
+		os.Exit(2)
+	}
+	offered := strings.FieldsFunc(*products, func(r rune) bool { return r == ',' || r == ' ' })
+	if sandbox != nil {
+		defer sandbox.Close()
+		for _, s := range iimmpacttest.Samples() {
+			if s.Product != iimmpact.ProductJomPAY && !slices.Contains(offered, s.Product) {
+				offered = append(offered, s.Product)
+			}
+		}
+		logger.Info("no IIMMPACT_ variables are set: using the built-in sandbox", "sample_account", "AKSB 1234567890")
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -45,7 +58,7 @@ func main() {
 		os.Exit(2)
 	}
 	server := &http.Server{
-		Handler:           NewHandler(client, *timeout, logger),
+		Handler:           NewHandler(client, *timeout, logger, offered),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
