@@ -53,7 +53,9 @@ func newRedis(t *testing.T, addr string) *redis.Client {
 	return rdb
 }
 
-func key(t *testing.T) string { return "iimmpact:test:" + t.Name() + ":" + fmt.Sprint(time.Now().UnixNano()) }
+func key(t *testing.T) string {
+	return "iimmpact:test:" + t.Name() + ":" + fmt.Sprint(time.Now().UnixNano())
+}
 
 func TestReserveIsAtomicUnderConcurrency(t *testing.T) {
 	addr := redisAddr(t)
