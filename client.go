@@ -365,7 +365,7 @@ func (c *Client) attempt(ctx context.Context, rawQuery, canonQuery string) outco
 		if err != nil {
 			return outcome{err: finalError{err}}
 		}
-		defer func() { c.guard.breaker.observe(t, status, c.guard.now()) }()
+		defer func() { c.guard.done(t, status) }()
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)

@@ -49,6 +49,7 @@ type harness struct {
 func newHarness(t *testing.T, opts ...Option) *harness {
 	t.Helper()
 	h := &harness{mt: httpmock.NewMockTransport()}
+	origins.Clear() // each test starts with a fresh quota log and 403 breaker
 	c, err := NewClient(testKey, testSecret, append([]Option{WithHTTPClient(&http.Client{Transport: h.mt})}, opts...)...)
 	require.NoError(t, err)
 	c.sleep = func(ctx context.Context, d time.Duration) error {
@@ -59,7 +60,6 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 	}
 	h.c = c
 	h.serverNow = time.Now
-	origins.Clear() // each test starts with a fresh quota log and 403 breaker
 	return h
 }
 

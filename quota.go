@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -238,6 +239,13 @@ func isAPIHost(host string) bool {
 // ticket is a request the guard let through.
 type ticket struct{ probe bool }
 
+// done records what a request admitted with t came to: status 0 for no answer.
+func (g *guard) done(t ticket, status int) {
+	now := g.now()
+	g.log.finish(now)
+	g.breaker.observe(t, status, now)
+}
+
 // admit decides whether one more request may be sent now: the breaker first,
 // then the quota, through the store when there is one.
 func (g *guard) admit(ctx context.Context) (ticket, error) {
@@ -265,7 +273,7 @@ func (g *guard) reserve(ctx context.Context, now time.Time) error {
 			cancel()
 			switch {
 			case err == nil && ok:
-				g.log.add(now) // so a switch to the fallback starts from a true count
+				g.log.start() // so a switch to the fallback starts from a true count
 				return nil
 			case err == nil:
 				return &QuotaError{RetryAfter: after}
@@ -296,32 +304,53 @@ func (g *guard) storeFailed(ctx context.Context, now time.Time, err error) {
 	}
 }
 
-// slidingLog holds the times of the requests sent in the trailing window, in
-// order: exact over the window, memory for the requests in it only.
+// slidingLog counts the requests of the trailing window: those in flight, and
+// those finished within the window, by the time they finished. The API counts
+// a request when it arrives, which is after it was sent, so a slot is held
+// until a window after the answer: never earlier than the API frees it. The
+// count is exact, and memory is for the requests in the window only.
 type slidingLog struct {
-	mu    sync.Mutex
-	times []time.Time
-	keep  time.Duration // the longest window any client asked for
+	mu       sync.Mutex
+	times    []time.Time // when requests finished, in order
+	inflight int
+	keep     time.Duration // the longest window any client asked for
 }
 
+// reserve admits one request when fewer than limit are in the window, or says
+// when the next slot frees.
 func (l *slidingLog) reserve(now time.Time, limit int, window time.Duration) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.prune(now, window)
 	first := sort.Search(len(l.times), func(i int) bool { return l.times[i].After(now.Add(-window)) })
-	inWindow := l.times[first:]
-	if len(inWindow) >= limit {
-		frees := inWindow[len(inWindow)-limit].Add(window)
-		return max(frees.Sub(now), time.Millisecond), false
+	done := len(l.times) - first
+	if excess := done + l.inflight - limit; excess >= 0 {
+		if excess < done { // the slot frees when the excess+1'th oldest leaves the window
+			return max(l.times[first+excess].Add(window).Sub(now), time.Millisecond), false
+		}
+		return window, false // requests in flight hold every slot: at most a window after they end
 	}
-	l.times = append(l.times, now)
+	l.inflight++
 	return 0, true
 }
 
-func (l *slidingLog) add(now time.Time) {
+// start counts a request admitted elsewhere (by the store).
+func (l *slidingLog) start() {
 	l.mu.Lock()
-	l.times = append(l.times, now)
+	l.inflight++
 	l.mu.Unlock()
+}
+
+// finish records that a request admitted by reserve or start ended at now.
+func (l *slidingLog) finish(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inflight--
+	i := len(l.times)
+	for i > 0 && l.times[i-1].After(now) { // requests end nearly in order: a short walk
+		i--
+	}
+	l.times = slices.Insert(l.times, i, now)
 }
 
 // prune drops what no window reaches any more; copying the rest down keeps the
