@@ -259,7 +259,7 @@ func (d *decoder) data(key, val []byte) error {
 		state = f.state
 		if name == "data.message" && state != Unreadable {
 			d.hasMessage = true
-			if sameMessage(f.text, MessageInvalidAccount) && d.block == nil {
+			if sameMessage(f.text, msgInvalidAccount) && d.block == nil {
 				d.block = new(Text)
 				*d.block = *f
 			}

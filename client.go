@@ -28,9 +28,9 @@ const (
 
 // Environment variables read by NewClientFromEnv.
 const (
-	EnvAPIKey     = "IIMMPACT_API_KEY"
-	EnvHMACSecret = "IIMMPACT_HMAC_SECRET"
-	EnvBaseURL    = "IIMMPACT_BASE_URL"
+	envAPIKey     = "IIMMPACT_API_KEY"
+	envHMACSecret = "IIMMPACT_HMAC_SECRET"
+	envBaseURL    = "IIMMPACT_BASE_URL"
 )
 
 const version = "0.2.0"
@@ -121,22 +121,22 @@ func NewClient(apiKey, hmacSecret string, opts ...Option) (*Client, error) {
 // set. Options given here come after, and so win over, the environment. Its
 // errors name the variable at fault.
 func NewClientFromEnv(opts ...Option) (*Client, error) {
-	key, secret, base := os.Getenv(EnvAPIKey), os.Getenv(EnvHMACSecret), os.Getenv(EnvBaseURL)
+	key, secret, base := os.Getenv(envAPIKey), os.Getenv(envHMACSecret), os.Getenv(envBaseURL)
 	switch {
 	case key == "":
-		return nil, errors.New("iimmpact: environment variable " + EnvAPIKey + " is not set")
+		return nil, errors.New("iimmpact: environment variable " + envAPIKey + " is not set")
 	case secret == "":
-		return nil, errors.New("iimmpact: environment variable " + EnvHMACSecret + " is not set")
+		return nil, errors.New("iimmpact: environment variable " + envHMACSecret + " is not set")
 	}
 	if _, err := NewSigner(key, "AA=="); err != nil {
-		return nil, fmt.Errorf("iimmpact: environment variable %s: %s", EnvAPIKey, strings.TrimPrefix(err.Error(), "iimmpact: "))
+		return nil, fmt.Errorf("iimmpact: environment variable %s: %s", envAPIKey, strings.TrimPrefix(err.Error(), "iimmpact: "))
 	}
 	if _, err := NewSigner("k", secret); err != nil {
-		return nil, fmt.Errorf("iimmpact: environment variable %s: %s", EnvHMACSecret, strings.TrimPrefix(err.Error(), "iimmpact: "))
+		return nil, fmt.Errorf("iimmpact: environment variable %s: %s", envHMACSecret, strings.TrimPrefix(err.Error(), "iimmpact: "))
 	}
 	if base != "" {
 		if _, err := parseBaseURL(base); err != nil {
-			return nil, fmt.Errorf("iimmpact: environment variable %s: %w", EnvBaseURL, err)
+			return nil, fmt.Errorf("iimmpact: environment variable %s: %w", envBaseURL, err)
 		}
 		opts = append([]Option{WithBaseURL(base)}, opts...)
 	}

@@ -4,41 +4,27 @@ import (
 	"strings"
 )
 
-// Action is what a checkout does with the bill presentment outcome.
-type Action uint8
+// Action is what a checkout does with the bill presentment outcome: "show",
+// "hide" or "block".
+type Action string
 
 // The three actions of the vendor's outcome table.
 const (
-	// ActionHide: show no bill information; the customer may still pay. It is the
-	// zero value, so an outcome nobody recognised never shows or blocks anything.
-	ActionHide Action = iota
 	// ActionShow: show the fields the API returned; the customer may pay.
-	ActionShow
+	ActionShow Action = "show"
+	// ActionHide: show no bill information; the customer may still pay. Every
+	// error and every outcome nobody recognised decides it.
+	ActionHide Action = "hide"
 	// ActionBlock: show Decision.Message and do not let the customer pay.
-	ActionBlock
+	ActionBlock Action = "block"
 )
-
-// String returns "show", "hide" or "block".
-func (a Action) String() string {
-	switch a {
-	case ActionShow:
-		return "show"
-	case ActionBlock:
-		return "block"
-	default:
-		return "hide"
-	}
-}
-
-// MarshalText writes the action's name, so JSON shows "show", "hide" or "block".
-func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
 // The data.message values of the vendor's outcome table.
 const (
-	MessageValid              = "Account no is valid"
-	MessageUnavailable        = "Bill presentment is unavailable for this product"
-	MessageServiceUnavailable = "Service unavailable. Please try again later"
-	MessageInvalidAccount     = "Invalid account no"
+	msgValid              = "Account no is valid"
+	msgUnavailable        = "Bill presentment is unavailable for this product"
+	msgServiceUnavailable = "Service unavailable. Please try again later"
+	msgInvalidAccount     = "Invalid account no"
 )
 
 // Reason says, in a word a team can log and count, why a Decision is what it
@@ -86,17 +72,17 @@ func (b *Bill) Decision() Decision {
 		return Decision{Action: ActionHide, CanProceed: true, Reason: ReasonError}
 	}
 	switch msg := b.Data.Message.String(); {
-	case sameMessage(msg, MessageValid):
+	case sameMessage(msg, msgValid):
 		return Decision{Action: ActionShow, CanProceed: true, Reason: ReasonValid}
-	case sameMessage(msg, MessageInvalidAccount):
+	case sameMessage(msg, msgInvalidAccount):
 		text := strings.TrimSpace(b.ErrorMessage.String())
 		if text == "" {
 			text = strings.TrimSpace(msg)
 		}
 		return Decision{Action: ActionBlock, Message: text, Reason: ReasonInvalidAccount}
-	case sameMessage(msg, MessageUnavailable):
+	case sameMessage(msg, msgUnavailable):
 		return Decision{Action: ActionHide, CanProceed: true, Reason: ReasonUnavailable}
-	case sameMessage(msg, MessageServiceUnavailable):
+	case sameMessage(msg, msgServiceUnavailable):
 		return Decision{Action: ActionHide, CanProceed: true, Reason: ReasonServiceUnavailable}
 	default:
 		return Decision{Action: ActionHide, CanProceed: true, Reason: ReasonUnrecognised}
@@ -111,22 +97,24 @@ func sameMessage(got, want string) bool {
 
 // Field is one piece of bill information to show.
 type Field struct {
-	Key   string `json:"key"`   // a stable name, such as "outstanding"
+	// Key is a stable name: biller_name, customer_name, outstanding, due_date,
+	// balance, data, address, e_bill or custom_field.
+	Key   string `json:"key"`
 	Label string `json:"label"` // in the language asked for, such as "Outstanding amount"
 	Value string `json:"value"` // ready to show, such as "RM 45.94"
 }
 
-// The Field keys, in the order Fields lists them.
+// The Field keys, in the order Fields lists them. They are stable.
 const (
-	FieldBillerName   = "biller_name"
-	FieldCustomerName = "customer_name"
-	FieldOutstanding  = "outstanding"
-	FieldDueDate      = "due_date"
-	FieldBalance      = "balance"
-	FieldData         = "data"
-	FieldAddress      = "address"
-	FieldEBill        = "e_bill"
-	FieldCustomField  = "custom_field"
+	keyBillerName   = "biller_name"
+	keyCustomerName = "customer_name"
+	keyOutstanding  = "outstanding"
+	keyDueDate      = "due_date"
+	keyBalance      = "balance"
+	keyData         = "data"
+	keyAddress      = "address"
+	keyEBill        = "e_bill"
+	keyCustomField  = "custom_field"
 )
 
 // Language picks the labels of Fields.
@@ -141,15 +129,15 @@ const (
 // labels holds each Field key's label in English and Bahasa Malaysia, worded as
 // Malaysian bills and banking apps print them.
 var labels = map[string][2]string{
-	FieldBillerName:   {"Biller", "Pembekal"},
-	FieldCustomerName: {"Customer name", "Nama pelanggan"},
-	FieldOutstanding:  {"Outstanding amount", "Jumlah tertunggak"},
-	FieldDueDate:      {"Due date", "Tarikh akhir bayaran"},
-	FieldBalance:      {"Balance", "Baki"},
-	FieldData:         {"Data balance", "Baki data"},
-	FieldAddress:      {"Address", "Alamat"},
-	FieldEBill:        {"E-bill", "Bil elektronik"},
-	FieldCustomField:  {"Additional information", "Maklumat tambahan"},
+	keyBillerName:   {"Biller", "Pembekal"},
+	keyCustomerName: {"Customer name", "Nama pelanggan"},
+	keyOutstanding:  {"Outstanding amount", "Jumlah tertunggak"},
+	keyDueDate:      {"Due date", "Tarikh akhir bayaran"},
+	keyBalance:      {"Balance", "Baki"},
+	keyData:         {"Data balance", "Baki data"},
+	keyAddress:      {"Address", "Alamat"},
+	keyEBill:        {"E-bill", "Bil elektronik"},
+	keyCustomField:  {"Additional information", "Maklumat tambahan"},
 }
 
 // Fields is FieldsIn(English).
@@ -179,14 +167,14 @@ func (b *Bill) FieldsIn(lang Language) []Field {
 			fields = append(fields, Field{Key: key, Label: labels[key][i], Value: strings.TrimSpace(text)})
 		}
 	}
-	add(FieldBillerName, d.BillerName.State(), d.BillerName.String())
-	add(FieldCustomerName, d.CustomerName.State(), d.CustomerName.String())
-	add(FieldOutstanding, d.Outstanding.State(), d.Outstanding.Ringgit())
-	add(FieldDueDate, d.DueDate.State(), d.DueDate.String())
-	add(FieldBalance, d.Balance.State(), d.Balance.String())
-	add(FieldData, d.DataBalance.State(), d.DataBalance.String())
-	add(FieldAddress, d.Address.State(), d.Address.String())
-	add(FieldEBill, d.EBill.State(), d.EBill.String())
-	add(FieldCustomField, d.CustomField.State(), d.CustomField.String())
+	add(keyBillerName, d.BillerName.State(), d.BillerName.String())
+	add(keyCustomerName, d.CustomerName.State(), d.CustomerName.String())
+	add(keyOutstanding, d.Outstanding.State(), d.Outstanding.Ringgit())
+	add(keyDueDate, d.DueDate.State(), d.DueDate.String())
+	add(keyBalance, d.Balance.State(), d.Balance.String())
+	add(keyData, d.DataBalance.State(), d.DataBalance.String())
+	add(keyAddress, d.Address.State(), d.Address.String())
+	add(keyEBill, d.EBill.State(), d.EBill.String())
+	add(keyCustomField, d.CustomField.State(), d.CustomField.String())
 	return fields
 }

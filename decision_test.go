@@ -52,9 +52,9 @@ func TestNilBillFailsOpen(t *testing.T) {
 }
 
 func TestActionNames(t *testing.T) {
-	assert.Equal(t, "show", ActionShow.String())
-	assert.Equal(t, "hide", ActionHide.String())
-	assert.Equal(t, "block", ActionBlock.String())
+	assert.Equal(t, "show", string(ActionShow))
+	assert.Equal(t, "hide", string(ActionHide))
+	assert.Equal(t, "block", string(ActionBlock))
 	out, err := json.Marshal(Decision{Action: ActionBlock, Message: "m"})
 	assert.NoError(t, err)
 	assert.JSONEq(t, `{"action":"block","can_proceed":false,"message":"m","reason":""}`, string(out))
@@ -68,8 +68,8 @@ func text(s string) Text {
 
 func TestFieldsInMalay(t *testing.T) {
 	bill := billWith(t, "Outstanding", `45.94`)
-	assert.Equal(t, []Field{{Key: FieldOutstanding, Label: "Jumlah tertunggak", Value: "RM 45.94"}}, bill.FieldsIn(Malay))
-	assert.Equal(t, []Field{{Key: FieldOutstanding, Label: "Outstanding amount", Value: "RM 45.94"}}, bill.FieldsIn("fr"))
+	assert.Equal(t, []Field{{Key: keyOutstanding, Label: "Jumlah tertunggak", Value: "RM 45.94"}}, bill.FieldsIn(Malay))
+	assert.Equal(t, []Field{{Key: keyOutstanding, Label: "Outstanding amount", Value: "RM 45.94"}}, bill.FieldsIn("fr"))
 	for key, l := range labels {
 		assert.NotEmpty(t, l[0], key)
 		assert.NotEmpty(t, l[1], key)

@@ -36,33 +36,33 @@ func TestGoldenDecisionsAndFields(t *testing.T) {
 		fields   []Field
 	}{
 		{"valid_aksb.json", show, []Field{
-			{FieldBillerName, "Biller", "Air Kelantan"},
-			{FieldCustomerName, "Customer name", "EN. MOHD MOKHTAR B.AWANG"},
-			{FieldOutstanding, "Outstanding amount", "RM 45.94"},
-			{FieldDueDate, "Due date", "13/06/2025"},
-			{FieldAddress, "Address", "KG. TUALANG KUDONG, 18500 LABIK, MACHANG."},
+			{keyBillerName, "Biller", "Air Kelantan"},
+			{keyCustomerName, "Customer name", "EN. MOHD MOKHTAR B.AWANG"},
+			{keyOutstanding, "Outstanding amount", "RM 45.94"},
+			{keyDueDate, "Due date", "13/06/2025"},
+			{keyAddress, "Address", "KG. TUALANG KUDONG, 18500 LABIK, MACHANG."},
 		}},
 		{"invalid_account_jompay.json", Decision{Action: ActionBlock, CanProceed: false, Message: "The provided biller code is invalid", Reason: ReasonInvalidAccount}, nil},
 		{"unavailable.json", Decision{Action: ActionHide, CanProceed: true, Reason: ReasonUnavailable}, nil},
 		{"service_unavailable.json", Decision{Action: ActionHide, CanProceed: true, Reason: ReasonServiceUnavailable}, nil},
 		{"null_absent_empty.json", show, []Field{
-			{FieldBillerName, "Biller", "Celcom"},
-			{FieldOutstanding, "Outstanding amount", "RM 0.00"},
-			{FieldData, "Data balance", "2.5GB"},
-			{FieldEBill, "E-bill", "https://bills.example.com/e/123.pdf"},
+			{keyBillerName, "Biller", "Celcom"},
+			{keyOutstanding, "Outstanding amount", "RM 0.00"},
+			{keyData, "Data balance", "2.5GB"},
+			{keyEBill, "E-bill", "https://bills.example.com/e/123.pdf"},
 		}},
 		{"outstanding_exact.json", show, []Field{
-			{FieldBillerName, "Biller", "JomPAY Biller"},
-			{FieldOutstanding, "Outstanding amount", "RM 90071992547409.93"},
+			{keyBillerName, "Biller", "JomPAY Biller"},
+			{keyOutstanding, "Outstanding amount", "RM 90071992547409.93"},
 		}},
 		{"at_metadata.json", show, []Field{
-			{FieldBillerName, "Biller", "SAJ"},
-			{FieldOutstanding, "Outstanding amount", "RM 12.30"},
+			{keyBillerName, "Biller", "SAJ"},
+			{keyOutstanding, "Outstanding amount", "RM 12.30"},
 		}},
 		{"unknown_fields.json", show, []Field{
-			{FieldBillerName, "Biller", "Indah Water"},
-			{FieldOutstanding, "Outstanding amount", "RM 8.00"},
-			{FieldDueDate, "Due date", "30/06/2025"},
+			{keyBillerName, "Biller", "Indah Water"},
+			{keyOutstanding, "Outstanding amount", "RM 8.00"},
+			{keyDueDate, "Due date", "30/06/2025"},
 		}},
 	}
 	for _, tt := range tests {
@@ -96,7 +96,7 @@ func TestCustomFieldKinds(t *testing.T) {
 			assert.Equal(t, tt.state, cf.State())
 			var shown string
 			for _, f := range b.Fields() {
-				if f.Key == FieldCustomField {
+				if f.Key == keyCustomField {
 					shown = f.Value
 					assert.Equal(t, "Additional information", f.Label)
 				}

@@ -91,7 +91,7 @@ func checkoutHandler(client *iimmpact.Client) http.HandlerFunc {
 func Example_testingACheckoutHandler() {
 	srv := iimmpacttest.NewServer() // in a test: iimmpacttest.Start(t)
 	defer srv.Close()
-	srv.Set("TNB", "220099999999", iimmpacttest.InvalidAccount(iimmpact.MessageInvalidAccount))
+	srv.Set("TNB", "220099999999", iimmpacttest.InvalidAccount(iimmpacttest.MsgInvalidAccountNo))
 	srv.FailTimes("AKSB", "1234567890", 1, iimmpacttest.Raw(503, nil, `{"error":"unavailable"}`))
 
 	h := checkoutHandler(srv.Client)

@@ -99,22 +99,22 @@ func TestDefaultTransportIsSizedForConcurrency(t *testing.T) {
 }
 
 func TestNewClientFromEnv(t *testing.T) {
-	t.Setenv(EnvAPIKey, "")
-	t.Setenv(EnvHMACSecret, "")
-	t.Setenv(EnvBaseURL, "")
+	t.Setenv(envAPIKey, "")
+	t.Setenv(envHMACSecret, "")
+	t.Setenv(envBaseURL, "")
 	_, err := NewClientFromEnv()
-	assert.ErrorContains(t, err, EnvAPIKey)
+	assert.ErrorContains(t, err, envAPIKey)
 
-	t.Setenv(EnvAPIKey, "iimm_dev_x")
+	t.Setenv(envAPIKey, "iimm_dev_x")
 	_, err = NewClientFromEnv()
-	assert.ErrorContains(t, err, EnvHMACSecret)
+	assert.ErrorContains(t, err, envHMACSecret)
 
-	t.Setenv(EnvHMACSecret, testSecret)
+	t.Setenv(envHMACSecret, testSecret)
 	c, err := NewClientFromEnv()
 	require.NoError(t, err)
 	assert.Equal(t, StagingURL+"/v2/bill-presentment", c.endpoint)
 
-	t.Setenv(EnvBaseURL, "http://127.0.0.1:1/v2")
+	t.Setenv(envBaseURL, "http://127.0.0.1:1/v2")
 	c, err = NewClientFromEnv()
 	require.NoError(t, err)
 	assert.Equal(t, "http://127.0.0.1:1/v2/bill-presentment", c.endpoint)
@@ -123,17 +123,17 @@ func TestNewClientFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ProductionURL+"/v2/bill-presentment", c.endpoint, "options win over the environment")
 
-	t.Setenv(EnvBaseURL, "http://example.com")
+	t.Setenv(envBaseURL, "http://example.com")
 	_, err = NewClientFromEnv()
 	assert.ErrorContains(t, err, "environment variable IIMMPACT_BASE_URL: plain http is allowed only for loopback hosts")
 
-	t.Setenv(EnvBaseURL, "")
-	t.Setenv(EnvHMACSecret, "not base64!!")
+	t.Setenv(envBaseURL, "")
+	t.Setenv(envHMACSecret, "not base64!!")
 	_, err = NewClientFromEnv()
 	assert.ErrorContains(t, err, "environment variable IIMMPACT_HMAC_SECRET: HMAC secret is not valid Base64")
 	assert.NotContains(t, err.Error(), "not base64!!")
-	t.Setenv(EnvHMACSecret, testSecret)
-	t.Setenv(EnvAPIKey, "key\nwith newline")
+	t.Setenv(envHMACSecret, testSecret)
+	t.Setenv(envAPIKey, "key\nwith newline")
 	_, err = NewClientFromEnv()
 	assert.ErrorContains(t, err, "environment variable IIMMPACT_API_KEY: API key contains characters not allowed")
 }

@@ -2,9 +2,9 @@ package iimmpact
 
 import "strings"
 
-// ProductJomPAY is the product code of JomPAY billers, the one product that
+// productJomPAY is the product code of JomPAY billers, the one product that
 // takes a biller code, Ref-2 and an amount.
-const ProductJomPAY = "JOMPAY"
+const productJomPAY = "JOMPAY"
 
 // Query is a bill presentment request. Empty optional fields are not sent.
 type Query struct {
@@ -63,7 +63,7 @@ func (q Query) Validate() error {
 }
 
 func (q Query) isJomPAY() bool {
-	return strings.EqualFold(strings.TrimSpace(q.Product), ProductJomPAY)
+	return strings.EqualFold(strings.TrimSpace(q.Product), productJomPAY)
 }
 
 // validAmount accepts digits with an optional "." and one or two more digits,

@@ -20,8 +20,8 @@ import (
 // merchant's other IIMMPACT traffic from the same IP and for the two clocks'
 // disagreement at the window's edges.
 const (
-	DefaultQuota       = 28_500
-	DefaultQuotaWindow = 5 * time.Minute
+	defaultQuota       = 28_500
+	defaultQuotaWindow = 5 * time.Minute
 )
 
 const (
@@ -111,8 +111,8 @@ type QuotaStore interface {
 // every Client of the process (one IP, one quota); each client applies its own
 // numbers to it.
 //
-// The quota is on by default for ProductionURL and StagingURL at DefaultQuota
-// per DefaultQuotaWindow, and off for any other base URL. Set your own numbers
+// The quota is on by default for ProductionURL and StagingURL at defaultQuota
+// per defaultQuotaWindow, and off for any other base URL. Set your own numbers
 // with a margin below the vendor's 30,000 per 5 minutes for your other traffic.
 func WithQuota(requests int, window time.Duration) Option {
 	return func(c *Client) error {
@@ -209,7 +209,7 @@ func (c *Client) setupGuard(q quotaConfig) error {
 		return nil // tests, the sandbox, benchmarks
 	}
 	if !q.set {
-		q.limit, q.window = DefaultQuota, DefaultQuotaWindow
+		q.limit, q.window = defaultQuota, defaultQuotaWindow
 	}
 	if q.fallback == 0 {
 		q.fallback = max(1, q.limit/10)

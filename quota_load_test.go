@@ -69,4 +69,3 @@ func TestQuotaUnderLoad(t *testing.T) {
 	t.Logf("%d requests sent, %d refused; refusal took median %s, p99 %s", len(times), len(refused), median, p99)
 	assert.Less(t, median, 2*time.Millisecond, "a refused call returns at once")
 }
-

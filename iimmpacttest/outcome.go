@@ -3,16 +3,21 @@ package iimmpacttest
 import (
 	"net/http"
 	"time"
-
-	"github.com/iimmpact-go/iimmpact"
 )
 
-// The error_message values the API documents for an invalid account, besides
-// iimmpact.MessageInvalidAccount ("Invalid account no"), which it also sends.
+// The error_message values the API documents for an invalid account.
 const (
 	MsgBillerCodeInvalid = "The provided biller code is invalid"
 	MsgAmountInvalid     = "The provided amount is invalid"
+	MsgInvalidAccountNo  = "Invalid account no" // also the data.message of every invalid account
 	MsgRef2Required      = "Ref-2 is required"
+)
+
+// The other data.message values of the vendor's outcome table.
+const (
+	msgValid              = "Account no is valid"
+	msgUnavailable        = "Bill presentment is unavailable for this product"
+	msgServiceUnavailable = "Service unavailable. Please try again later"
 )
 
 // Data is a bill's "data" object, keyed as the API spells it ("BillerName",
@@ -56,7 +61,7 @@ func ptr[T any](v T) *T { return &v }
 // ValidBill answers HTTP 200 "Account no is valid" with data, to which it adds
 // "message" unless data sets it.
 func ValidBill(data Data) Outcome {
-	d := Data{"message": iimmpact.MessageValid}
+	d := Data{"message": msgValid}
 	for k, v := range data {
 		d[k] = v
 	}
@@ -64,11 +69,11 @@ func ValidBill(data Data) Outcome {
 }
 
 // InvalidAccount answers the documented HTTP 400 "Invalid account no", with
-// errorMessage (iimmpact.MessageInvalidAccount, one of the Msg constants, or any
+// errorMessage (MsgInvalidAccountNo, one of the Msg constants, or any
 // text) as error_message.
 func InvalidAccount(errorMessage string) Outcome {
 	return Outcome{Status: http.StatusBadRequest, envelope: &envelope{
-		data:         emptyData(iimmpact.MessageInvalidAccount),
+		data:         emptyData(MsgInvalidAccountNo),
 		errorMessage: errorMessage,
 	}}
 }
@@ -77,9 +82,9 @@ func InvalidAccount(errorMessage string) Outcome {
 // API does for a product without bill presentment.
 func Unavailable() Outcome {
 	return Outcome{Status: http.StatusOK, envelope: &envelope{
-		data:               emptyData(iimmpact.MessageUnavailable),
+		data:               emptyData(msgUnavailable),
 		validity:           ptr(true),
-		transactionMessage: ptr(iimmpact.MessageUnavailable),
+		transactionMessage: ptr(msgUnavailable),
 	}}
 }
 
@@ -87,9 +92,9 @@ func Unavailable() Outcome {
 // the API does when the biller cannot be reached.
 func ServiceUnavailable() Outcome {
 	return Outcome{Status: http.StatusOK, envelope: &envelope{
-		data:               emptyData(iimmpact.MessageServiceUnavailable),
+		data:               emptyData(msgServiceUnavailable),
 		validity:           ptr(true),
-		transactionMessage: ptr(iimmpact.MessageServiceUnavailable),
+		transactionMessage: ptr(msgServiceUnavailable),
 	}}
 }
 

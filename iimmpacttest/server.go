@@ -409,7 +409,7 @@ func (s *Server) outcome(product, account string, q url.Values) Outcome {
 		s.failures[k] = fails[1:]
 		return fails[0]
 	}
-	if product == iimmpact.ProductJomPAY {
+	if product == "JOMPAY" {
 		biller, ok := s.billers[q.Get("biller_code")]
 		switch {
 		case !ok:
@@ -430,7 +430,7 @@ func (s *Server) outcome(product, account string, q url.Values) Outcome {
 		return o
 	}
 	if s.knows(product) {
-		return InvalidAccount(iimmpact.MessageInvalidAccount)
+		return InvalidAccount(MsgInvalidAccountNo)
 	}
 	// The API's only signal for a product without bill presentment.
 	return Unavailable()
@@ -438,7 +438,7 @@ func (s *Server) outcome(product, account string, q url.Values) Outcome {
 
 // knows reports whether any script or JomPAY biller names product.
 func (s *Server) knows(product string) bool {
-	if product == iimmpact.ProductJomPAY {
+	if product == "JOMPAY" {
 		return true
 	}
 	for k := range s.scripts {
@@ -450,7 +450,7 @@ func (s *Server) knows(product string) bool {
 }
 
 func validAmount(a string) bool {
-	return iimmpact.Query{Account: "-", Product: iimmpact.ProductJomPAY, BillerCode: "-", Amount: a}.Validate() == nil
+	return iimmpact.Query{Account: "-", Product: "JOMPAY", BillerCode: "-", Amount: a}.Validate() == nil
 }
 
 // render turns an outcome into a response; an envelope gets its metadata here.

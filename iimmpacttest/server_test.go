@@ -65,7 +65,7 @@ func TestReferenceSampleMatchesTheReference(t *testing.T) {
 
 func TestInvalidAccountOutcomes(t *testing.T) {
 	srv := Start(t)
-	for _, msg := range []string{MsgBillerCodeInvalid, MsgAmountInvalid, iimmpact.MessageInvalidAccount, MsgRef2Required} {
+	for _, msg := range []string{MsgBillerCodeInvalid, MsgAmountInvalid, MsgInvalidAccountNo, MsgRef2Required} {
 		srv.Set("AKSB", "42", InvalidAccount(msg))
 		bill, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "AKSB", Account: "42"})
 		require.NoError(t, err)
@@ -86,7 +86,7 @@ func TestJomPAYRules(t *testing.T) {
 		{"unknown biller", iimmpact.Query{Product: "JOMPAY", Account: "8800123456", BillerCode: "1"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: MsgBillerCodeInvalid, Reason: iimmpact.ReasonInvalidAccount}},
 		{"ref2 missing", iimmpact.Query{Product: "JOMPAY", Account: "8800123456", BillerCode: "5454"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: MsgRef2Required, Reason: iimmpact.ReasonInvalidAccount}},
 		{"valid with amount", iimmpact.Query{Product: "jompay", Account: "8800123456", BillerCode: "5454", Ref2: "x", Amount: "10.00"}, iimmpact.Decision{Action: iimmpact.ActionShow, CanProceed: true, Reason: iimmpact.ReasonValid}},
-		{"unknown ref1", iimmpact.Query{Product: "JOMPAY", Account: "1", BillerCode: "5454", Ref2: "x"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: iimmpact.MessageInvalidAccount, Reason: iimmpact.ReasonInvalidAccount}},
+		{"unknown ref1", iimmpact.Query{Product: "JOMPAY", Account: "1", BillerCode: "5454", Ref2: "x"}, iimmpact.Decision{Action: iimmpact.ActionBlock, Message: MsgInvalidAccountNo, Reason: iimmpact.ReasonInvalidAccount}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,7 +143,7 @@ func TestEveryCustomFieldKindAndAbsentOrNullFields(t *testing.T) {
 		assert.Equal(t, iimmpact.Absent, bill.Data.Address.State())
 		var shown string
 		for _, f := range bill.Fields() {
-			if f.Key == iimmpact.FieldCustomField {
+			if f.Key == "custom_field" {
 				shown = f.Value
 			}
 		}
@@ -253,7 +253,7 @@ func TestFailTimesFallsBackToTheProductOutcome(t *testing.T) {
 	bill, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "DIGI", Account: "0123456789"})
 	require.NoError(t, err)
 	assert.Equal(t, iimmpact.ActionHide, bill.Decision().Action)
-	assert.Equal(t, iimmpact.MessageUnavailable, bill.Data.Message.String())
+	assert.Equal(t, msgUnavailable, bill.Data.Message.String())
 	assert.Len(t, srv.Requests(), 2)
 }
 
@@ -324,7 +324,7 @@ func TestResponderWithHTTPMock(t *testing.T) {
 	c, err := iimmpact.NewClient(sandbox.APIKey, sandbox.HMACSecret,
 		iimmpact.WithBaseURL(iimmpact.ProductionURL), iimmpact.WithHTTPClient(&http.Client{Transport: mt}))
 	require.NoError(t, err)
-	sandbox.Set("TNB", "9", InvalidAccount(iimmpact.MessageInvalidAccount))
+	sandbox.Set("TNB", "9", InvalidAccount(MsgInvalidAccountNo))
 
 	bill, err := c.BillPresentment(context.Background(), iimmpact.Query{Product: "TNB", Account: "9"})
 	require.NoError(t, err)

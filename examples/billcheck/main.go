@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.As(err, &qe) {
 			fmt.Fprintf(stderr, "billcheck: -%s %s\n", strings.ReplaceAll(qe.Field, "_", "-"), qe.Rule)
 		}
-		if strings.EqualFold(strings.TrimSpace(q.Product), iimmpact.ProductJomPAY) {
+		if strings.EqualFold(strings.TrimSpace(q.Product), "JOMPAY") {
 			fmt.Fprintln(stderr, "try: billcheck -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001")
 		} else {
 			fmt.Fprintln(stderr, "try: billcheck -product AKSB -account 1234567890 (or -list for the sandbox's accounts)")

@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // env sets the three IIMMPACT_ variables for the test; nil means none.
 func env(t *testing.T, vars map[string]string) {
-	for _, k := range []string{iimmpact.EnvAPIKey, iimmpact.EnvHMACSecret, iimmpact.EnvBaseURL} {
+	for _, k := range []string{"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL"} {
 		t.Setenv(k, vars[k])
 	}
 }
@@ -126,9 +126,9 @@ func TestList(t *testing.T) {
 func TestRealAPIModeAndSDKError(t *testing.T) {
 	srv := iimmpacttest.Start(t)
 	vars := map[string]string{
-		iimmpact.EnvAPIKey:     srv.APIKey,
-		iimmpact.EnvHMACSecret: srv.HMACSecret,
-		iimmpact.EnvBaseURL:    srv.URL,
+		"IIMMPACT_API_KEY":     srv.APIKey,
+		"IIMMPACT_HMAC_SECRET": srv.HMACSecret,
+		"IIMMPACT_BASE_URL":    srv.URL,
 	}
 	env(t, vars)
 	code, out, errOut := runBillcheck(t, "-product", "TNB", "-account", "220012345678")
@@ -137,7 +137,7 @@ func TestRealAPIModeAndSDKError(t *testing.T) {
 	assert.NotContains(t, errOut, "sandbox")
 	assert.Len(t, srv.Requests(), 1, "the configured server was called")
 
-	vars[iimmpact.EnvHMACSecret] = "d3Jvbmctc2VjcmV0" // a valid secret the server does not know
+	vars["IIMMPACT_HMAC_SECRET"] = "d3Jvbmctc2VjcmV0" // a valid secret the server does not know
 	env(t, vars)
 	code, out, errOut = runBillcheck(t, "-json", "-product", "TNB", "-account", "220012345678")
 	assert.Equal(t, 1, code)
@@ -156,11 +156,11 @@ func TestIncompleteEnvironmentNeverFallsBackToTheSandbox(t *testing.T) {
 		vars map[string]string
 		msg  string
 	}{
-		{map[string]string{iimmpact.EnvAPIKey: "iimm_dev_x"}, "IIMMPACT_HMAC_SECRET is not set"},
-		{map[string]string{iimmpact.EnvHMACSecret: "c2VjcmV0"}, "IIMMPACT_API_KEY is not set"},
-		{map[string]string{iimmpact.EnvBaseURL: "https://staging.iimmpact.com"}, "IIMMPACT_API_KEY is not set"},
-		{map[string]string{iimmpact.EnvAPIKey: "iimm_dev_x", iimmpact.EnvHMACSecret: "not base64!"}, "IIMMPACT_HMAC_SECRET: HMAC secret is not valid Base64"},
-		{map[string]string{iimmpact.EnvAPIKey: "iimm_dev_x", iimmpact.EnvHMACSecret: "c2VjcmV0", iimmpact.EnvBaseURL: "http://example.com"}, "IIMMPACT_BASE_URL: plain http is allowed only for loopback hosts"},
+		{map[string]string{"IIMMPACT_API_KEY": "iimm_dev_x"}, "IIMMPACT_HMAC_SECRET is not set"},
+		{map[string]string{"IIMMPACT_HMAC_SECRET": "c2VjcmV0"}, "IIMMPACT_API_KEY is not set"},
+		{map[string]string{"IIMMPACT_BASE_URL": "https://staging.iimmpact.com"}, "IIMMPACT_API_KEY is not set"},
+		{map[string]string{"IIMMPACT_API_KEY": "iimm_dev_x", "IIMMPACT_HMAC_SECRET": "not base64!"}, "IIMMPACT_HMAC_SECRET: HMAC secret is not valid Base64"},
+		{map[string]string{"IIMMPACT_API_KEY": "iimm_dev_x", "IIMMPACT_HMAC_SECRET": "c2VjcmV0", "IIMMPACT_BASE_URL": "http://example.com"}, "IIMMPACT_BASE_URL: plain http is allowed only for loopback hosts"},
 	}
 	for _, tt := range tests {
 		env(t, tt.vars)

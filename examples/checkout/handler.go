@@ -71,7 +71,7 @@ func (v view) Block() bool { return v.Decision.Action == iimmpact.ActionBlock }
 func (v view) SwitchURL() string {
 	q := url.Values{"lang": {string(v.Other)}}
 	if v.JomPAY {
-		q.Set("product", iimmpact.ProductJomPAY)
+		q.Set("product", "JOMPAY")
 	}
 	return "/?" + q.Encode()
 }
@@ -82,7 +82,7 @@ func (h *Handler) newView(r *http.Request) view {
 		v.Lang, v.Other = iimmpact.Malay, iimmpact.English
 	}
 	v.T = pageWords[v.Lang]
-	v.JomPAY = strings.EqualFold(strings.TrimSpace(v.Query.Product), iimmpact.ProductJomPAY)
+	v.JomPAY = strings.EqualFold(strings.TrimSpace(v.Query.Product), "JOMPAY")
 	return v
 }
 
@@ -130,7 +130,7 @@ func (h *Handler) lookup(ctx context.Context, q iimmpact.Query) (*iimmpact.Bill,
 	bill, err := h.client.BillPresentment(ctx, q)
 	d := bill.Decision()
 	// The error text is redacted by the SDK; the account number is not logged.
-	h.logger.Info("bill presentment", "product", q.Product, "action", d.Action.String(), "reason", string(d.Reason), "error", errText(err))
+	h.logger.Info("bill presentment", "product", q.Product, "action", string(d.Action), "reason", string(d.Reason), "error", errText(err))
 	return bill, err
 }
 

@@ -45,7 +45,7 @@ func main() {
 	if sandbox != nil {
 		defer sandbox.Close()
 		for _, s := range iimmpacttest.Samples() {
-			if s.Product != iimmpact.ProductJomPAY && !slices.Contains(offered, s.Product) {
+			if s.Product != "JOMPAY" && !slices.Contains(offered, s.Product) {
 				offered = append(offered, s.Product)
 			}
 		}

@@ -15,7 +15,7 @@ import (
 // invalid setting is an error that names the variable, so a typo never turns
 // into fake bills.
 func Client(opts ...iimmpact.Option) (*iimmpact.Client, *iimmpacttest.Server, error) {
-	if os.Getenv(iimmpact.EnvAPIKey) == "" && os.Getenv(iimmpact.EnvHMACSecret) == "" && os.Getenv(iimmpact.EnvBaseURL) == "" {
+	if os.Getenv("IIMMPACT_API_KEY") == "" && os.Getenv("IIMMPACT_HMAC_SECRET") == "" && os.Getenv("IIMMPACT_BASE_URL") == "" {
 		srv := iimmpacttest.NewServer(iimmpacttest.WithClientOptions(opts...))
 		return srv.Client, srv, nil
 	}
