@@ -42,51 +42,56 @@ func writeReadable(b *strings.Builder, raw []byte) {
 		s, _ := unquote(raw)
 		b.WriteString(strings.TrimSpace(s))
 	case '{':
-		n := 0
-		_ = eachMember(raw, func(key, val []byte) error {
-			if blankJSON(val) {
-				return nil
-			}
-			if n++; n > 1 {
-				b.WriteString(" · ")
-			}
-			b.WriteString(humanKey(string(key)) + ": ")
-			nested := val[0] == '{'
-			if nested {
-				b.WriteString("(")
-			}
-			writeReadable(b, val)
-			if nested {
-				b.WriteString(")")
-			}
-			return nil
-		})
+		writeObject(b, raw)
 	case '[':
-		var items []json.RawMessage
-		_ = json.Unmarshal(raw, &items)
-		shown := items[:0]
-		for _, item := range items {
-			if !blankJSON(item) {
-				shown = append(shown, item)
-			}
-		}
-		for i, item := range shown {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			nested := len(shown) > 1 && item[0] == '{'
-			if nested {
-				b.WriteString("(")
-			}
-			writeReadable(b, item)
-			if nested {
-				b.WriteString(")")
-			}
-		}
+		writeArray(b, raw)
+	case 'n':
 	default:
-		if !isNull(raw) {
-			b.Write(raw)
+		b.Write(raw)
+	}
+}
+
+// writeObject writes "Key: value · Key: value", nested objects in brackets.
+func writeObject(b *strings.Builder, raw []byte) {
+	n := 0
+	_ = eachMember(raw, func(key, val []byte) error {
+		if blankJSON(val) {
+			return nil
 		}
+		if n++; n > 1 {
+			b.WriteString(" · ")
+		}
+		b.WriteString(humanKey(string(key)) + ": ")
+		writeNested(b, val, val[0] == '{')
+		return nil
+	})
+}
+
+// writeArray writes the items that are not blank, joined by ", ".
+func writeArray(b *strings.Builder, raw []byte) {
+	var items []json.RawMessage
+	_ = json.Unmarshal(raw, &items)
+	shown := items[:0]
+	for _, item := range items {
+		if !blankJSON(item) {
+			shown = append(shown, item)
+		}
+	}
+	for i, item := range shown {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writeNested(b, item, len(shown) > 1 && item[0] == '{')
+	}
+}
+
+func writeNested(b *strings.Builder, raw []byte, bracket bool) {
+	if bracket {
+		b.WriteString("(")
+	}
+	writeReadable(b, raw)
+	if bracket {
+		b.WriteString(")")
 	}
 }
 

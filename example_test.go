@@ -2,9 +2,11 @@ package iimmpact_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
@@ -133,4 +135,90 @@ func ExampleAmount() {
 	a, err := iimmpact.ParseAmount("90071992547409.93")
 	fmt.Println(a.Sen(), a.Ringgit(), err)
 	// Output: 9007199254740993 RM 90071992547409.93 <nil>
+}
+
+// In production the client comes from the environment: IIMMPACT_API_KEY,
+// IIMMPACT_HMAC_SECRET and, for staging, IIMMPACT_BASE_URL. A missing or
+// malformed variable is an error that names it.
+func ExampleNewClientFromEnv() {
+	defer os.Unsetenv("IIMMPACT_API_KEY")
+	defer os.Unsetenv("IIMMPACT_HMAC_SECRET")
+	os.Setenv("IIMMPACT_API_KEY", "iimm_dev_example")
+	os.Setenv("IIMMPACT_HMAC_SECRET", "")
+	os.Setenv("IIMMPACT_BASE_URL", "")
+	_, err := iimmpact.NewClientFromEnv()
+	fmt.Println(err)
+
+	os.Setenv("IIMMPACT_HMAC_SECRET", "c2VjcmV0LWtleS1mb3ItZXhhbXBsZXMtMTIzNA==")
+	client, err := iimmpact.NewClientFromEnv(iimmpact.WithTimeout(10 * time.Second))
+	fmt.Println(client != nil, err) // an iimm_dev_ key goes to StagingURL
+	// Output:
+	// iimmpact: environment variable IIMMPACT_HMAC_SECRET is not set
+	// true <nil>
+}
+
+// Errors are typed: an invalid query is refused before anything is sent, and an
+// answer the API gave as an HTTP error is an *APIError with its status, message,
+// request ID and Retry-After. Every error decides hide and can proceed.
+func ExampleAPIError() {
+	srv := iimmpacttest.NewServer(iimmpacttest.WithClientOptions(iimmpact.WithMaxRetries(0)))
+	defer srv.Close()
+	srv.Set("AKSB", "42", iimmpacttest.Raw(429, http.Header{"Retry-After": {"30"}, "X-Request-Id": {"req-7f3a"}}, `{"message":"Too many requests"}`))
+
+	for _, q := range []iimmpact.Query{{Product: "JOMPAY", Account: "8800123456"}, {Product: "AKSB", Account: "42"}} {
+		bill, err := srv.Client.BillPresentment(context.Background(), q)
+		var qe *iimmpact.QueryError
+		var apiErr *iimmpact.APIError
+		switch {
+		case errors.Is(err, iimmpact.ErrInvalidQuery) && errors.As(err, &qe):
+			fmt.Printf("fix the form: %s %s\n", qe.Field, qe.Rule)
+		case errors.As(err, &apiErr):
+			fmt.Println(apiErr.StatusCode, apiErr.Message, apiErr.RetryAfter, apiErr.RequestID)
+		}
+		fmt.Println(bill.Decision().Action, bill.Decision().Reason)
+	}
+	// Output:
+	// fix the form: biller_code is required when product is JOMPAY
+	// hide error
+	// 429 Too many requests 30s req-7f3a
+	// hide error
+}
+
+// Reason says why, in a word to log and count: the vendor's table has two hide
+// outcomes besides errors, and metrics should tell them apart.
+func ExampleDecision_reason() {
+	srv := iimmpacttest.NewServer()
+	defer srv.Close()
+	for _, s := range iimmpacttest.Samples() {
+		q := iimmpact.Query{Product: s.Product, Account: s.Account, BillerCode: s.BillerCode, Ref2: s.Ref2}
+		bill, _ := srv.Client.BillPresentment(context.Background(), q)
+		d := bill.Decision()
+		fmt.Printf("%-6s %-5s %s\n", s.Product, d.Action, d.Reason)
+	}
+	// Output:
+	// AKSB   show  valid
+	// TNB    show  valid
+	// JOMPAY show  valid
+	// DIGI   hide  unavailable
+	// SYABAS hide  service_unavailable
+	// AKSB   block invalid_account
+}
+
+// Labels come in English and Bahasa Malaysia; an object CustomField reads as
+// text, with its raw JSON still at hand.
+func ExampleBill_FieldsIn() {
+	srv := iimmpacttest.NewServer()
+	defer srv.Close()
+	bill, _ := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "TNB", Account: "220012345678"})
+	for _, f := range bill.FieldsIn(iimmpact.Malay)[2:] {
+		fmt.Printf("%s: %s\n", f.Label, f.Value)
+	}
+	fmt.Println(string(bill.Data.CustomField.Raw()))
+	// Output:
+	// Jumlah tertunggak: RM 120.50
+	// Tarikh akhir bayaran: 28/06/2025
+	// Alamat: 12, JALAN SS2/24, 47300 PETALING JAYA, SELANGOR.
+	// Bil elektronik: https://sandbox.invalid/e-bill/220012345678.pdf
+	// Maklumat tambahan: Tariff: A (domestic) · Meter: M-0042 · kWh: 533
+	// {"tariff":"A (domestic)","meter":"M-0042","kWh":533}
 }

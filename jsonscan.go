@@ -23,48 +23,57 @@ func eachMember(obj []byte, fn func(key, value []byte) error) error {
 	if i >= len(obj) || obj[i] != '{' {
 		return errNotObject
 	}
-	i = skipSpace(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
+	if i = skipSpace(obj, i+1); i < len(obj) && obj[i] == '}' {
 		return onlySpace(obj, i+1)
 	}
 	for {
-		if i >= len(obj) || obj[i] != '"' {
-			return errNotObject
-		}
-		end, err := skipString(obj, i)
+		key, start, err := readKey(obj, i)
 		if err != nil {
 			return err
 		}
-		key := obj[i+1 : end-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			s, err := unquote(obj[i:end])
-			if err != nil {
-				return errNotObject
-			}
-			key = []byte(s)
-		}
-		i = skipSpace(obj, end)
-		if i >= len(obj) || obj[i] != ':' {
-			return errNotObject
-		}
-		i = skipSpace(obj, i+1)
-		end, err = skipValue(obj, i)
+		end, err := skipValue(obj, start)
 		if err != nil {
 			return err
 		}
-		if err := fn(key, obj[i:end]); err != nil {
+		if err := fn(key, obj[start:end]); err != nil {
 			return err
 		}
-		i = skipSpace(obj, end)
-		switch {
-		case i < len(obj) && obj[i] == ',':
+		if i = skipSpace(obj, end); i >= len(obj) {
+			return errNotObject
+		}
+		switch obj[i] {
+		case ',':
 			i = skipSpace(obj, i+1)
-		case i < len(obj) && obj[i] == '}':
+		case '}':
 			return onlySpace(obj, i+1)
 		default:
 			return errNotObject
 		}
 	}
+}
+
+// readKey reads the member key at obj[i] and its colon, and returns the key
+// unescaped and where the value starts.
+func readKey(obj []byte, i int) (key []byte, value int, err error) {
+	if i >= len(obj) || obj[i] != '"' {
+		return nil, 0, errNotObject
+	}
+	end, err := skipString(obj, i)
+	if err != nil {
+		return nil, 0, err
+	}
+	key = obj[i+1 : end-1]
+	if bytes.IndexByte(key, '\\') >= 0 {
+		s, err := unquote(obj[i:end])
+		if err != nil {
+			return nil, 0, errNotObject
+		}
+		key = []byte(s)
+	}
+	if i = skipSpace(obj, end); i >= len(obj) || obj[i] != ':' {
+		return nil, 0, errNotObject
+	}
+	return key, skipSpace(obj, i+1), nil
 }
 
 func skipSpace(b []byte, i int) int {

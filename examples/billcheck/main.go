@@ -74,63 +74,24 @@ Examples:
   billcheck -lang ms -json -product TNB -account 220012345678
 `
 
+// options are what the command line asked for.
+type options struct {
+	q       iimmpact.Query
+	timeout time.Duration
+	asJSON  bool
+	lang    iimmpact.Language
+	list    bool
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("billcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var q iimmpact.Query
-	fs.StringVar(&q.Product, "product", "", "product code, such as AKSB, TNB or JOMPAY (required)")
-	fs.StringVar(&q.Account, "account", "", "account number; for JomPAY, Ref-1 (required)")
-	fs.StringVar(&q.BillerCode, "biller-code", "", "JomPAY biller code (required for JOMPAY)")
-	fs.StringVar(&q.Ref2, "ref2", "", "JomPAY Ref-2, when the biller needs it")
-	fs.StringVar(&q.Amount, "amount", "", "JomPAY amount, such as 10.50")
-	timeout := fs.Duration("timeout", 15*time.Second, "give up after this long")
-	asJSON := fs.Bool("json", false, "print the decision and fields as JSON")
-	lang := fs.String("lang", "en", "language of the labels: en (English) or ms (Bahasa Malaysia)")
-	list := fs.Bool("list", false, "list the sandbox's sample accounts and exit")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-		fmt.Fprint(stderr, moreUsage)
+	o, code, ok := parseArgs(args, stderr)
+	if !ok {
+		return code
 	}
-	if len(args) == 0 {
-		fs.Usage()
-		return 2
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "billcheck: unexpected argument %q; every value goes with a flag, such as -account %s\n", fs.Arg(0), fs.Arg(0))
-		return 2
-	}
-	if *lang != string(iimmpact.English) && *lang != string(iimmpact.Malay) {
-		fmt.Fprintf(stderr, "billcheck: -lang must be en or ms, not %q\n", *lang)
-		return 2
-	}
-	if *timeout <= 0 {
-		fmt.Fprintln(stderr, "billcheck: -timeout must be positive, such as 10s")
-		return 2
-	}
-	if *list {
+	if o.list {
 		printSamples(stdout)
 		return 0
 	}
-	if err := q.Validate(); err != nil {
-		var qe *iimmpact.QueryError
-		if errors.As(err, &qe) {
-			fmt.Fprintf(stderr, "billcheck: -%s %s\n", strings.ReplaceAll(qe.Field, "_", "-"), qe.Rule)
-		}
-		if strings.EqualFold(strings.TrimSpace(q.Product), "JOMPAY") {
-			fmt.Fprintln(stderr, "try: billcheck -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001")
-		} else {
-			fmt.Fprintln(stderr, "try: billcheck -product AKSB -account 1234567890 (or -list for the sandbox's accounts)")
-		}
-		return 2
-	}
-
 	client, sandbox, err := setup.Client()
 	if err != nil {
 		fmt.Fprintf(stderr, "billcheck: %v\n%s\n", err, setup.Hint)
@@ -141,10 +102,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "billcheck: no IIMMPACT_ variables are set: using the built-in sandbox (billcheck -list shows its accounts)")
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	bill, err := client.BillPresentment(ctx, q)
-	res := result{Decision: bill.Decision(), Fields: bill.FieldsIn(iimmpact.Language(*lang))}
+	bill, err := client.BillPresentment(ctx, o.q)
+	res := result{Decision: bill.Decision(), Fields: bill.FieldsIn(o.lang)}
 	if res.Fields == nil {
 		res.Fields = []iimmpact.Field{}
 	}
@@ -155,17 +116,77 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		res.Error = err.Error()
 		fmt.Fprintln(stderr, "billcheck:", err)
 	}
-	if *asJSON {
+	if o.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(res)
 	} else {
-		printCard(stdout, q, res, iimmpact.Language(*lang))
+		printCard(stdout, o.q, res, o.lang)
 	}
 	if err != nil {
 		return 1
 	}
 	return 0
+}
+
+// parseArgs reads the command line. When ok is false the command ends with code,
+// having said why.
+func parseArgs(args []string, stderr io.Writer) (o options, code int, ok bool) {
+	fs := flag.NewFlagSet("billcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.q.Product, "product", "", "product code, such as AKSB, TNB or JOMPAY (required)")
+	fs.StringVar(&o.q.Account, "account", "", "account number; for JomPAY, Ref-1 (required)")
+	fs.StringVar(&o.q.BillerCode, "biller-code", "", "JomPAY biller code (required for JOMPAY)")
+	fs.StringVar(&o.q.Ref2, "ref2", "", "JomPAY Ref-2, when the biller needs it")
+	fs.StringVar(&o.q.Amount, "amount", "", "JomPAY amount, such as 10.50")
+	fs.DurationVar(&o.timeout, "timeout", 15*time.Second, "give up after this long")
+	fs.BoolVar(&o.asJSON, "json", false, "print the decision and fields as JSON")
+	lang := fs.String("lang", "en", "language of the labels: en (English) or ms (Bahasa Malaysia)")
+	fs.BoolVar(&o.list, "list", false, "list the sandbox's sample accounts and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, moreUsage)
+	}
+	if len(args) == 0 {
+		fs.Usage()
+		return o, 2, false
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, 0, false
+		}
+		return o, 2, false
+	}
+	o.lang = iimmpact.Language(*lang)
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "billcheck: unexpected argument %q; every value goes with a flag, such as -account %s\n", fs.Arg(0), fs.Arg(0))
+	case o.lang != iimmpact.English && o.lang != iimmpact.Malay:
+		fmt.Fprintf(stderr, "billcheck: -lang must be en or ms, not %q\n", *lang)
+	case o.timeout <= 0:
+		fmt.Fprintln(stderr, "billcheck: -timeout must be positive, such as 10s")
+	case o.list:
+		return o, 0, true
+	default:
+		return o, 2, validQuery(o.q, stderr)
+	}
+	return o, 2, false
+}
+
+// validQuery reports whether q can be sent, or says why not and what to try.
+func validQuery(q iimmpact.Query, stderr io.Writer) bool {
+	var qe *iimmpact.QueryError
+	if !errors.As(q.Validate(), &qe) {
+		return true
+	}
+	fmt.Fprintf(stderr, "billcheck: -%s %s\n", strings.ReplaceAll(qe.Field, "_", "-"), qe.Rule)
+	if strings.EqualFold(strings.TrimSpace(q.Product), "JOMPAY") {
+		fmt.Fprintln(stderr, "try: billcheck -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001")
+	} else {
+		fmt.Fprintln(stderr, "try: billcheck -product AKSB -account 1234567890 (or -list for the sandbox's accounts)")
+	}
+	return false
 }
 
 // headings are the card's decision lines, in English and Bahasa Malaysia.

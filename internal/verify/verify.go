@@ -34,35 +34,20 @@ const (
 func Request(r *http.Request, body []byte, apiKey string, keys [][]byte, now time.Time, tolerance time.Duration) string {
 	h := r.Header
 	key, ts, nonce, sig := h.Get("X-Api-Key"), h.Get("X-Timestamp"), h.Get("X-Nonce"), h.Get("X-Signature")
-	if key == "" || ts == "" || nonce == "" || sig == "" {
+	switch {
+	case key == "" || ts == "" || nonce == "" || sig == "":
 		return MissingHeaders
-	}
-	if subtle.ConstantTimeCompare([]byte(key), []byte(apiKey)) != 1 {
+	case subtle.ConstantTimeCompare([]byte(key), []byte(apiKey)) != 1:
 		return UnknownKey
-	}
-	if !plainDigits(ts) {
+	case !fresh(ts, now, tolerance):
 		return BadTimestamp
-	}
-	secs, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return BadTimestamp
-	}
-	if d := now.Sub(time.Unix(secs, 0)); d > tolerance || d < -tolerance {
-		return BadTimestamp
-	}
-	if !validNonce(nonce) {
+	case !validNonce(nonce):
 		return BadNonce
 	}
 	got, ok := strings.CutPrefix(sig, "v1=")
-	if !ok {
-		return BadSignature
-	}
 	gotMAC, err := base64.StdEncoding.DecodeString(got)
-	if err != nil {
-		return BadSignature
-	}
-	values, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
+	values, qerr := url.ParseQuery(r.URL.RawQuery)
+	if !ok || err != nil || qerr != nil {
 		return BadSignature
 	}
 	bodySum := sha256.Sum256(body)
@@ -76,6 +61,22 @@ func Request(r *http.Request, body []byte, apiKey string, keys [][]byte, now tim
 		}
 	}
 	return BadSignature
+}
+
+// fresh accepts what a Unix time in seconds prints as (decimal digits, no sign,
+// no leading zero) within tolerance of now.
+func fresh(ts string, now time.Time, tolerance time.Duration) bool {
+	if ts[0] == '0' || len(ts) > 19 {
+		return false
+	}
+	for i := 0; i < len(ts); i++ {
+		if ts[i] < '0' || ts[i] > '9' {
+			return false
+		}
+	}
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	d := now.Sub(time.Unix(secs, 0))
+	return err == nil && d <= tolerance && d >= -tolerance
 }
 
 // Query is the signed form of a query: key=value pairs sorted by key, values
@@ -93,20 +94,6 @@ func Query(values url.Values) string {
 		}
 	}
 	return strings.Join(pairs, "&")
-}
-
-// plainDigits accepts what a Unix time in seconds prints as: decimal digits with
-// no sign and no leading zero.
-func plainDigits(s string) bool {
-	if s == "" || s[0] == '0' || len(s) > 19 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // validNonce accepts 16 to 128 characters of printable ASCII.
