@@ -313,3 +313,18 @@ func TestBreakerDetails(t *testing.T) {
 		assert.Zero(t, h.c.guard.log.inflight+len(h.c.guard.log.times), "blocked calls take no quota")
 	})
 }
+
+// BenchmarkQuotaGuard is the in-process guard's cost a call, with the log
+// holding a full window of 30,000 requests.
+func BenchmarkQuotaGuard(b *testing.B) {
+	var l slidingLog
+	now := time.Unix(1_750_000_000, 0)
+	const window = 5 * time.Minute
+	step := window / 30_000
+	for b.Loop() {
+		now = now.Add(step)
+		if _, ok := l.reserve(now, 28_500, window); ok {
+			l.finish(now)
+		}
+	}
+}

@@ -218,3 +218,46 @@ func TestStoppedRedisFallsBack(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(logs.String(), "quota store failed"), "one warning, not one a call")
 	assert.Len(t, srv.Requests(), 5)
 }
+
+// countHook counts the round trips go-redis makes.
+type countHook struct{ n atomic.Int64 }
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// BenchmarkReserve is the guard's cost a call through Redis, and its round trips.
+func BenchmarkReserve(b *testing.B) {
+	addr := os.Getenv("IIMMPACT_TEST_REDIS")
+	if addr == "" {
+		b.Skip("IIMMPACT_TEST_REDIS is not set")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	hook := &countHook{}
+	rdb.AddHook(hook)
+	store := redisquota.New(rdb)
+	k := fmt.Sprint("iimmpact:bench:", time.Now().UnixNano())
+	_, _, _ = store.Reserve(context.Background(), k, 1, time.Second, "warm") // loads the script
+	hook.n.Store(0)
+	i := 0
+	for b.Loop() {
+		i++
+		if _, _, err := store.Reserve(context.Background(), k, 1<<30, 5*time.Minute, fmt.Sprint(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(hook.n.Load())/float64(i), "roundtrips/op")
+}
