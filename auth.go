@@ -43,8 +43,8 @@ type Signer struct {
 
 type credentials struct {
 	apiKey string
-	secret string // as given, for redaction
-	key    []byte // the decoded secret, the HMAC key
+	key    []byte   // the decoded secret, the HMAC key
+	redact []string // the key and the secret in every form redaction removes
 }
 
 // NewSigner returns a Signer for apiKey and hmacSecret, the Base64 secret shown in
@@ -62,7 +62,10 @@ func NewSigner(apiKey, hmacSecret string) (*Signer, error) {
 	}
 	for _, enc := range base64Encodings {
 		if key, err := enc.DecodeString(secret); err == nil && len(key) > 0 {
-			c := &credentials{apiKey: apiKey, secret: secret, key: key}
+			c := &credentials{apiKey: apiKey, key: key}
+			for _, v := range append([]string{apiKey, secret}, encodings(key)...) {
+				c.redact = appendForms(c.redact, v)
+			}
 			return &Signer{creds: func() *credentials { return c }}, nil
 		}
 	}
@@ -172,13 +175,11 @@ func (s *Signer) nonce() string {
 	return rand.Text() // 26 characters, 128 bits, crypto/rand
 }
 
-// secrets lists what redaction must remove for this Signer: the key, and the
-// secret in every Base64 form a server or proxy might echo.
-func (s *Signer) secrets() []string {
-	c := s.creds()
-	out := []string{c.apiKey, c.secret}
+// encodings returns key in every Base64 form a server or proxy might echo.
+func encodings(key []byte) []string {
+	out := make([]string, 0, len(base64Encodings))
 	for _, enc := range base64Encodings {
-		out = append(out, enc.EncodeToString(c.key))
+		out = append(out, enc.EncodeToString(key))
 	}
 	return out
 }

@@ -109,7 +109,7 @@ func (b *Bill) Extra() map[string]json.RawMessage {
 		}
 		var scratch BillData
 		return eachMember(val, func(key, val []byte) error {
-			if scratch.field(key) == nil {
+			if ptr, _ := scratch.field(key); ptr == nil {
 				if extra == nil {
 					extra = map[string]json.RawMessage{}
 				}
@@ -121,39 +121,40 @@ func (b *Bill) Extra() map[string]json.RawMessage {
 	return extra
 }
 
-// field returns a pointer to the BillData field for a documented key, or nil.
-// It is the one list of data's keys: decoding, Extra and a test of the struct
-// tags all go through it.
-func (d *BillData) field(key []byte) any {
+// field returns a pointer to the BillData field for a documented key and the
+// field's full name, or nil. It is the one list of data's keys: decoding, Extra
+// and a test of the struct tags all go through it.
+func (d *BillData) field(key []byte) (any, string) {
 	switch string(key) {
 	case "message":
-		return &d.Message
+		return &d.Message, "data.message"
 	case "BillerName":
-		return &d.BillerName
+		return &d.BillerName, "data.BillerName"
 	case "CustomerName":
-		return &d.CustomerName
+		return &d.CustomerName, "data.CustomerName"
 	case "Outstanding":
-		return &d.Outstanding
+		return &d.Outstanding, "data.Outstanding"
 	case "Balance":
-		return &d.Balance
+		return &d.Balance, "data.Balance"
 	case "Data":
-		return &d.DataBalance
+		return &d.DataBalance, "data.Data"
 	case "Address":
-		return &d.Address
+		return &d.Address, "data.Address"
 	case "E-Bill":
-		return &d.EBill
+		return &d.EBill, "data.E-Bill"
 	case "CustomField":
-		return &d.CustomField
+		return &d.CustomField, "data.CustomField"
 	case "DueDate":
-		return &d.DueDate
+		return &d.DueDate, "data.DueDate"
 	}
-	return nil
+	return nil, ""
 }
 
 // decoder holds what decoding learns beyond the Bill itself.
 type decoder struct {
 	b          *Bill
-	seen       map[string]bool // documented keys met so far, as "data.Outstanding"
+	seen       [24]string // documented keys met so far, as "data.Outstanding"; no map to allocate
+	nseen      int
 	duplicate  string          // the first documented key met twice
 	hasData    bool            // a "data" object was read
 	hasMessage bool            // a data.message that is a scalar was read
@@ -163,7 +164,7 @@ type decoder struct {
 
 func decodeBill(body []byte, b *Bill) error {
 	*b = Bill{raw: body}
-	d := decoder{b: b, seen: make(map[string]bool, 16)}
+	d := decoder{b: b}
 	if err := eachMember(body, d.envelope); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformedResponse, err)
 	}
@@ -173,7 +174,7 @@ func decodeBill(body []byte, b *Bill) error {
 	case !d.hasMessage:
 		return fmt.Errorf("%w: data.message is missing or not a string", ErrMalformedResponse)
 	}
-	if d.atMetadata != nil && !d.seen["metadata"] {
+	if d.atMetadata != nil && !d.met("metadata") {
 		d.metadata(d.atMetadata, "@metadata")
 	}
 	// Any copy of data.message that says the account is invalid blocks: a body
@@ -188,15 +189,27 @@ func decodeBill(body []byte, b *Bill) error {
 
 // once records a documented key and reports whether it was new.
 func (d *decoder) once(name string) bool {
-	if d.seen[name] {
+	if d.met(name) {
 		if d.duplicate == "" {
 			d.duplicate = name
 		}
 		d.unreadableField(name)
 		return false
 	}
-	d.seen[name] = true
+	if d.nseen < len(d.seen) {
+		d.seen[d.nseen] = name
+		d.nseen++
+	}
 	return true
+}
+
+func (d *decoder) met(name string) bool {
+	for _, n := range d.seen[:d.nseen] {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *decoder) unreadableField(name string) {
@@ -246,11 +259,10 @@ func (d *decoder) envelope(key, val []byte) error {
 }
 
 func (d *decoder) data(key, val []byte) error {
-	ptr := d.b.Data.field(key)
+	ptr, name := d.b.Data.field(key)
 	if ptr == nil {
 		return nil // kept for Extra
 	}
-	name := "data." + string(key)
 	d.once(name)
 	var state Presence
 	switch f := ptr.(type) {
@@ -268,7 +280,7 @@ func (d *decoder) data(key, val []byte) error {
 		*f = readAmount(val)
 		state = f.state
 	case *Date:
-		*f = readDate(val)
+		*f = Date{readTime(val, dateLayout)}
 		state = f.state
 	case *CustomField:
 		*f = readCustomField(val)
@@ -283,24 +295,26 @@ func (d *decoder) data(key, val []byte) error {
 func (d *decoder) metadata(val []byte, name string) {
 	m := &d.b.Metadata
 	*m = Metadata{}
+	names := [3]string{"metadata.status_code", "metadata.product_code", "metadata.last_updated"}
+	if name == "@metadata" {
+		names = [3]string{"@metadata.status_code", "@metadata.product_code", "@metadata.last_updated"}
+	}
 	err := eachMember(val, func(key, val []byte) error {
-		switch k := string(key); k {
+		switch string(key) {
 		case "status_code":
-			d.once(name + ".status_code")
+			d.once(names[0])
 			n, err := strconv.Atoi(string(val))
 			if err != nil {
-				d.unreadableField(name + ".status_code")
+				d.unreadableField(names[0])
 			}
 			m.StatusCode = n
 		case "product_code":
-			d.once(name + ".product_code")
-			t := d.text(name+".product_code", val)
-			m.ProductCode = t.String()
+			d.once(names[1])
+			m.ProductCode = d.text(names[1], val).String()
 		case "last_updated":
-			d.once(name + ".last_updated")
-			m.LastUpdated = readTimestamp(val)
-			if m.LastUpdated.state == Unreadable {
-				d.unreadableField(name + ".last_updated")
+			d.once(names[2])
+			if m.LastUpdated = (Timestamp{readTime(val, timestampLayout)}); m.LastUpdated.state == Unreadable {
+				d.unreadableField(names[2])
 			}
 		}
 		return nil

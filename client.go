@@ -262,7 +262,9 @@ func (c *Client) shouldRetry(ctx context.Context, cl *call, out outcome) (time.D
 		if errors.As(out.err, &fe) || !retry.Error(ctx, out.err) {
 			return 0, false
 		}
-		c.log(ctx, slog.LevelDebug, "iimmpact: attempt failed", cl, slog.String("error", c.redactor(cl).clean(out.err.Error())))
+		if c.logger.Enabled(ctx, slog.LevelDebug) {
+			c.log(ctx, slog.LevelDebug, "iimmpact: attempt failed", cl, slog.String("error", c.redactor(cl).clean(out.err.Error())))
+		}
 	case out.res.status == http.StatusUnauthorized && !cl.resigned && c.learnSkew(ctx, out.res.header):
 		cl.resigned = true
 		return 0, true
@@ -292,6 +294,10 @@ func (c *Client) shouldRetry(ctx context.Context, cl *call, out outcome) (time.D
 // the last attempt or of the wait after it.
 func (c *Client) finish(cl *call, err error) (*Bill, error) {
 	res := cl.last
+	if res != nil && c.logger.Enabled(context.Background(), slog.LevelDebug) {
+		c.log(context.Background(), slog.LevelDebug, "iimmpact: answer", cl, slog.Int("status", res.status),
+			slog.String("request_id", c.redactor(cl).clean(requestID(res.header))))
+	}
 	var quotaErr *QuotaError
 	var blocked *blockedError
 	switch {
@@ -316,7 +322,9 @@ func (c *Client) finish(cl *call, err error) (*Bill, error) {
 		bill, decodeErr := DecodeBill(res.body)
 		if decodeErr == nil {
 			bill.StatusCode = res.status
-			bill.RequestID = c.redactor(cl).clean(requestID(res.header))
+			if id := requestID(res.header); id != "" {
+				bill.RequestID = c.redactor(cl).clean(id)
+			}
 			if len(bill.unreadable) > 0 {
 				c.log(context.Background(), slog.LevelDebug, "iimmpact: unreadable fields", cl, slog.Any("fields", bill.unreadable))
 			}

@@ -95,10 +95,13 @@ func TestBillPresentmentShow(t *testing.T) {
 		assert.Equal(t, "account=1234567890&product=AKSB", req.URL.RawQuery)
 		assert.Equal(t, "iimmpact-go/"+version+" shop/1.2", req.Header.Get("User-Agent"))
 		assert.Equal(t, "application/json", req.Header.Get("Accept"))
-		return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+		resp, err := jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+		resp.Header.Set("x-amzn-RequestId", "5f0c-aa12")
+		return resp, err
 	})
 	bill, err := h.c.BillPresentment(context.Background(), aksb)
 	require.NoError(t, err)
+	assert.Equal(t, "5f0c-aa12", bill.RequestID, "to quote to IIMMPACT support")
 	assert.Equal(t, 200, bill.StatusCode)
 	assert.Equal(t, Decision{Action: ActionShow, CanProceed: true, Reason: ReasonValid}, bill.Decision())
 	assert.Equal(t, "RM 45.94", bill.Fields()[2].Value)
@@ -403,6 +406,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	assert.Contains(t, apiErr.Body, "[REDACTED]")
 	assert.Contains(t, logs.String(), "iimmpact: retrying", "the logs were written")
+	assert.Contains(t, logs.String(), "msg=\"iimmpact: answer\" status=503 request_id=\"\" attempts=3")
 }
 
 func TestClockSkewIsCorrectedOnce(t *testing.T) {

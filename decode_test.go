@@ -239,8 +239,9 @@ func TestDataKeysMatchTheStruct(t *testing.T) {
 	var d BillData
 	for i := range typ.NumField() {
 		key, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-		ptr := d.field([]byte(key))
+		ptr, name := d.field([]byte(key))
 		require.NotNil(t, ptr, key)
+		assert.Equal(t, "data."+key, name)
 		assert.Equal(t, reflect.ValueOf(&d).Elem().Field(i).Addr().Interface(), ptr, key)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -207,37 +207,49 @@ func (c *Client) fail(cl *call, err error) error {
 
 // redactor removes from text the API key, the secret in every Base64 form, every
 // signature the call sent and the customer's account number, each as is,
-// URL-encoded and JSON-escaped.
+// URL-encoded and JSON-escaped. Build it only when there is text to clean: the
+// success path never needs one.
 type redactor []string
 
 const redacted = "[REDACTED]"
 
 func (c *Client) redactor(cl *call) redactor {
-	bases := append(c.signer.secrets(), cl.sigs...)
-	if len(strings.TrimSpace(cl.account)) >= 4 {
-		bases = append(bases, cl.account, strings.TrimSpace(cl.account))
+	r := append([]string(nil), c.signer.creds().redact...)
+	for _, sig := range cl.sigs {
+		r = appendForms(r, sig)
 	}
-	seen := map[string]bool{}
-	var r redactor
-	for _, b := range bases {
-		quoted, _ := json.Marshal(b)
-		for _, v := range [...]string{
-			b, url.QueryEscape(b), url.PathEscape(b), strings.ReplaceAll(b, "/", `\/`),
-			string(quoted[1 : len(quoted)-1]),
-		} {
-			if len(v) >= 4 && !seen[v] {
-				seen[v] = true
-				r = append(r, v)
-			}
+	if account := strings.TrimSpace(cl.account); account != "" {
+		r = appendForms(appendForms(r, cl.account), account)
+	}
+	// Longest first, so a target that holds another is removed whole.
+	slices.SortFunc(r, func(a, b string) int { return len(b) - len(a) })
+	return slices.Compact(r)
+}
+
+// appendForms appends v as is and in each escaped form that spells it
+// differently; values under 4 characters are too short to remove safely.
+func appendForms(dst []string, v string) []string {
+	if len(v) < 4 {
+		return dst
+	}
+	dst = append(dst, v)
+	for _, form := range [...]string{url.QueryEscape(v), url.PathEscape(v), strings.ReplaceAll(v, "/", `\/`)} {
+		if form != v {
+			dst = append(dst, form)
 		}
 	}
-	sort.Slice(r, func(i, j int) bool { return len(r[i]) > len(r[j]) })
-	return r
+	if strings.ContainsAny(v, "\"\\<>&\u2028\u2029") || !printableASCII(v) {
+		quoted, _ := json.Marshal(v)
+		dst = append(dst, string(quoted[1:len(quoted)-1]))
+	}
+	return dst
 }
 
 func (r redactor) clean(s string) string {
 	for _, t := range r {
-		s = strings.ReplaceAll(s, t, redacted)
+		if strings.Contains(s, t) {
+			s = strings.ReplaceAll(s, t, redacted)
+		}
 	}
 	return s
 }

@@ -94,8 +94,13 @@ var myt = time.FixedZone("GMT+8", 8*60*60)
 // not such a date is Unreadable.
 type Date struct{ Text }
 
+const (
+	dateLayout      = "02/01/2006"
+	timestampLayout = "02-01-2006 15:04:05"
+)
+
 // Time returns the date as midnight in GMT+8.
-func (d Date) Time() (time.Time, error) { return parseIn(d.text, "02/01/2006", "date") }
+func (d Date) Time() (time.Time, error) { return parseIn(d.text, dateLayout, "date") }
 
 // Timestamp is a DD-MM-YYYY HH:MM:SS time in GMT+8, such as
 // metadata.last_updated, kept as sent. A text that is not such a time is
@@ -103,24 +108,13 @@ func (d Date) Time() (time.Time, error) { return parseIn(d.text, "02/01/2006", "
 type Timestamp struct{ Text }
 
 // Time returns the timestamp in GMT+8.
-func (t Timestamp) Time() (time.Time, error) {
-	return parseIn(t.text, "02-01-2006 15:04:05", "timestamp")
-}
+func (t Timestamp) Time() (time.Time, error) { return parseIn(t.text, timestampLayout, "timestamp") }
 
-func readDate(raw []byte) Date {
-	d := Date{readText(raw)}
-	if d.state == Returned {
-		if _, err := d.Time(); err != nil {
-			d.state = Unreadable
-		}
-	}
-	return d
-}
-
-func readTimestamp(raw []byte) Timestamp {
-	t := Timestamp{readText(raw)}
+// readTime reads a text that must match layout.
+func readTime(raw []byte, layout string) Text {
+	t := readText(raw)
 	if t.state == Returned {
-		if _, err := t.Time(); err != nil {
+		if _, err := parseIn(t.text, layout, ""); err != nil {
 			t.state = Unreadable
 		}
 	}
