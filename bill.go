@@ -155,10 +155,10 @@ type decoder struct {
 	b          *Bill
 	seen       [24]string // documented keys met so far, as "data.Outstanding"; no map to allocate
 	nseen      int
-	duplicate  string          // the first documented key met twice
-	hasData    bool            // a "data" object was read
-	hasMessage bool            // a data.message that is a scalar was read
-	block      *Text           // a data.message that said the account is invalid
+	duplicate  string // the first documented key met twice
+	hasData    bool   // a "data" object was read
+	hasMessage bool   // a data.message that is a scalar was read
+	block      *Text  // a data.message that said the account is invalid
 	atMetadata []byte
 }
 
