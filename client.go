@@ -193,8 +193,9 @@ func (e finalError) Unwrap() error { return e.error }
 //
 // It returns a Bill, and no error, for the API's two outcome answers: HTTP 200
 // and the documented HTTP 400 that carries the same envelope (an invalid
-// account). Anything else is an error and a nil Bill, whose Decision is hide and
-// can proceed: an invalid query (ErrInvalidQuery, nothing sent), an *APIError, a
+// account); an envelope that blocks is a Bill under any other status too.
+// Anything else is an error and a nil Bill, whose Decision is hide and can
+// proceed: an invalid query (ErrInvalidQuery, nothing sent), an *APIError, a
 // body that is malformed (ErrMalformedResponse) or too large
 // (ErrResponseTooLarge), a transport failure, or the context's error.
 //
@@ -256,12 +257,13 @@ func (c *Client) shouldRetry(ctx context.Context, cl *call, out outcome) (time.D
 		return 0, false
 	}
 	var fe finalError
-	jitter := c.jitter()
+	var jitter float64
 	switch {
 	case out.err != nil:
 		if errors.As(out.err, &fe) || !retry.Error(ctx, out.err) {
 			return 0, false
 		}
+		jitter = c.jitter()
 		if c.logger.Enabled(ctx, slog.LevelDebug) {
 			c.log(ctx, slog.LevelDebug, "iimmpact: attempt failed", cl, slog.String("error", c.redactor(cl).clean(out.err.Error())))
 		}
@@ -318,9 +320,14 @@ func (c *Client) finish(cl *call, err error) (*Bill, error) {
 	if res == nil {
 		return nil, c.fail(cl, err)
 	}
-	if err == nil && (res.status == http.StatusOK || res.status == http.StatusBadRequest) {
+	if err == nil {
 		bill, decodeErr := DecodeBill(res.body)
-		if decodeErr == nil {
+		outcome := res.status == http.StatusOK || res.status == http.StatusBadRequest
+		switch {
+		// Any other status whose body is an envelope saying the account is
+		// invalid still blocks: the API meant it, and a false block costs a
+		// retry where a false pass costs a payment.
+		case decodeErr == nil && (outcome || bill.Decision().Action == ActionBlock):
 			bill.StatusCode = res.status
 			if id := requestID(res.header); id != "" {
 				bill.RequestID = c.redactor(cl).clean(id)
@@ -329,8 +336,7 @@ func (c *Client) finish(cl *call, err error) (*Bill, error) {
 				c.log(context.Background(), slog.LevelDebug, "iimmpact: unreadable fields", cl, slog.Any("fields", bill.unreadable))
 			}
 			return bill, nil
-		}
-		if res.status == http.StatusOK {
+		case decodeErr != nil && res.status == http.StatusOK:
 			return nil, c.fail(cl, decodeErr)
 		}
 	}

@@ -118,6 +118,24 @@ func TestBillPresentmentDocumented400IsAnOutcome(t *testing.T) {
 	assert.Equal(t, 1, h.mt.GetTotalCallCount())
 }
 
+// The documented answer for an invalid account is a 400, but whatever status
+// carries an envelope that says so, the payment is blocked.
+func TestInvalidAccountBlocksUnderAnyStatus(t *testing.T) {
+	for _, status := range []int{422, 404, 500, 503, 302} {
+		h := newHarness(t, WithMaxRetries(1))
+		h.respond(t, jsonResponder(status, golden(t, "invalid_account_jompay.json")))
+		bill, err := h.c.BillPresentment(context.Background(), aksb)
+		require.NoError(t, err, status)
+		assert.Equal(t, ActionBlock, bill.Decision().Action, status)
+		assert.Equal(t, status, bill.StatusCode)
+	}
+	h := newHarness(t, WithMaxRetries(0))
+	h.respond(t, jsonResponder(500, golden(t, "valid_aksb.json")))
+	_, err := h.c.BillPresentment(context.Background(), aksb)
+	var apiErr *APIError
+	assert.ErrorAs(t, err, &apiErr, "a 500 that says the account is valid is still an error: nothing is shown")
+}
+
 func TestFinalErrors(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -2,6 +2,7 @@ package iimmpact
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -221,8 +222,9 @@ func (c *Client) redactor(cl *call) redactor {
 	if account := strings.TrimSpace(cl.account); account != "" {
 		r = appendForms(appendForms(r, cl.account), account)
 	}
-	// Longest first, so a target that holds another is removed whole.
-	slices.SortFunc(r, func(a, b string) int { return len(b) - len(a) })
+	// Longest first, so a target that holds another is removed whole; equal
+	// targets end up side by side for Compact.
+	slices.SortFunc(r, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
 	return slices.Compact(r)
 }
 
