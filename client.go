@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/go-querystring/query"
-
+	"github.com/iimmpact-go/iimmpact/internal/quota"
 	"github.com/iimmpact-go/iimmpact/internal/retry"
 )
 
@@ -33,7 +33,8 @@ const (
 	envBaseURL    = "IIMMPACT_BASE_URL"
 )
 
-const version = "0.2.0"
+// Version is this release of the SDK, sent in the User-Agent.
+const Version = "0.3.0"
 
 // skewThreshold: a 401 whose Date is further than this from our clock is taken
 // as clock skew and re-signed once with the server's time. The API's window is
@@ -41,11 +42,10 @@ const version = "0.2.0"
 const skewThreshold = 4 * time.Minute
 
 // Client calls the IIMMPACT API. It is safe for concurrent use; create one and
-// share it. Its credentials live in its Signer, behind a pointer, so no fmt verb
-// or slog handler prints them.
+// share it. Its credentials live in its Signer, where no fmt verb or slog
+// handler reaches them.
 type Client struct {
 	baseURL    string
-	endpoint   string // baseURL + "/v2/bill-presentment"
 	hc         *http.Client
 	signer     *Signer
 	maxRetries int
@@ -55,12 +55,16 @@ type Client struct {
 	maxBody    int64
 	backoff    retry.Backoff
 	envHint    string // why a 401 may come from a key meeting the other environment
+	observer   Observer
 
 	skew    atomic.Int64 // nanoseconds to add to our clock, learnt from the server's Date
 	budget  *retry.Budget
 	flights *flights // nil unless WithCoalescing
-	quota   quotaConfig
-	guard   *guard // nil when the quota guard is off
+
+	quota     quotaConfig
+	quotaWait time.Duration
+	origins   *quota.Table // quota.Process; a test's own table
+	guard     *quota.Guard // nil with WithoutQuota
 
 	// Replaced by tests.
 	sleep  func(context.Context, time.Duration) error
@@ -76,15 +80,17 @@ func NewClient(apiKey, hmacSecret string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		hc:         &http.Client{Transport: sharedTransport()},
+		hc:         &http.Client{Transport: defaultTransport{}},
 		signer:     signer,
 		maxRetries: retry.DefaultMaxRetries,
 		timeout:    35 * time.Second, // above the API's own 29 s, so its 504 arrives first
-		userAgent:  "iimmpact-go/" + version,
+		userAgent:  "iimmpact-go/" + Version,
 		logger:     slog.New(slog.DiscardHandler),
 		maxBody:    1 << 20,
 		backoff:    retry.DefaultBackoff,
 		budget:     retry.NewBudget(),
+		origins:    quota.Process,
+		observer:   noObserver{},
 		sleep:      retry.Wait,
 		jitter:     rand.Float64,
 	}
@@ -102,15 +108,14 @@ func NewClient(apiKey, hmacSecret string, opts ...Option) (*Client, error) {
 			c.baseURL = StagingURL
 		}
 	}
-	c.endpoint = c.baseURL + "/v2/bill-presentment"
-	if err := c.setupGuard(c.quota); err != nil {
+	if err := c.setupGuard(); err != nil {
 		return nil, err
 	}
 	c.hc.CheckRedirect = refuseRedirect
-	switch {
-	case strings.HasPrefix(apiKey, "iimm_dev_") && c.baseURL == ProductionURL:
+	switch origin := originOf(c.baseURL); {
+	case strings.HasPrefix(apiKey, "iimm_dev_") && origin == originOf(ProductionURL):
 		c.envHint = "an iimm_dev_ key works only with StagingURL"
-	case strings.HasPrefix(apiKey, "iimm_prod_") && c.baseURL == StagingURL:
+	case strings.HasPrefix(apiKey, "iimm_prod_") && origin == originOf(StagingURL):
 		c.envHint = "an iimm_prod_ key works only with ProductionURL"
 	}
 	return c, nil
@@ -143,31 +148,95 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	return NewClient(key, secret, opts...)
 }
 
-var sharedTransport = sync.OnceValue(func() *http.Transport {
-	// One connection pool per process, sized so 64 concurrent callers reuse
-	// connections; the API's headers are small, so a flood is refused.
-	t := http.DefaultTransport.(*http.Transport).Clone()
+// stdTransport is net/http's own DefaultTransport, as the process started.
+var stdTransport = http.DefaultTransport
+
+// tunedTransport is one connection pool per process, sized so 64 concurrent
+// callers reuse connections; the API's headers are small, so a flood is
+// refused. It is nil when something replaced http.DefaultTransport before
+// this package was initialised.
+var tunedTransport = sync.OnceValue(func() *http.Transport {
+	std, ok := stdTransport.(*http.Transport)
+	if !ok {
+		return nil
+	}
+	t := std.Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 128
 	t.MaxResponseHeaderBytes = 64 << 10
 	return t
 })
 
+// defaultTransport is the transport of a client without WithHTTPClient. It
+// sends through the tuned pool while http.DefaultTransport is net/http's own,
+// and through http.DefaultTransport once something replaced it
+// (httpmock.Activate, gock, an APM agent's wrapper), so that a mock or an
+// agent installed the usual way sees the client's requests.
+type defaultTransport struct{}
+
+func (defaultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if rt := http.DefaultTransport; rt != stdTransport || tunedTransport() == nil {
+		return rt.RoundTrip(req)
+	}
+	return tunedTransport().RoundTrip(req)
+}
+
+func (defaultTransport) CloseIdleConnections() {
+	if t := tunedTransport(); t != nil {
+		t.CloseIdleConnections()
+	}
+	if rt, ok := http.DefaultTransport.(interface{ CloseIdleConnections() }); ok {
+		rt.CloseIdleConnections()
+	}
+}
+
 // refuseRedirect hands back the 3xx response, so the credential headers are
 // never sent to the redirect's target.
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// call is one BillPresentment: its query, and what its attempts sent and learnt.
+// CloseIdleConnections closes the idle connections of the client's transport,
+// for tests that check for leaked goroutines (goleak) after using a client.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+// The calls, as observers and logs name them.
+const (
+	opBillPresentment = "bill_presentment"
+	opNetworkStatus   = "network_status"
+)
+
+// call is one API call: what it asks, how to read its answers, and what its
+// attempts sent and learnt.
 type call struct {
+	op         string
+	path       string
+	product    string
+	personal   [2]string // the account number and Ref-2: redacted wherever they appear
 	rawQuery   string
 	canonQuery string
-	account    string
-	sent       int       // requests sent, a re-signed one included
-	retries    int       // retries taken, against maxRetries
-	resigned   bool      // the one clock-skew re-sign is spent
-	sigs       []string  // every signature sent, for redaction
-	last       *response // the last answer, for the error when a later attempt gets none
+	// check classifies an answer; for an outcome it keeps the result and
+	// sets decision.
+	check    func(*response) (verdict, error)
+	decision Decision
+
+	sent     int      // requests sent, a re-signed one included
+	retries  int      // retries taken, against maxRetries
+	resigned bool     // the one clock-skew re-sign is spent
+	sigs     []string // every signature sent, for redaction
+	waited   time.Duration
 }
+
+func (cl *call) setQuery(values url.Values) {
+	cl.rawQuery, cl.canonQuery = values.Encode(), canonicalQuery(values)
+}
+
+// verdict is what one answer means to a call.
+type verdict uint8
+
+const (
+	notOutcome verdict = iota // retried when its status allows it, else an *APIError
+	outcome                   // the call's result, under any status
+	malformed                 // a 200 whose body is not the endpoint's envelope
+)
 
 // response is one attempt's answer, its body read and closed.
 type response struct {
@@ -177,177 +246,154 @@ type response struct {
 	jitter float64 // drawn once per request, so coalesced callers retry together
 }
 
-// outcome is what one request came to.
-type outcome struct {
-	res *response // nil when there was no answer
-	sig string    // the signature sent, "" when nothing was sent
-	err error
-}
-
 // finalError marks an attempt's error that another attempt would repeat.
 type finalError struct{ error }
 
 func (e finalError) Unwrap() error { return e.error }
 
-// BillPresentment fetches the customer's outstanding bill.
-//
-// It returns a Bill, and no error, for the API's two outcome answers: HTTP 200
-// and the documented HTTP 400 that carries the same envelope (an invalid
-// account); an envelope that blocks is a Bill under any other status too.
-// Anything else is an error and a nil Bill, whose Decision is hide and can
-// proceed: an invalid query (ErrInvalidQuery, nothing sent), an *APIError, a
-// body that is malformed (ErrMalformedResponse) or too large
-// (ErrResponseTooLarge), a transport failure, or the context's error.
-//
-// Every attempt is signed afresh. Transport errors, 429, 500, 502, 503 and 504
-// are retried with capped exponential backoff and jitter, honouring
-// Retry-After, never past ctx's deadline; no other status is retried.
-func (c *Client) BillPresentment(ctx context.Context, q Query) (*Bill, error) {
+// do runs cl until an answer is final, and returns that outcome's answer or
+// the call's error, redacted.
+func (c *Client) do(ctx context.Context, cl *call) (*response, error) {
 	if ctx == nil {
-		return nil, errors.New("iimmpact: bill presentment: nil Context (use context.Background())")
+		return nil, c.fail(cl, errors.New("nil Context (use context.Background())"))
 	}
-	cl := &call{account: q.Account}
-	if err := q.Validate(); err != nil {
-		return nil, c.fail(cl, err)
-	}
-	values, err := query.Values(q)
+	start := time.Now()
+	ctx, end := c.observer.StartCall(ctx, CallInfo{Operation: cl.op, Product: cl.product})
+	res, last, err := c.loop(ctx, cl)
 	if err != nil {
-		return nil, c.fail(cl, &QueryError{Field: "query", Rule: "cannot be encoded: " + err.Error()})
+		err = c.fail(cl, err)
 	}
-	cl.rawQuery, cl.canonQuery = values.Encode(), canonicalQuery(values)
+	if last != nil && c.logger.Enabled(ctx, levelDebug) {
+		c.log(ctx, cl, levelDebug, "iimmpact: answer", slog.Int("status", last.status),
+			slog.String("request_id", c.redactor(cl).clean(requestID(last.header))))
+	}
+	end(c.callResult(cl, last, err, time.Since(start)))
+	return res, err
+}
+
+// refuse ends a call that sends nothing, such as an invalid query.
+func (c *Client) refuse(ctx context.Context, cl *call, err error) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	err = c.fail(cl, err)
+	_, end := c.observer.StartCall(ctx, CallInfo{Operation: cl.op, Product: cl.product})
+	end(c.callResult(cl, nil, err, 0))
+	return err
+}
+
+// loop makes the call's attempts, one after another: each answer is
+// classified, and only one that is not an outcome may be retried.
+func (c *Client) loop(ctx context.Context, cl *call) (res, last *response, err error) {
 	for {
-		out := c.send(ctx, cl)
-		wait, again := c.shouldRetry(ctx, cl, out)
-		if !again {
-			return c.finish(cl, out.err)
+		res, err := c.send(ctx, cl)
+		if res != nil {
+			last = res
+			switch v, err := cl.check(res); v {
+			case outcome:
+				return res, last, nil
+			case malformed:
+				return nil, last, err
+			}
 		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return c.finish(cl, joinCtx(err, out.err))
+		wait, why, again := c.shouldRetry(ctx, cl, res, err)
+		if !again {
+			return nil, last, c.finalError(cl, last, err)
+		}
+		attrs := []slog.Attr{slog.String("reason", why), slog.Duration("wait", wait)}
+		if err != nil && c.logger.Enabled(ctx, slog.LevelWarn) {
+			attrs = append(attrs, slog.String("error", c.redactor(cl).clean(err.Error())))
+		}
+		c.log(ctx, cl, slog.LevelWarn, "iimmpact: retrying", attrs...)
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return nil, last, joinCtx(serr, c.finalError(cl, last, err))
 		}
 	}
 }
 
 // send makes one attempt, shared with identical calls in flight when
 // coalescing, and records it on cl.
-func (c *Client) send(ctx context.Context, cl *call) outcome {
+func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 	if err := ctx.Err(); err != nil {
-		return outcome{err: err} // a cancelled call sends nothing
+		return nil, err // a cancelled call sends nothing
 	}
-	var out outcome
+	a := attemptSpec{path: cl.path, rawQuery: cl.rawQuery, canonQuery: cl.canonQuery, resend: cl.sent}
+	var out attemptResult
 	if c.flights != nil {
-		out = c.flights.do(ctx, cl.rawQuery, func(ctx context.Context) outcome { return c.attempt(ctx, cl.rawQuery, cl.canonQuery) })
+		out = c.flights.do(ctx, cl.path+"?"+cl.rawQuery, func(ctx context.Context) attemptResult { return c.attempt(ctx, a) })
 	} else {
-		out = c.attempt(ctx, cl.rawQuery, cl.canonQuery)
+		out = c.attempt(ctx, a)
 	}
 	if out.sig != "" {
 		cl.sent++
 		cl.sigs = append(cl.sigs, out.sig)
 	}
-	if out.res != nil {
-		cl.last = out.res
-	}
-	return out
+	cl.waited += out.waited
+	return out.res, out.err
 }
 
-// shouldRetry decides whether another attempt is worth making, and after how
-// long: transport errors, 429 and 5xx within the retries, the retry budget and
-// ctx's deadline; a 401 from clock skew once, at once.
-func (c *Client) shouldRetry(ctx context.Context, cl *call, out outcome) (time.Duration, bool) {
+// shouldRetry decides whether another attempt is worth making, after how
+// long, and says why: transport errors, 429 and 5xx within the retries, the
+// retry budget and ctx's deadline; a 401 from clock skew once, at once.
+func (c *Client) shouldRetry(ctx context.Context, cl *call, res *response, err error) (time.Duration, string, bool) {
 	if ctx.Err() != nil {
-		return 0, false
+		return 0, "", false
 	}
-	var fe finalError
 	var jitter float64
+	var why string
+	var fe finalError
 	switch {
-	case out.err != nil:
-		if errors.As(out.err, &fe) || !retry.Error(ctx, out.err) {
-			return 0, false
+	case err != nil:
+		if errors.As(err, &fe) || !retry.Error(ctx, err) {
+			return 0, "", false
 		}
-		jitter = c.jitter()
-		if c.logger.Enabled(ctx, slog.LevelDebug) {
-			c.log(ctx, slog.LevelDebug, "iimmpact: attempt failed", cl, slog.String("error", c.redactor(cl).clean(out.err.Error())))
-		}
-	case out.res.status == http.StatusUnauthorized && !cl.resigned && c.learnSkew(ctx, out.res.header):
+		jitter, why = c.jitter(), "no answer"
+	case res.status == http.StatusUnauthorized && !cl.resigned && c.learnSkew(ctx, res.header):
 		cl.resigned = true
-		return 0, true
-	case !retry.Status(out.res.status):
-		return 0, false
+		return 0, "HTTP 401 with the server's clock far from ours: signing again with its time", true
+	case !retry.Status(res.status):
+		return 0, "", false
 	default:
-		jitter = out.res.jitter
+		jitter, why = res.jitter, "HTTP "+strconv.Itoa(res.status)
 	}
 	if cl.retries >= c.maxRetries || !c.budget.Allows() {
-		return 0, false
+		return 0, "", false
 	}
 	wait := c.backoff.Delay(cl.retries+1, jitter)
-	if out.res != nil {
-		if after, ok := parseRetryAfter(out.res.header); ok {
-			wait = min(after, retry.MaxRetryAfter)
+	if res != nil {
+		if after, ok := parseRetryAfter(res.header); ok {
+			wait, why = min(after, retry.MaxRetryAfter), why+" with Retry-After"
 		}
 	}
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-		return 0, false // the wait alone would outlast the caller: answer now
+		return 0, "", false // the wait alone would outlast the caller: answer now
 	}
 	cl.retries++
-	c.log(ctx, slog.LevelWarn, "iimmpact: retrying", cl, slog.Duration("wait", wait))
-	return wait, true
+	return wait, why, true
 }
 
-// finish builds the call's result from its last answer and err, the error of
-// the last attempt or of the wait after it.
-func (c *Client) finish(cl *call, err error) (*Bill, error) {
-	res := cl.last
-	if res != nil && c.logger.Enabled(context.Background(), slog.LevelDebug) {
-		c.log(context.Background(), slog.LevelDebug, "iimmpact: answer", cl, slog.Int("status", res.status),
-			slog.String("request_id", c.redactor(cl).clean(requestID(res.header))))
+// finalError is the error of a call whose last attempt failed with err (nil
+// when it was answered) after last, the last answer of any attempt.
+func (c *Client) finalError(cl *call, last *response, err error) error {
+	var apiErr *APIError
+	if last != nil {
+		apiErr = newAPIError(c.redactor(cl), last, cl.sent, c.envHint)
 	}
-	var quotaErr *QuotaError
-	var blocked *blockedError
+	var qe *QuotaError
 	switch {
-	case errors.As(err, &quotaErr): // a copy for each caller, with the answer before it
-		q := *quotaErr
-		if res != nil {
-			q.last = c.apiError(cl, res)
-		}
-		return nil, c.fail(cl, &q)
-	case errors.As(err, &blocked):
-		b := *blocked
-		if b.last != nil {
-			last := *b.last
-			b.last = &last
-		}
-		return nil, c.fail(cl, &b)
+	case errors.As(err, &qe):
+		q := *qe // a copy for each caller, with the answer before it
+		q.last = apiErr
+		return &q
+	case err != nil && apiErr != nil && !errors.Is(err, ErrBlocked):
+		return fmt.Errorf("%w (last answer: %w)", err, apiErr)
+	case err != nil:
+		return err
 	}
-	if res == nil {
-		return nil, c.fail(cl, err)
+	if apiErr.StatusCode == http.StatusForbidden && c.guard != nil {
+		c.guard.Remember(apiErr)
 	}
-	if err == nil {
-		bill, decodeErr := DecodeBill(res.body)
-		outcome := res.status == http.StatusOK || res.status == http.StatusBadRequest
-		switch {
-		// Any other status whose body is an envelope saying the account is
-		// invalid still blocks: the API meant it, and a false block costs a
-		// retry where a false pass costs a payment.
-		case decodeErr == nil && (outcome || bill.Decision().Action == ActionBlock):
-			bill.StatusCode = res.status
-			if id := requestID(res.header); id != "" {
-				bill.RequestID = c.redactor(cl).clean(id)
-			}
-			if len(bill.unreadable) > 0 {
-				c.log(context.Background(), slog.LevelDebug, "iimmpact: unreadable fields", cl, slog.Any("fields", bill.unreadable))
-			}
-			return bill, nil
-		case decodeErr != nil && res.status == http.StatusOK:
-			return nil, c.fail(cl, decodeErr)
-		}
-	}
-	apiErr := c.apiError(cl, res)
-	if res.status == http.StatusForbidden && c.guard != nil {
-		c.guard.breaker.remember(apiErr)
-	}
-	if err == nil {
-		return nil, c.fail(cl, apiErr)
-	}
-	return nil, c.fail(cl, fmt.Errorf("%w (last answer: %w)", err, apiErr))
+	return apiErr
 }
 
 func joinCtx(ctxErr, last error) error {
@@ -357,53 +403,84 @@ func joinCtx(ctxErr, last error) error {
 	return fmt.Errorf("%w (last attempt: %w)", ctxErr, last)
 }
 
-// attempt sends one signed request and reads its body within the per-attempt
-// timeout.
-func (c *Client) attempt(ctx context.Context, rawQuery, canonQuery string) outcome {
+// attemptSpec is what one request needs, copied from its call so that a
+// shared request never reads a caller's changing state.
+type attemptSpec struct {
+	path, rawQuery, canonQuery string
+	resend                     int
+}
+
+// attemptResult is what one request came to.
+type attemptResult struct {
+	res    *response // nil when there was no answer
+	sig    string    // the signature sent, "" when nothing was sent
+	waited time.Duration
+	err    error
+}
+
+// attempt waits for the quota guard to admit one request, then signs and
+// sends it and reads its body within the per-attempt timeout.
+func (c *Client) attempt(ctx context.Context, a attemptSpec) (out attemptResult) {
+	var ticket quota.Ticket
+	if c.guard != nil {
+		t, err := c.guard.Admit(ctx, c.quotaWait)
+		if err != nil {
+			return attemptResult{err: finalError{c.refusal(err)}}
+		}
+		ticket, out.waited = t, t.Waited
+	}
+	status := 0 // what the breaker learns: 0 for no answer
+	ctx, end := c.observer.StartRequest(ctx, RequestInfo{Method: http.MethodGet, URL: c.baseURL + a.path,
+		Resend: a.resend, QuotaWait: ticket.Waited, Probe: ticket.Probe})
+	start := time.Now()
+	defer func() {
+		r := RequestResult{StatusCode: status, Duration: time.Since(start), ErrorType: errorType(out.err)}
+		if c.guard != nil {
+			r.BreakerOpened = c.guard.Done(ticket, status)
+		}
+		end(r)
+	}()
+
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"?"+rawQuery, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+a.path+"?"+a.rawQuery, nil)
 	if err != nil {
-		return outcome{err: finalError{err}}
+		return attemptResult{err: finalError{err}}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
-	now := c.signer.now().Add(time.Duration(c.skew.Load()))
-	sig, err := c.signer.sign(req.Header, now, http.MethodGet, canonQuery, emptyBodyHash)
+	// Signed only now, after any wait for the quota: the API refuses an old
+	// timestamp.
+	out.sig, err = c.signer.sign(req.Header, c.signer.now().Add(time.Duration(c.skew.Load())), http.MethodGet, a.canonQuery, emptyBodyHash)
 	if err != nil {
-		return outcome{err: finalError{err}}
+		return attemptResult{err: finalError{err}}
 	}
-	status := 0 // what the breaker learns: 0 for no answer
-	if c.guard != nil {
-		t, err := c.guard.admit(ctx)
-		if err != nil {
-			return outcome{err: finalError{err}}
-		}
-		defer func() { c.guard.done(t, status) }()
-	}
-	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) { // its URL holds the customer's account number
-			err = &url.Error{Op: ue.Op, URL: c.endpoint, Err: ue.Err}
+			err = &url.Error{Op: ue.Op, URL: c.baseURL + a.path, Err: ue.Err}
 		}
 		c.budget.Record(false)
-		return outcome{sig: sig, err: err}
+		out.err = err
+		return out
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	switch {
 	case int64(len(body)) > c.maxBody:
-		return outcome{sig: sig, err: finalError{fmt.Errorf("%w: over %d bytes", ErrResponseTooLarge, c.maxBody)}}
+		out.err = finalError{fmt.Errorf("%w: over %d bytes", ErrResponseTooLarge, c.maxBody)}
+		return out
 	case err != nil:
 		c.budget.Record(false)
-		return outcome{sig: sig, err: err}
+		out.err = err
+		return out
 	}
 	status = resp.StatusCode
 	c.budget.Record(!retry.Status(resp.StatusCode))
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "iimmpact: attempt", slog.Int("status", resp.StatusCode), slog.Duration("elapsed", time.Since(start)))
-	return outcome{sig: sig, res: &response{status: resp.StatusCode, header: resp.Header, body: body, jitter: c.jitter()}}
+	out.res = &response{status: resp.StatusCode, header: resp.Header, body: body, jitter: c.jitter()}
+	return out
 }
 
 // learnSkew reads the server's Date from a 401. When it is further than
@@ -424,11 +501,29 @@ func (c *Client) learnSkew(ctx context.Context, h http.Header) bool {
 	return true
 }
 
-func (c *Client) log(ctx context.Context, level slog.Level, msg string, cl *call, attrs ...slog.Attr) {
+const levelDebug = slog.LevelDebug
+
+// log writes one line with the call's operation and attempts so far.
+func (c *Client) log(ctx context.Context, cl *call, level slog.Level, msg string, attrs ...slog.Attr) {
 	if !c.logger.Enabled(ctx, level) {
 		return
 	}
-	c.logger.LogAttrs(ctx, level, msg, append(attrs, slog.Int("attempts", cl.sent))...)
+	c.logger.LogAttrs(ctx, level, msg, append(attrs, slog.String("call", cl.op), slog.Int("attempts", cl.sent))...)
+}
+
+// fail is the one place an error leaves a call: prefixed once, redacted.
+func (c *Client) fail(cl *call, err error) error {
+	text := err.Error()
+	clean := c.redactor(cl).clean(text)
+	return &callError{
+		msg:    "iimmpact: " + strings.ReplaceAll(cl.op, "_", " ") + ": " + strings.TrimPrefix(clean, "iimmpact: "),
+		cause:  err,
+		hidden: clean != text,
+	}
+}
+
+func (c *Client) redactor(cl *call) *redactor {
+	return newRedactor(c.signer, cl.sigs, cl.personal[:]...)
 }
 
 // requestID returns the identifier an API gateway gives an answer, bounded.
@@ -441,6 +536,7 @@ func requestID(h http.Header) string {
 	return ""
 }
 
-// CloseIdleConnections closes the idle connections of the client's transport,
-// for tests that check for leaked goroutines (goleak) after using a client.
-func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+// parseRetryAfter reads the answer's Retry-After.
+func parseRetryAfter(h http.Header) (time.Duration, bool) {
+	return retry.ParseRetryAfter(h.Get("Retry-After"), time.Now())
+}

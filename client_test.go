@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/iimmpact-go/iimmpact/internal/quota"
 	"github.com/iimmpact-go/iimmpact/internal/retry"
 	"github.com/iimmpact-go/iimmpact/internal/verify"
 )
@@ -49,8 +50,7 @@ type harness struct {
 func newHarness(t *testing.T, opts ...Option) *harness {
 	t.Helper()
 	h := &harness{mt: httpmock.NewMockTransport()}
-	origins.Clear() // each test starts with a fresh quota log and 403 breaker
-	c, err := NewClient(testKey, testSecret, append([]Option{WithHTTPClient(&http.Client{Transport: h.mt})}, opts...)...)
+	c, err := NewClient(testKey, testSecret, append([]Option{freshOrigins(), WithHTTPClient(&http.Client{Transport: h.mt})}, opts...)...)
 	require.NoError(t, err)
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		h.mu.Lock()
@@ -61,6 +61,15 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 	h.c = c
 	h.serverNow = time.Now
 	return h
+}
+
+// freshOrigins gives a client a quota table of its own, so that a test's
+// spent quota or open breaker is no other test's.
+func freshOrigins() Option {
+	return func(c *Client) error {
+		c.origins = new(quota.Table)
+		return nil
+	}
 }
 
 // check returns "" when req is signed as the API requires, or its 401 message.
@@ -93,7 +102,7 @@ func TestBillPresentmentShow(t *testing.T) {
 	h := newHarness(t, WithUserAgent("shop/1.2"))
 	h.respond(t, func(req *http.Request) (*http.Response, error) {
 		assert.Equal(t, "account=1234567890&product=AKSB", req.URL.RawQuery)
-		assert.Equal(t, "iimmpact-go/"+version+" shop/1.2", req.Header.Get("User-Agent"))
+		assert.Equal(t, "iimmpact-go/"+Version+" shop/1.2", req.Header.Get("User-Agent"))
 		assert.Equal(t, "application/json", req.Header.Get("Accept"))
 		resp, err := jsonResponder(200, golden(t, "valid_aksb.json"))(req)
 		resp.Header.Set("x-amzn-RequestId", "5f0c-aa12")
@@ -424,7 +433,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	assert.Contains(t, apiErr.Body, "[REDACTED]")
 	assert.Contains(t, logs.String(), "iimmpact: retrying", "the logs were written")
-	assert.Contains(t, logs.String(), "msg=\"iimmpact: answer\" status=503 request_id=\"\" attempts=3")
+	assert.Contains(t, logs.String(), "msg=\"iimmpact: answer\" status=503 request_id=\"\" call=bill_presentment attempts=3")
 }
 
 func TestClockSkewIsCorrectedOnce(t *testing.T) {

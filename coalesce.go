@@ -11,7 +11,10 @@ import (
 // attempt: every caller keeps its own retries, deadline and Retry-After
 // decision, gets its own copy of the answer, and never sees another caller's
 // cancellation; a shared request is cancelled only when every caller waiting on
-// it has gone, and a request no one waits on any more is never joined.
+// it has gone, and a request no one waits on any more is never joined. A
+// panic in a shared request (a RoundTripper's, a log handler's) reaches every
+// caller waiting on it, in the caller's own goroutine, as it would without
+// coalescing.
 func WithCoalescing() Option {
 	return func(c *Client) error {
 		c.flights = &flights{calls: map[string]*flight{}}
@@ -26,13 +29,15 @@ type flights struct {
 }
 
 type flight struct {
-	done    chan struct{}
-	out     outcome
-	waiters int
-	cancel  context.CancelFunc
+	done     chan struct{}
+	out      attemptResult
+	panicked bool
+	panic    any // what the request panicked with
+	waiters  int
+	cancel   context.CancelFunc
 }
 
-func (g *flights) do(ctx context.Context, key string, send func(context.Context) outcome) outcome {
+func (g *flights) do(ctx context.Context, key string, send func(context.Context) attemptResult) attemptResult {
 	g.mu.Lock()
 	f := g.calls[key]
 	if f == nil {
@@ -41,18 +46,16 @@ func (g *flights) do(ctx context.Context, key string, send func(context.Context)
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		f = &flight{done: make(chan struct{}), cancel: cancel}
 		g.calls[key] = f
-		go func() {
-			f.out = send(fctx)
-			g.forget(key, f)
-			cancel()
-			close(f.done)
-		}()
+		go g.run(fctx, key, f, send)
 	}
 	f.waiters++
 	g.mu.Unlock()
 
 	select {
 	case <-f.done:
+		if f.panicked {
+			panic(f.panic)
+		}
 		out := f.out
 		if out.res != nil {
 			res := *out.res
@@ -72,8 +75,25 @@ func (g *flights) do(ctx context.Context, key string, send func(context.Context)
 		if last {
 			f.cancel()
 		}
-		return outcome{err: ctx.Err()}
+		return attemptResult{err: ctx.Err()}
 	}
+}
+
+// run sends the shared request. A panic is kept for the callers, never left
+// to end the process from this goroutine; panicked also catches panic(nil)
+// and runtime.Goexit.
+func (g *flights) run(ctx context.Context, key string, f *flight, send func(context.Context) attemptResult) {
+	f.panicked = true // until send returns
+	defer func() {
+		if f.panicked {
+			f.panic = recover()
+		}
+		g.forget(key, f)
+		f.cancel()
+		close(f.done)
+	}()
+	f.out = send(ctx)
+	f.panicked = false
 }
 
 // forget removes f, unless a newer request has taken its place.

@@ -34,7 +34,7 @@ func waitForWaiters(t *testing.T, g *flights, key string, n int) {
 	t.Fatalf("never saw %d waiters", n)
 }
 
-const aksbKey = "account=1234567890&product=AKSB"
+const aksbKey = billPath + "?account=1234567890&product=AKSB"
 
 func TestCoalescingSharesOneCall(t *testing.T) {
 	h := newHarness(t, WithCoalescing())

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,33 +37,33 @@ func TestGoldenDecisionsAndFields(t *testing.T) {
 		fields   []Field
 	}{
 		{"valid_aksb.json", show, []Field{
-			{keyBillerName, "Biller", "Air Kelantan"},
-			{keyCustomerName, "Customer name", "EN. MOHD MOKHTAR B.AWANG"},
-			{keyOutstanding, "Outstanding amount", "RM 45.94"},
-			{keyDueDate, "Due date", "13/06/2025"},
-			{keyAddress, "Address", "KG. TUALANG KUDONG, 18500 LABIK, MACHANG."},
+			{"biller_name", "Biller", "Air Kelantan"},
+			{"customer_name", "Customer name", "EN. MOHD MOKHTAR B.AWANG"},
+			{"outstanding", "Outstanding amount", "RM 45.94"},
+			{"due_date", "Due date", "13/06/2025"},
+			{"address", "Address", "KG. TUALANG KUDONG, 18500 LABIK, MACHANG."},
 		}},
 		{"invalid_account_jompay.json", Decision{Action: ActionBlock, CanProceed: false, Message: "The provided biller code is invalid", Reason: ReasonInvalidAccount}, nil},
 		{"unavailable.json", Decision{Action: ActionHide, CanProceed: true, Reason: ReasonUnavailable}, nil},
 		{"service_unavailable.json", Decision{Action: ActionHide, CanProceed: true, Reason: ReasonServiceUnavailable}, nil},
 		{"null_absent_empty.json", show, []Field{
-			{keyBillerName, "Biller", "Celcom"},
-			{keyOutstanding, "Outstanding amount", "RM 0.00"},
-			{keyData, "Data balance", "2.5GB"},
-			{keyEBill, "E-bill", "https://bills.example.com/e/123.pdf"},
+			{"biller_name", "Biller", "Celcom"},
+			{"outstanding", "Outstanding amount", "RM 0.00"},
+			{"data", "Data balance", "2.5GB"},
+			{"e_bill", "E-bill", "https://bills.example.com/e/123.pdf"},
 		}},
 		{"outstanding_exact.json", show, []Field{
-			{keyBillerName, "Biller", "JomPAY Biller"},
-			{keyOutstanding, "Outstanding amount", "RM 90071992547409.93"},
+			{"biller_name", "Biller", "JomPAY Biller"},
+			{"outstanding", "Outstanding amount", "RM 90071992547409.93"},
 		}},
 		{"at_metadata.json", show, []Field{
-			{keyBillerName, "Biller", "SAJ"},
-			{keyOutstanding, "Outstanding amount", "RM 12.30"},
+			{"biller_name", "Biller", "SAJ"},
+			{"outstanding", "Outstanding amount", "RM 12.30"},
 		}},
 		{"unknown_fields.json", show, []Field{
-			{keyBillerName, "Biller", "Indah Water"},
-			{keyOutstanding, "Outstanding amount", "RM 8.00"},
-			{keyDueDate, "Due date", "30/06/2025"},
+			{"biller_name", "Biller", "Indah Water"},
+			{"outstanding", "Outstanding amount", "RM 8.00"},
+			{"due_date", "Due date", "30/06/2025"},
 		}},
 	}
 	for _, tt := range tests {
@@ -96,7 +97,7 @@ func TestCustomFieldKinds(t *testing.T) {
 			assert.Equal(t, tt.state, cf.State())
 			var shown string
 			for _, f := range b.Fields() {
-				if f.Key == keyCustomField {
+				if f.Key == "custom_field" {
 					shown = f.Value
 					assert.Equal(t, "Additional information", f.Label)
 				}
@@ -232,17 +233,24 @@ func TestExtraKeepsUnknownFields(t *testing.T) {
 	assert.Nil(t, nilBill.Unreadable())
 }
 
-// TestDataKeysMatchTheStruct guards the one list of data's keys against the
-// struct tags that encode a Bill back to JSON.
+// TestDataKeysMatchTheStruct guards the one list of data's keys: every field
+// of BillData is named by exactly one entry, and each entry by its own key.
 func TestDataKeysMatchTheStruct(t *testing.T) {
-	typ := reflect.TypeOf(BillData{})
 	var d BillData
+	typ := reflect.TypeOf(d)
+	require.Len(t, dataFields, typ.NumField())
 	for i := range typ.NumField() {
-		key, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-		ptr, name := d.field([]byte(key))
-		require.NotNil(t, ptr, key)
-		assert.Equal(t, "data."+key, name)
-		assert.Equal(t, reflect.ValueOf(&d).Elem().Field(i).Addr().Interface(), ptr, key)
+		ptr := reflect.ValueOf(&d).Elem().Field(i).Addr().Interface()
+		j := slices.IndexFunc(dataFields[:], func(f struct {
+			json  string
+			key   string
+			label [2]string
+			of    func(*BillData) any
+		}) bool {
+			return f.of(&d) == ptr
+		})
+		require.GreaterOrEqual(t, j, 0, typ.Field(i).Name)
+		assert.Equal(t, j, dataField([]byte(dataFields[j].json)))
 	}
 }
 

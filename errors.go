@@ -1,29 +1,38 @@
 package iimmpact
 
 import (
-	"bytes"
-	"cmp"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/iimmpact-go/iimmpact/internal/retry"
 )
 
 // ErrInvalidQuery is matched (errors.Is) by every error Query.Validate returns.
 // Nothing is sent for an invalid query.
 var ErrInvalidQuery = errors.New("iimmpact: invalid query")
 
+// QueryCode says which rule a query broke, in a word a checkout can switch on
+// to word the error in its own language. The values are stable.
+type QueryCode string
+
+// The rules of a query.
+const (
+	QueryRequired       QueryCode = "required"        // the field is empty
+	QueryBadCharacter   QueryCode = "bad_character"   // a control or invisible character
+	QueryJomPAYRequired QueryCode = "jompay_required" // biller_code is required when product is JOMPAY
+	QueryJomPAYOnly     QueryCode = "jompay_only"     // biller_code, ref2 and amount are only for JOMPAY
+	QueryBadAmount      QueryCode = "bad_amount"      // not a positive decimal with at most two decimals
+	QueryAmountTooLarge QueryCode = "amount_too_large"
+)
+
 // QueryError names the query field that broke a rule. It matches ErrInvalidQuery.
 type QueryError struct {
-	Field string // the query parameter, such as "biller_code"
-	Rule  string // what it must be, such as "is required when product is JOMPAY"
+	Field string    // the query parameter, such as "biller_code"
+	Code  QueryCode // the rule, such as QueryJomPAYRequired
+	Rule  string    // the rule in English, such as "is required when product is JOMPAY"
 }
 
 // Error returns "iimmpact: invalid query: FIELD RULE".
@@ -36,6 +45,12 @@ func (e *QueryError) Is(target error) bool { return target == ErrInvalidQuery }
 
 // Errors about a response that are not an APIError.
 var (
+	// ErrMalformedResponse is wrapped by every error about a response body
+	// that is not the documented envelope: not a JSON object, no "data"
+	// object, data.message missing or not a scalar, bytes after the envelope,
+	// or a documented key sent twice. An envelope that says the account is
+	// invalid is never malformed.
+	ErrMalformedResponse = errors.New("iimmpact: malformed response")
 	// ErrResponseTooLarge: the body was larger than the client's limit; no more
 	// of it was read.
 	ErrResponseTooLarge = errors.New("iimmpact: response body too large")
@@ -45,10 +60,17 @@ var (
 	ErrRedirect = errors.New("iimmpact: redirect refused")
 )
 
-// APIError is an HTTP answer other than a bill presentment outcome: 401, 403,
-// 404, 429, 5xx after retries, a redirect, or a 400 that is not the documented
-// envelope. Its strings never hold a credential, a signature or the customer's
-// account number.
+// Errors from parsing an amount.
+var (
+	ErrAmountSyntax    = errors.New("iimmpact: amount is not a decimal number")
+	ErrAmountPrecision = errors.New("iimmpact: amount has more than two decimal places")
+	ErrAmountRange     = errors.New("iimmpact: amount is out of range")
+)
+
+// APIError is an HTTP answer that is not an outcome: 401, 403, 404, 429, 5xx
+// after retries, a redirect, or a 400 that is not the documented envelope. Its
+// strings never hold a credential, a signature, the customer's account number
+// or Ref-2.
 type APIError struct {
 	StatusCode int
 	Code       string // the body's "error", when it is JSON
@@ -107,21 +129,20 @@ func (e *APIError) Unwrap() error {
 	return nil
 }
 
-// apiError turns a final answer into an *APIError, redacted.
-func (c *Client) apiError(cl *call, res *response) *APIError {
-	r := c.redactor(cl)
+// newAPIError turns a final answer into an *APIError, redacted by r.
+func newAPIError(r *redactor, res *response, attempts int, hint string) *APIError {
 	e := &APIError{
 		StatusCode: res.status,
 		Body:       excerpt(r.cleanBody(res.body), 512),
-		Attempts:   cl.sent,
+		Attempts:   attempts,
 		RequestID:  r.clean(requestID(res.header)),
 	}
-	_ = eachMember(res.body, func(key, val []byte) error {
+	_ = eachMember(trimFraming(res.body), func(key, val []byte) error {
 		switch string(key) {
 		case "error":
-			e.Code = excerpt([]byte(r.clean(scalarText(val))), 200)
+			e.Code = excerpt([]byte(r.clean(forPeople(scalarText(val)))), 200)
 		case "message":
-			e.Message = excerpt([]byte(r.clean(scalarText(val))), 200)
+			e.Message = excerpt([]byte(r.clean(forPeople(scalarText(val)))), 200)
 		}
 		return nil
 	})
@@ -129,7 +150,7 @@ func (c *Client) apiError(cl *call, res *response) *APIError {
 		e.RetryAfter, _ = parseRetryAfter(res.header)
 	}
 	if res.status == http.StatusUnauthorized {
-		e.hint = c.envHint
+		e.hint = hint
 	}
 	return e
 }
@@ -162,11 +183,73 @@ func firstLine(s string, n int) string {
 	return excerpt([]byte(s), n)
 }
 
-// callError is every error BillPresentment returns: the cause with the
-// "iimmpact: bill presentment: " prefix, its text redacted. When redaction
-// changed the text, the cause's own text still holds what was removed, so the
-// chain is reachable only for matching: errors.Is, and errors.As to the
-// package's own error types, whose fields are redacted already.
+// ErrQuotaExceeded is matched by the error of a call the quota guard refused:
+// sending it would have exceeded the client's quota, and WithQuotaWait (if
+// set) could not wait that long. Nothing was sent for the refused request.
+// errors.As gives a *QuotaError.
+var ErrQuotaExceeded = errors.New("iimmpact: request quota exceeded")
+
+// ErrBlocked is matched by the error of a call refused because the API
+// answered 403 to 3 calls in a row, which is how it blocks an IP that exceeded
+// its quota. The client sends nothing for a cool-down of 1 minute, doubling up
+// to 30 minutes while the one request it then tries is answered 403 again.
+// errors.As gives the last 403 *APIError.
+var ErrBlocked = errors.New("iimmpact: IIMMPACT answers 403 (IP blocked?); not sending during the cool-down")
+
+// QuotaError says when the quota frees the next slot. It matches
+// ErrQuotaExceeded; when the refused request was a retry, errors.As also gives
+// the *APIError of the answer before it.
+type QuotaError struct {
+	// RetryAfter is how long until a request fits the quota again.
+	RetryAfter time.Duration
+
+	last *APIError
+}
+
+// Error says the quota is spent and when it frees.
+func (e *QuotaError) Error() string {
+	s := "iimmpact: request quota exceeded; next request allowed in " + e.RetryAfter.Round(time.Millisecond).String()
+	if e.last != nil {
+		s += " (last answer: HTTP " + strconv.Itoa(e.last.StatusCode) + ")"
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrQuotaExceeded) true.
+func (e *QuotaError) Is(target error) bool { return target == ErrQuotaExceeded }
+
+// Unwrap returns the last answer's *APIError, if any.
+func (e *QuotaError) Unwrap() error {
+	if e.last == nil {
+		return nil
+	}
+	return e.last
+}
+
+// blockedError is the error of a call the 403 breaker refused.
+type blockedError struct {
+	left time.Duration
+	last *APIError
+}
+
+func (e *blockedError) Error() string {
+	return fmt.Sprintf("%s (%s left)", ErrBlocked.Error(), e.left.Round(time.Second))
+}
+
+func (e *blockedError) Is(target error) bool { return target == ErrBlocked }
+
+func (e *blockedError) Unwrap() error {
+	if e.last == nil {
+		return nil
+	}
+	return e.last
+}
+
+// callError is every error a call returns: the cause with the call's prefix
+// ("iimmpact: bill presentment: "), its text redacted. When redaction changed
+// the text, the cause's own text still holds what was removed, so the chain is
+// reachable only for matching: errors.Is, and errors.As to the package's own
+// error types, whose fields are redacted already.
 type callError struct {
 	msg    string
 	cause  error
@@ -193,122 +276,4 @@ func (e *callError) As(target any) bool {
 		return errors.As(e.cause, target)
 	}
 	return false
-}
-
-// fail is the one place an error leaves BillPresentment.
-func (c *Client) fail(cl *call, err error) error {
-	text := err.Error()
-	clean := c.redactor(cl).clean(text)
-	return &callError{
-		msg:    "iimmpact: bill presentment: " + strings.TrimPrefix(clean, "iimmpact: "),
-		cause:  err,
-		hidden: clean != text,
-	}
-}
-
-// redactor removes from text the API key, the secret in every Base64 form, every
-// signature the call sent and the customer's account number, each as is,
-// URL-encoded and JSON-escaped. Build it only when there is text to clean: the
-// success path never needs one.
-type redactor []string
-
-const redacted = "[REDACTED]"
-
-func (c *Client) redactor(cl *call) redactor {
-	r := append([]string(nil), c.signer.creds().redact...)
-	for _, sig := range cl.sigs {
-		r = appendForms(r, sig)
-	}
-	if account := strings.TrimSpace(cl.account); account != "" {
-		r = appendForms(appendForms(r, cl.account), account)
-	}
-	// Longest first, so a target that holds another is removed whole; equal
-	// targets end up side by side for Compact.
-	slices.SortFunc(r, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
-	return slices.Compact(r)
-}
-
-// appendForms appends v as is and in each escaped form that spells it
-// differently; values under 4 characters are too short to remove safely.
-func appendForms(dst []string, v string) []string {
-	if len(v) < 4 {
-		return dst
-	}
-	dst = append(dst, v)
-	for _, form := range [...]string{url.QueryEscape(v), url.PathEscape(v), strings.ReplaceAll(v, "/", `\/`)} {
-		if form != v {
-			dst = append(dst, form)
-		}
-	}
-	if strings.ContainsAny(v, "\"\\<>&\u2028\u2029") || !printableASCII(v) {
-		quoted, _ := json.Marshal(v)
-		dst = append(dst, string(quoted[1:len(quoted)-1]))
-	}
-	return dst
-}
-
-func (r redactor) clean(s string) string {
-	for _, t := range r {
-		if strings.Contains(s, t) {
-			s = strings.ReplaceAll(s, t, redacted)
-		}
-	}
-	return s
-}
-
-// cleanBody redacts a response body. In JSON, each string is redacted after
-// decoding, so no escape (\/, \u0041) can hide what it spells.
-func (r redactor) cleanBody(body []byte) []byte {
-	if !json.Valid(body) {
-		return []byte(r.clean(string(body)))
-	}
-	var out bytes.Buffer
-	r.cleanJSON(&out, bytes.TrimSpace(body))
-	return []byte(r.clean(out.String()))
-}
-
-func (r redactor) cleanJSON(out *bytes.Buffer, raw []byte) {
-	switch raw[0] {
-	case '"':
-		s, _ := unquote(raw)
-		writeQuoted(out, r.clean(s))
-	case '{':
-		out.WriteByte('{')
-		n := 0
-		_ = eachMember(raw, func(key, val []byte) error {
-			if n++; n > 1 {
-				out.WriteByte(',')
-			}
-			writeQuoted(out, r.clean(string(key)))
-			out.WriteByte(':')
-			r.cleanJSON(out, val)
-			return nil
-		})
-		out.WriteByte('}')
-	case '[':
-		var items []json.RawMessage
-		_ = json.Unmarshal(raw, &items)
-		out.WriteByte('[')
-		for i, item := range items {
-			if i > 0 {
-				out.WriteByte(',')
-			}
-			r.cleanJSON(out, bytes.TrimSpace(item))
-		}
-		out.WriteByte(']')
-	default:
-		out.Write(raw)
-	}
-}
-
-func writeQuoted(out *bytes.Buffer, s string) {
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	out.Truncate(out.Len() - 1) // Encode's newline
-}
-
-// parseRetryAfter reads the answer's Retry-After.
-func parseRetryAfter(h http.Header) (time.Duration, bool) {
-	return retry.ParseRetryAfter(h.Get("Retry-After"), time.Now())
 }

@@ -202,6 +202,7 @@ func ExampleDecision_reason() {
 	// DIGI   hide  unavailable
 	// SYABAS hide  service_unavailable
 	// AKSB   block invalid_account
+	// UNIFI  hide  unrecognised_message
 }
 
 // Labels come in English and Bahasa Malaysia; an object CustomField reads as

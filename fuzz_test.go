@@ -53,7 +53,7 @@ func FuzzDecodeBill(f *testing.F) {
 		}
 		for _, name := range b.Unreadable() {
 			for _, fl := range fields {
-				if "data."+map[string]string{keyOutstanding: "Outstanding", keyCustomField: "CustomField", keyDueDate: "DueDate"}[fl.Key] == name {
+				if "data."+map[string]string{"outstanding": "Outstanding", "custom_field": "CustomField", "due_date": "DueDate"}[fl.Key] == name {
 					t.Fatalf("unreadable %s shown", name)
 				}
 			}

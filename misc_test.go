@@ -34,7 +34,7 @@ func TestAPIErrorDetails(t *testing.T) {
 	require.NoError(t, err)
 	cl := &call{sent: 1}
 	apiErr := func(status int, body string) *APIError {
-		return c.apiError(cl, &response{status: status, header: http.Header{}, body: []byte(body)})
+		return newAPIError(c.redactor(cl), &response{status: status, header: http.Header{}, body: []byte(body)}, cl.sent, "")
 	}
 	e := apiErr(503, "\xff\xfe not utf8 "+strings.Repeat("x", 600))
 	assert.LessOrEqual(t, len(e.Body), 512+6, "bounded")
@@ -53,13 +53,13 @@ func TestAPIErrorDetails(t *testing.T) {
 	e = apiErr(502, "<html>\n<title>502</title>")
 	assert.Equal(t, `iimmpact: HTTP 502 Bad Gateway: "<html>" (after 3 attempts)`, e.Error())
 
-	e = c.apiError(cl, &response{status: 429, body: []byte(`{"message":"slow down"}`), header: http.Header{
+	e = newAPIError(c.redactor(cl), &response{status: 429, body: []byte(`{"message":"slow down"}`), header: http.Header{
 		"Retry-After": {"120"}, "X-Amzn-Requestid": {"c0ffee-1234"},
-	}})
+	}}, cl.sent, "")
 	assert.Equal(t, 2*time.Minute, e.RetryAfter)
 	assert.Equal(t, "c0ffee-1234", e.RequestID)
 	assert.Equal(t, "iimmpact: HTTP 429 Too Many Requests: slow down (after 3 attempts) (retry after 2m0s) (request ID c0ffee-1234)", e.Error())
-	e = c.apiError(cl, &response{status: 500, body: nil, header: http.Header{"X-Request-Id": {"r-9"}, "Retry-After": {"5"}}})
+	e = newAPIError(c.redactor(cl), &response{status: 500, body: nil, header: http.Header{"X-Request-Id": {"r-9"}, "Retry-After": {"5"}}}, cl.sent, "")
 	assert.Equal(t, "r-9", e.RequestID)
 	assert.Zero(t, e.RetryAfter, "Retry-After is kept for 429 and 503, which ask for it")
 }

@@ -122,7 +122,7 @@ func WithUserAgent(s string) Option {
 			return errors.New("iimmpact: WithUserAgent: contains control characters")
 		}
 		if s = strings.TrimSpace(s); s != "" {
-			c.userAgent = "iimmpact-go/" + version + " " + s
+			c.userAgent = "iimmpact-go/" + Version + " " + s
 		}
 		return nil
 	}

@@ -33,7 +33,7 @@ func TestBaseURL(t *testing.T) {
 			}
 			c, err := NewClient(tt.key, testSecret, opts...)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, c.endpoint)
+			assert.Equal(t, tt.want, c.baseURL+billPath)
 		})
 	}
 }
@@ -91,8 +91,9 @@ func TestWithHTTPClientIsNotMutated(t *testing.T) {
 func TestDefaultTransportIsSizedForConcurrency(t *testing.T) {
 	c, err := NewClient(testKey, testSecret)
 	require.NoError(t, err)
-	tr, ok := c.hc.Transport.(*http.Transport)
-	require.True(t, ok)
+	assert.Equal(t, defaultTransport{}, c.hc.Transport)
+	tr := tunedTransport()
+	require.NotNil(t, tr)
 	assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 64)
 	assert.GreaterOrEqual(t, tr.MaxIdleConns, 64)
 	assert.Equal(t, 35*time.Second, c.timeout, "there is always a timeout")
@@ -112,16 +113,16 @@ func TestNewClientFromEnv(t *testing.T) {
 	t.Setenv(envHMACSecret, testSecret)
 	c, err := NewClientFromEnv()
 	require.NoError(t, err)
-	assert.Equal(t, StagingURL+"/v2/bill-presentment", c.endpoint)
+	assert.Equal(t, StagingURL+"/v2/bill-presentment", c.baseURL+billPath)
 
 	t.Setenv(envBaseURL, "http://127.0.0.1:1/v2")
 	c, err = NewClientFromEnv()
 	require.NoError(t, err)
-	assert.Equal(t, "http://127.0.0.1:1/v2/bill-presentment", c.endpoint)
+	assert.Equal(t, "http://127.0.0.1:1/v2/bill-presentment", c.baseURL+billPath)
 
 	c, err = NewClientFromEnv(WithBaseURL(ProductionURL))
 	require.NoError(t, err)
-	assert.Equal(t, ProductionURL+"/v2/bill-presentment", c.endpoint, "options win over the environment")
+	assert.Equal(t, ProductionURL+"/v2/bill-presentment", c.baseURL+billPath, "options win over the environment")
 
 	t.Setenv(envBaseURL, "http://example.com")
 	_, err = NewClientFromEnv()

@@ -24,14 +24,14 @@ func TestQueryValidate(t *testing.T) {
 		{"no account", Query{Product: "AKSB"}, "account", "is required"},
 		{"blank account", Query{Account: "   ", Product: "AKSB"}, "account", "is required"},
 		{"no product", Query{Account: "1"}, "product", "is required"},
-		{"control char", Query{Account: "1\n2", Product: "AKSB"}, "account", "must not contain control characters"},
+		{"control char", Query{Account: "1\n2", Product: "AKSB"}, "account", "must not contain control or invisible characters"},
 		{"jompay no biller", Query{Account: "1", Product: "JOMPAY"}, "biller_code", "is required when product is JOMPAY"},
 		{"jompay blank biller", Query{Account: "1", Product: " Jompay ", BillerCode: " "}, "biller_code", "is required when product is JOMPAY"},
 		{"ref2 elsewhere", Query{Account: "1", Product: "AKSB", Ref2: "x"}, "ref2", "is only used when product is JOMPAY"},
 		{"amount elsewhere", Query{Account: "1", Product: "AKSB", Amount: "1.00"}, "amount", "is only used when product is JOMPAY"},
 		{"biller elsewhere", Query{Account: "1", Product: "TNB", BillerCode: "1"}, "biller_code", "is only used when product is JOMPAY"},
 	}
-	badAmounts := []string{"0", "0.00", "-1", "1.234", "1.", ".5", "1,00", "abc", "1e2", " 1", "RM1"}
+	badAmounts := []string{"0", "0.00", "-1", "1.234", "1.", ".5", "1,00", "abc", "1e2", "1 0", "RM1"}
 	for _, a := range badAmounts {
 		tests = append(tests, struct {
 			name  string

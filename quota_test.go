@@ -3,8 +3,8 @@ package iimmpact
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,112 +12,85 @@ import (
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iimmpact-go/iimmpact/internal/quota"
 )
 
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 // guarded is a harness whose client has the quota guard on a fake clock.
-func guarded(t *testing.T, opts ...Option) (*harness, *fakeClock) {
+func guarded(t *testing.T, opts ...Option) (*harness, *quota.FakeClock) {
 	t.Helper()
 	h := newHarness(t, append([]Option{WithMaxRetries(4)}, opts...)...)
 	require.NotNil(t, h.c.guard)
-	clock := &fakeClock{now: time.Unix(1_750_000_000, 0)}
-	h.c.guard.now = clock.Now
+	clock := quota.NewFakeClock(time.Unix(1_750_000_000, 0))
+	h.c.guard.SetClock(clock)
 	return h, clock
-}
-
-func TestSlidingLogTrailingWindow(t *testing.T) {
-	var l slidingLog
-	t0 := time.Unix(1000, 0)
-	admit := func(at time.Duration) (time.Duration, bool) {
-		after, ok := l.reserve(t0.Add(at), 3, 10*time.Second)
-		if ok {
-			l.finish(t0.Add(at)) // an instant answer
-		}
-		return after, ok
-	}
-	for _, at := range []time.Duration{0, time.Second, 2 * time.Second} {
-		_, ok := admit(at)
-		require.True(t, ok)
-	}
-	after, ok := admit(3 * time.Second)
-	assert.False(t, ok)
-	assert.Equal(t, 7*time.Second, after, "the oldest leaves the window at 10 s")
-	_, ok = admit(10*time.Second - time.Nanosecond)
-	assert.False(t, ok, "one nanosecond early")
-	_, ok = admit(10 * time.Second)
-	assert.True(t, ok, "exactly a window later the slot is free")
-	_, ok = admit(10 * time.Second)
-	assert.False(t, ok, "no fixed-window reset lets 2x through at the boundary")
-
-	t.Run("in flight counts until a window after the answer", func(t *testing.T) {
-		var l slidingLog
-		_, ok := l.reserve(t0, 1, 10*time.Second)
-		require.True(t, ok)
-		_, ok = l.reserve(t0.Add(time.Hour), 1, 10*time.Second)
-		assert.False(t, ok, "still in flight")
-		l.finish(t0.Add(time.Hour))
-		after, ok := l.reserve(t0.Add(time.Hour+time.Second), 1, 10*time.Second)
-		assert.False(t, ok)
-		assert.Equal(t, 9*time.Second, after)
-	})
-
-	t.Run("memory for the window only", func(t *testing.T) {
-		var l slidingLog
-		for i := range 100_000 {
-			now := t0.Add(time.Duration(i) * time.Millisecond)
-			_, ok := l.reserve(now, 1_000_000, time.Second)
-			require.True(t, ok)
-			l.finish(now)
-		}
-		assert.LessOrEqual(t, len(l.times), 2_001, "about one window of requests is kept, not 100,000")
-	})
 }
 
 func TestQuotaDefaultsByHost(t *testing.T) {
 	tests := []struct {
-		base string
-		opts []Option
-		on   bool
+		base  string
+		opts  []Option
+		limit int
 	}{
-		{ProductionURL, nil, true},
-		{StagingURL, nil, true},
-		{"HTTPS://API.IIMMPACT.COM:8443", nil, true},
-		{"https://api.iimmpact.com.evil.example", nil, false},
-		{"http://127.0.0.1:8080", nil, false},
-		{"http://127.0.0.1:8080", []Option{WithQuota(10, time.Second)}, true},
-		{ProductionURL, []Option{WithoutQuota()}, false},
+		{ProductionURL, nil, 28_500},
+		{StagingURL, nil, 28_500},
+		{"HTTPS://API.IIMMPACT.COM:8443", nil, 28_500},
+		{"https://api.iimmpact.com.", nil, 28_500},
+		{"https://api.iimmpact.com.evil.example", nil, 0},
+		{"http://127.0.0.1:8080", nil, 0},
+		{"http://127.0.0.1:8080", []Option{WithQuota(10, time.Second)}, 10},
 	}
 	for _, tt := range tests {
-		c, err := NewClient(testKey, testSecret, append([]Option{WithBaseURL(tt.base)}, tt.opts...)...)
+		c, err := NewClient(testKey, testSecret, append([]Option{freshOrigins(), WithBaseURL(tt.base)}, tt.opts...)...)
 		require.NoError(t, err, tt.base)
-		assert.Equal(t, tt.on, c.guard != nil, tt.base)
-		if tt.on && tt.opts == nil {
-			assert.Equal(t, 28_500, c.guard.limit)
-			assert.Equal(t, 5*time.Minute, c.guard.window)
-			assert.Equal(t, 2_850, c.guard.fallback)
+		require.NotNil(t, c.guard, "the 403 breaker is on for every base URL: %s", tt.base)
+		cfg := c.guard.Config()
+		assert.Equal(t, tt.limit, cfg.Limit, tt.base)
+		if tt.limit == 28_500 {
+			assert.Equal(t, 5*time.Minute, cfg.Window)
+			assert.Equal(t, 2_850, cfg.Fallback)
 		}
 	}
+	c, err := NewClient(testKey, testSecret, WithoutQuota())
+	require.NoError(t, err)
+	assert.Nil(t, c.guard, "WithoutQuota turns the breaker off too")
+
 	for _, conflict := range [][]Option{
 		{WithoutQuota(), WithQuota(1, time.Second)},
 		{WithQuotaStore(failingStore{}, "k"), WithoutQuota()},
 		{WithoutQuota(), WithQuotaFallback(3)},
+		{WithoutQuota(), WithQuotaWait(time.Second)},
 	} {
 		_, err := NewClient(testKey, testSecret, conflict...)
 		assert.ErrorContains(t, err, "WithoutQuota conflicts with")
 	}
-	for _, bad := range []Option{WithQuota(0, time.Second), WithQuota(1, 0), WithQuotaStore(nil, "k"), WithQuotaStore(failingStore{}, " "), WithQuotaFallback(0)} {
+	for _, bad := range []Option{WithQuota(0, time.Second), WithQuota(1, 0), WithQuotaStore(nil, "k"), WithQuotaStore(failingStore{}, " "), WithQuotaFallback(0), WithQuotaWait(0)} {
 		_, err := NewClient(testKey, testSecret, bad)
 		assert.ErrorContains(t, err, "iimmpact: WithQuota")
 	}
+}
+
+// An origin is one origin however its URL is spelt: one count, one breaker.
+func TestOriginSpellings(t *testing.T) {
+	for _, spelling := range []string{"https://API.iimmpact.com.", "https://api.iimmpact.com:443", "https://api.iimmpact.com/v2"} {
+		assert.Equal(t, originOf(ProductionURL), originOf(spelling), spelling)
+	}
+	assert.NotEqual(t, originOf(ProductionURL), originOf("https://api.iimmpact.com:8443"))
+	assert.NotEqual(t, originOf(ProductionURL), originOf(StagingURL))
+
+	table := new(quota.Table)
+	shared := func(c *Client) error { c.origins = table; return nil }
+	mt := httpmock.NewMockTransport()
+	mt.RegisterResponder(http.MethodGet, endpoint, jsonResponder(200, golden(t, "valid_aksb.json")))
+	mt.RegisterResponder(http.MethodGet, "https://api.iimmpact.com./v2/bill-presentment", jsonResponder(200, golden(t, "valid_aksb.json")))
+	a, err := NewClient(testKey, testSecret, shared, WithHTTPClient(&http.Client{Transport: mt}), WithQuota(1, time.Minute))
+	require.NoError(t, err)
+	b, err := NewClient(testKey, testSecret, shared, WithHTTPClient(&http.Client{Transport: mt}), WithQuota(1, time.Minute), WithBaseURL("https://API.iimmpact.com."))
+	require.NoError(t, err)
+	_, err = a.BillPresentment(context.Background(), aksb)
+	require.NoError(t, err)
+	_, err = b.BillPresentment(context.Background(), aksb)
+	assert.ErrorIs(t, err, ErrQuotaExceeded, "the trailing dot spells the same origin")
 }
 
 func TestQuotaRefusesAtOnceAndSendsNothing(t *testing.T) {
@@ -142,6 +115,31 @@ func TestQuotaRefusesAtOnceAndSendsNothing(t *testing.T) {
 	clock.Advance(45 * time.Second)
 	_, err = h.c.BillPresentment(context.Background(), aksb)
 	assert.NoError(t, err)
+}
+
+func TestQuotaWaitSignsWhenAdmitted(t *testing.T) {
+	h, clock := guarded(t, WithQuota(1, time.Minute), WithQuotaWait(2*time.Minute))
+	local := time.Unix(1_750_000_000, 0)
+	h.c.signer.Now = clock.Now
+	h.serverNow = clock.Now
+	h.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))
+	_, err := h.c.BillPresentment(context.Background(), aksb)
+	require.NoError(t, err)
+	var stamps []string
+	h.mt.RegisterResponder(http.MethodGet, endpoint, func(req *http.Request) (*http.Response, error) {
+		stamps = append(stamps, req.Header.Get("X-Timestamp"))
+		return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.c.BillPresentment(context.Background(), aksb)
+		done <- err
+	}()
+	clock.WaitForTimers(2)
+	clock.Advance(time.Minute)
+	require.NoError(t, <-done, "it waited for the slot instead of failing")
+	require.Len(t, stamps, 1)
+	assert.Equal(t, fmt.Sprint(local.Add(time.Minute).Unix()), stamps[0], "signed after the wait, not before")
 }
 
 func TestQuotaCountsRetriesAndTheResign(t *testing.T) {
@@ -169,11 +167,12 @@ func TestQuotaCountsRetriesAndTheResign(t *testing.T) {
 }
 
 func TestQuotaIsSharedByTheClientsOfAnOrigin(t *testing.T) {
-	a, _ := guarded(t, WithQuota(2, time.Minute))
+	a, clock := guarded(t, WithQuota(2, time.Minute))
 	a.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))
-	b, err := NewClient(testKey, testSecret, WithHTTPClient(&http.Client{Transport: a.mt}), WithQuota(3, time.Minute))
+	b, err := NewClient(testKey, testSecret, func(c *Client) error { c.origins = a.c.origins; return nil },
+		WithHTTPClient(&http.Client{Transport: a.mt}), WithQuota(3, time.Minute))
 	require.NoError(t, err)
-	b.guard.now = a.c.guard.now
+	b.guard.SetClock(clock)
 	for range 2 {
 		_, err := a.c.BillPresentment(context.Background(), aksb)
 		require.NoError(t, err)
@@ -189,12 +188,14 @@ func TestQuotaIsSharedByTheClientsOfAnOrigin(t *testing.T) {
 // failingStore is a QuotaStore whose backend is down.
 type failingStore struct{ calls *atomic.Int32 }
 
-func (s failingStore) Reserve(context.Context, string, int, time.Duration, string) (bool, time.Duration, error) {
+func (s failingStore) Reserve(context.Context, string, int, time.Duration, time.Duration, string) (bool, time.Duration, error) {
 	if s.calls != nil {
 		s.calls.Add(1)
 	}
 	return false, 0, errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
 }
+
+func (failingStore) Release(context.Context, string, string) error { return nil }
 
 func TestQuotaStoreOutageFallsBackToALocalShare(t *testing.T) {
 	var calls atomic.Int32
@@ -216,115 +217,60 @@ func TestQuotaStoreOutageFallsBackToALocalShare(t *testing.T) {
 }
 
 func TestBreaker(t *testing.T) {
-	h, clock := guarded(t)
-	var status atomic.Int32
-	status.Store(403)
-	h.respond(t, func(req *http.Request) (*http.Response, error) {
-		if status.Load() == 200 {
-			return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
-		}
-		return jsonResponder(403, []byte(`{"message":"Forbidden"}`))(req)
-	})
-	call := func() error {
-		_, err := h.c.BillPresentment(context.Background(), aksb)
-		return err
+	for _, base := range []string{ProductionURL, "https://egress-proxy.internal.example"} {
+		t.Run(base, func(t *testing.T) {
+			h, clock := guarded(t, WithBaseURL(base))
+			var status atomic.Int32
+			status.Store(403)
+			h.mt.RegisterResponder(http.MethodGet, base+billPath, func(req *http.Request) (*http.Response, error) {
+				if status.Load() == 200 {
+					return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+				}
+				return jsonResponder(403, []byte(`{"message":"Forbidden"}`))(req)
+			})
+			call := func() error {
+				_, err := h.c.BillPresentment(context.Background(), aksb)
+				return err
+			}
+			for range 3 {
+				err := call()
+				require.Error(t, err)
+				assert.NotErrorIs(t, err, ErrBlocked)
+			}
+			err := call()
+			assert.ErrorIs(t, err, ErrBlocked, "3 calls in a row answered 403")
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, 403, apiErr.StatusCode)
+			assert.Equal(t, "Forbidden", apiErr.Message)
+			assert.Equal(t, 3, h.mt.GetTotalCallCount(), "nothing sent while open")
+
+			clock.Advance(time.Minute)
+			before := h.mt.GetTotalCallCount()
+			assert.NotErrorIs(t, call(), ErrBlocked, "the probe is sent")
+			assert.Equal(t, before+1, h.mt.GetTotalCallCount())
+			status.Store(200)
+			clock.Advance(2 * time.Minute)
+			assert.NoError(t, call(), "a probe answered 200 closes it")
+			assert.NoError(t, call())
+		})
 	}
+}
+
+func TestBlockedCallsTakeNoQuota(t *testing.T) {
+	h, _ := guarded(t, WithQuota(3, time.Minute), WithQuotaWait(time.Hour))
+	h.respond(t, jsonResponder(403, []byte(`{"message":"Forbidden"}`)))
 	for range 3 {
-		err := call()
+		_, err := h.c.BillPresentment(context.Background(), aksb)
 		require.Error(t, err)
-		assert.NotErrorIs(t, err, ErrBlocked)
 	}
-	err := call()
-	assert.ErrorIs(t, err, ErrBlocked, "3 calls in a row answered 403")
-	var apiErr *APIError
-	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, 403, apiErr.StatusCode)
-	assert.Equal(t, "Forbidden", apiErr.Message)
-	assert.Equal(t, 3, h.mt.GetTotalCallCount(), "nothing sent while open")
-	assert.Equal(t, Decision{Action: ActionHide, CanProceed: true, Reason: ReasonError}, (*Bill)(nil).Decision())
-
-	cooldowns := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute, 30 * time.Minute, 30 * time.Minute}
-	for i, d := range cooldowns {
-		clock.Advance(d - time.Second)
-		assert.ErrorIs(t, call(), ErrBlocked, "cool-down %d is %s", i, d)
-		clock.Advance(time.Second)
-		before := h.mt.GetTotalCallCount()
-		err := call()
-		assert.NotErrorIs(t, err, ErrBlocked, "the probe is sent")
-		assert.Equal(t, before+1, h.mt.GetTotalCallCount())
+	calls := h.mt.GetTotalCallCount()
+	for range 5 {
+		start := time.Now()
+		_, err := h.c.BillPresentment(context.Background(), aksb)
+		assert.ErrorIs(t, err, ErrBlocked, "not a wait for the quota")
+		assert.NotErrorIs(t, err, ErrQuotaExceeded)
+		assert.Less(t, time.Since(start), time.Second, "at once")
 	}
-	status.Store(200)
-	clock.Advance(30 * time.Minute)
-	assert.NoError(t, call(), "a probe answered 200 closes it")
-	assert.NoError(t, call())
-}
-
-func TestBreakerDetails(t *testing.T) {
-	now := time.Unix(0, 0)
-	open := func(b *breaker, now time.Time) {
-		for range 3 {
-			tk, err := b.admit(now)
-			require.NoError(t, err)
-			b.observe(tk, 403, now)
-		}
-		_, err := b.admit(now)
-		require.ErrorIs(t, err, ErrBlocked)
-	}
-
-	t.Run("a 403 between other answers never opens it", func(t *testing.T) {
-		var b breaker
-		for _, s := range []int{403, 403, 200, 403, 403, 500, 403, 403} {
-			tk, _ := b.admit(now)
-			b.observe(tk, s, now)
-		}
-		_, err := b.admit(now)
-		assert.NoError(t, err)
-	})
-	t.Run("403s in flight when it opened do not double it", func(t *testing.T) {
-		var b breaker
-		inFlight, _ := b.admit(now)
-		open(&b, now)
-		b.observe(inFlight, 403, now)
-		assert.Equal(t, time.Minute, b.cooldown)
-		assert.Equal(t, now.Add(time.Minute), b.openUntil)
-	})
-	t.Run("a probe with no answer frees the slot", func(t *testing.T) {
-		var b breaker
-		open(&b, now)
-		later := now.Add(time.Minute)
-		probe, err := b.admit(later)
-		require.NoError(t, err)
-		require.True(t, probe.probe)
-		_, err = b.admit(later)
-		assert.ErrorIs(t, err, ErrBlocked, "one probe at a time")
-		b.observe(probe, 0, later)
-		next, err := b.admit(later)
-		require.NoError(t, err)
-		assert.True(t, next.probe, "the next call probes")
-	})
-	t.Run("calls fail before the quota is consulted", func(t *testing.T) {
-		h, _ := guarded(t, WithQuota(1, time.Minute))
-		open(&h.c.guard.breaker, h.c.guard.now())
-		for range 5 {
-			_, err := h.c.BillPresentment(context.Background(), aksb)
-			assert.ErrorIs(t, err, ErrBlocked)
-			assert.NotErrorIs(t, err, ErrQuotaExceeded)
-		}
-		assert.Zero(t, h.c.guard.log.inflight+len(h.c.guard.log.times), "blocked calls take no quota")
-	})
-}
-
-// BenchmarkQuotaGuard is the in-process guard's cost a call, with the log
-// holding a full window of 30,000 requests.
-func BenchmarkQuotaGuard(b *testing.B) {
-	var l slidingLog
-	now := time.Unix(1_750_000_000, 0)
-	const window = 5 * time.Minute
-	step := window / 30_000
-	for b.Loop() {
-		now = now.Add(step)
-		if _, ok := l.reserve(now, 28_500, window); ok {
-			l.finish(now)
-		}
-	}
+	assert.Equal(t, calls, h.mt.GetTotalCallCount())
 }

@@ -60,5 +60,5 @@ func TestConnectionReuse64Callers(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("%d calls opened %d connections", callers*each, opened.Load())
-	assert.LessOrEqual(t, opened.Load(), int32(sharedTransport().MaxIdleConnsPerHost))
+	assert.LessOrEqual(t, opened.Load(), int32(tunedTransport().MaxIdleConnsPerHost))
 }

@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-// The error_message values the API documents for an invalid account.
+// The error_message values the API documents for an invalid account. The
+// sandbox spells the vendor's texts itself, independently of the SDK on
+// purpose: a typo in either then shows as a failing test.
 const (
 	MsgBillerCodeInvalid = "The provided biller code is invalid"
 	MsgAmountInvalid     = "The provided amount is invalid"
@@ -13,7 +15,8 @@ const (
 	MsgRef2Required      = "Ref-2 is required"
 )
 
-// The other data.message values of the vendor's outcome table.
+// The other data.message values of the vendor's outcome table (independent
+// of the SDK's copy on purpose, as above).
 const (
 	msgValid              = "Account no is valid"
 	msgUnavailable        = "Bill presentment is unavailable for this product"

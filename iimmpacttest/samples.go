@@ -18,6 +18,7 @@ func Samples() []Sample {
 		{Product: "DIGI", Account: "0123456789", Description: "a product without bill presentment: hide"},
 		{Product: "SYABAS", Account: "3000000001", Description: "the biller is down: hide"},
 		{Product: "AKSB", Account: "0000000000", Description: "an account that does not exist: block"},
+		{Product: "UNIFI", Account: "0312345678", Description: "a message the vendor's table does not list: hide (and the SDK warns once)"},
 	}
 }
 
@@ -49,6 +50,7 @@ func (s *Server) loadSamples() {
 		"Outstanding":  "356.00",
 		"DueDate":      "31/08/2025",
 	}))
+	s.Set("UNIFI", "0312345678", Message("Account is temporarily suspended"))
 	s.SetProduct("DIGI", Unavailable())
 	s.SetProduct("SYABAS", ServiceUnavailable())
 }

@@ -127,10 +127,11 @@ func NewServer(opts ...Option) *Server {
 
 // NewHandler returns a Server that does not listen: use it as an http.Handler,
 // through Responder, or through its Client, which reaches it in memory. Its URL
-// is a placeholder no request is sent to, and it needs no Close.
+// is a placeholder no request is sent to, its own for each handler so that no
+// two share a quota count or a 403 breaker, and it needs no Close.
 func NewHandler(opts ...Option) *Server {
 	s := newServer(opts...)
-	s.URL = "https://sandbox.iimmpact.invalid"
+	s.URL = "https://sandbox-" + strings.ToLower(rand.Text()) + ".iimmpact.invalid"
 	if err := s.newClient(&http.Client{Transport: roundTripper(s.Responder())}); err != nil {
 		panic("iimmpacttest: " + err.Error())
 	}
@@ -321,6 +322,11 @@ func (s *Server) answer(r *http.Request, now time.Time, rec *Request) (int, http
 	}
 	rec.Authenticated = true
 	q := r.URL.Query()
+	for name, vs := range q {
+		if len(vs) > 1 { // the API could read it either way
+			return jsonError(http.StatusBadRequest, "bad_request", name+" is given more than once")
+		}
+	}
 	product, account := strings.ToUpper(strings.TrimSpace(q.Get("product"))), q.Get("account")
 	switch {
 	case product == "":
@@ -465,7 +471,7 @@ func (s *Server) render(o Outcome, product string, now time.Time) (int, http.Hea
 	}
 	body, err := json.Marshal(wireEnvelope{
 		Data:                e.data,
-		Metadata:            wireMetadata{o.Status, product, now.In(gmt8).Format("02-01-2006 15:04:05")},
+		Metadata:            wireMetadata{o.Status, product, now.In(gmt8).Format(lastUpdatedLayout)},
 		TransactionValidity: e.validity,
 		TransactionMessage:  msg,
 		ErrorMessage:        e.errorMessage,
@@ -491,7 +497,11 @@ type wireMetadata struct {
 	LastUpdated string `json:"last_updated"`
 }
 
+// The API's zone and its metadata.last_updated layout, spelt here apart from
+// the SDK's on purpose, as the message texts are.
 var gmt8 = time.FixedZone("GMT+8", 8*60*60)
+
+const lastUpdatedLayout = "02-01-2006 15:04:05"
 
 func jsonError(status int, code, message string) (int, http.Header, []byte, time.Duration) {
 	body, _ := json.Marshal(map[string]string{"error": code, "message": message})

@@ -34,6 +34,7 @@ func TestSamplesCoverTheVendorTable(t *testing.T) {
 		"DIGI/0123456789":   iimmpact.ActionHide,
 		"SYABAS/3000000001": iimmpact.ActionHide,
 		"AKSB/0000000000":   iimmpact.ActionBlock,
+		"UNIFI/0312345678":  iimmpact.ActionHide,
 	}
 	require.Len(t, Samples(), len(want))
 	for _, s := range Samples() {

@@ -1,0 +1,226 @@
+package quota
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// guard is a guard of limit per 10 s on a fresh origin and a fake clock.
+func guard(t *testing.T, limit int) (*Guard, *FakeClock) {
+	t.Helper()
+	clock := NewFakeClock(t0)
+	g := New(newOrigin(), Config{Limit: limit, Window: 10 * time.Second, Fallback: 1})
+	g.SetClock(clock)
+	return g, clock
+}
+
+// spend admits n requests answered at once.
+func spend(t *testing.T, g *Guard, n int) {
+	t.Helper()
+	for range n {
+		tk, err := g.Admit(context.Background(), 0)
+		require.NoError(t, err)
+		g.Done(tk, 200)
+	}
+}
+
+type admitted struct {
+	name string
+	t    Ticket
+	err  error
+}
+
+func admitAsync(g *Guard, ctx context.Context, name string, maxWait time.Duration, out chan<- admitted) {
+	go func() {
+		t, err := g.Admit(ctx, maxWait)
+		out <- admitted{name, t, err}
+	}()
+}
+
+func TestWaitFailsAtOnceWhenTheSlotIsTooFar(t *testing.T) {
+	g, clock := guard(t, 1)
+	spend(t, g, 1)
+	_, err := g.Admit(context.Background(), 5*time.Second)
+	var full *Full
+	require.ErrorAs(t, err, &full)
+	assert.Equal(t, 10*time.Second, full.RetryAfter)
+	assert.Zero(t, clock.Timers(), "it did not sleep first")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = g.Admit(ctx, time.Hour)
+	assert.ErrorAs(t, err, &full, "nor past the context's deadline")
+	assert.Zero(t, clock.Timers())
+
+	_, err = g.Admit(context.Background(), 0)
+	assert.ErrorAs(t, err, &full, "without a wait, a call fails at once as before")
+}
+
+func TestWaitAdmitsWhenTheSlotFrees(t *testing.T) {
+	g, clock := guard(t, 1)
+	spend(t, g, 1)
+	clock.Advance(4 * time.Second)
+	out := make(chan admitted, 1)
+	admitAsync(g, context.Background(), "a", 20*time.Second, out)
+	clock.WaitForTimers(2) // its give-up timer and its wake-up
+	clock.Advance(6*time.Second - time.Nanosecond)
+	select {
+	case a := <-out:
+		t.Fatalf("admitted early: %+v", a)
+	default:
+	}
+	clock.Advance(time.Nanosecond)
+	a := <-out
+	require.NoError(t, a.err)
+	assert.Equal(t, 6*time.Second, a.t.Waited)
+}
+
+func TestWaitCancelledCountsNothing(t *testing.T) {
+	g, clock := guard(t, 1)
+	spend(t, g, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan admitted, 1)
+	admitAsync(g, ctx, "a", time.Minute, out)
+	clock.WaitForTimers(2)
+	cancel()
+	a := <-out
+	assert.ErrorIs(t, a.err, context.Canceled)
+	g.o.log.mu.Lock()
+	assert.Zero(t, g.o.log.inflight, "it holds no slot")
+	assert.Len(t, g.o.log.times, 1, "and counts nothing")
+	g.o.log.mu.Unlock()
+	assert.Zero(t, g.o.waiting.Load())
+}
+
+func TestWaitersAreServedInArrivalOrder(t *testing.T) {
+	g, clock := guard(t, 1)
+	spend(t, g, 1)
+	out := make(chan admitted, 3)
+	for i, name := range []string{"first", "second", "third"} {
+		admitAsync(g, context.Background(), name, time.Minute, out)
+		clock.WaitForTimers(i + 2) // each waiter's give-up timer, and the first's wake-up
+	}
+	for _, want := range []string{"first", "second", "third"} {
+		clock.Advance(10 * time.Second)
+		a := <-out
+		require.NoError(t, a.err)
+		assert.Equal(t, want, a.name)
+		g.Done(a.t, 200)
+		if want != "third" {
+			clock.WaitForTimers(1)
+		}
+	}
+}
+
+func TestCheckoutsGoBeforeWaiters(t *testing.T) {
+	o := newOrigin()
+	clock := NewFakeClock(t0)
+	batch := New(o, Config{Limit: 2, Window: 10 * time.Second})
+	checkout := New(o, Config{Limit: 4, Window: 10 * time.Second})
+	batch.SetClock(clock)
+	checkout.SetClock(clock)
+	spend(t, batch, 2)
+	out := make(chan admitted, 1)
+	admitAsync(batch, context.Background(), "batch", time.Minute, out)
+	clock.WaitForTimers(2)
+	spend(t, checkout, 2) // the batch's own limit keeps the rest free
+	_, err := checkout.Admit(context.Background(), 0)
+	var full *Full
+	assert.ErrorAs(t, err, &full, "4 in the window")
+	clock.Advance(10 * time.Second)
+	a := <-out
+	require.NoError(t, a.err)
+}
+
+func TestNoWaitingOnTheBreaker(t *testing.T) {
+	g, clock := guard(t, 1)
+	open(t, &g.o.breaker, clock.Now())
+	_, err := g.Admit(context.Background(), time.Hour)
+	var o *Open
+	assert.ErrorAs(t, err, &o)
+	assert.Zero(t, clock.Timers())
+
+	t.Run("a breaker that opens during a wait refuses after it", func(t *testing.T) {
+		g, clock := guard(t, 1)
+		spend(t, g, 1)
+		out := make(chan admitted, 1)
+		admitAsync(g, context.Background(), "a", time.Minute, out)
+		clock.WaitForTimers(2)
+		open(t, &g.o.breaker, clock.Now())
+		clock.Advance(10 * time.Second)
+		a := <-out
+		assert.ErrorAs(t, a.err, &o)
+		g.o.log.mu.Lock()
+		assert.Zero(t, g.o.log.inflight, "the slot is given back")
+		g.o.log.mu.Unlock()
+	})
+}
+
+// bookingStore is a QuotaStore that books every request wait ahead, or
+// refuses when that is past maxWait.
+type bookingStore struct {
+	mu       sync.Mutex
+	wait     time.Duration
+	err      error
+	reserves int
+	released []string
+}
+
+func (s *bookingStore) Reserve(_ context.Context, _ string, _ int, _, maxWait time.Duration, _ string) (bool, time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reserves++
+	if s.err != nil {
+		return false, 0, s.err
+	}
+	return s.wait <= maxWait, s.wait, nil
+}
+
+func (s *bookingStore) Release(_ context.Context, _, member string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.released = append(s.released, member)
+	return nil
+}
+
+func TestWaitThroughAStore(t *testing.T) {
+	store := &bookingStore{wait: 3 * time.Second}
+	clock := NewFakeClock(t0)
+	g := New(newOrigin(), Config{Limit: 10, Window: time.Minute, Fallback: 2, Store: store, Key: "k"})
+	g.SetClock(clock)
+
+	_, err := g.Admit(context.Background(), time.Second)
+	var full *Full
+	require.ErrorAs(t, err, &full, "booked further than the wait allows")
+	assert.Equal(t, 3*time.Second, full.RetryAfter)
+
+	out := make(chan admitted, 1)
+	admitAsync(g, context.Background(), "a", 5*time.Second, out)
+	clock.WaitForTimers(1)
+	clock.Advance(3 * time.Second)
+	a := <-out
+	require.NoError(t, a.err)
+	assert.Equal(t, 3*time.Second, a.t.Waited)
+	g.Done(a.t, 200) // counted in-process too, for a switch to the fallback
+	assert.Equal(t, 2, store.reserves, "one reservation a request: the store is asked once, not polled")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	admitAsync(g, ctx, "b", 5*time.Second, out)
+	clock.WaitForTimers(1)
+	cancel()
+	assert.ErrorIs(t, (<-out).err, context.Canceled)
+	assert.Len(t, store.released, 1, "a call cancelled while it waits gives its booking back")
+
+	store.err = errors.New("connection refused")
+	tk, err := g.Admit(context.Background(), 5*time.Second)
+	require.NoError(t, err, "the fallback share")
+	g.Done(tk, 200)
+	_, err = g.Admit(context.Background(), 0)
+	assert.ErrorAs(t, err, &full, "the fallback share is 2, a's request included")
+}
