@@ -2,6 +2,7 @@ package iimmpact_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -142,11 +143,14 @@ func (c *handClient) call(ctx context.Context, account, product string) (show bo
 }
 
 // memoryTransport answers every request with the body, without a network.
-type memoryTransport struct{ body []byte }
+type memoryTransport struct {
+	status int // 200 when 0
+	body   []byte
+}
 
 func (m memoryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return &http.Response{
-		StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		StatusCode: cmp.Or(m.status, 200), Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(bytes.NewReader(m.body)), ContentLength: int64(len(m.body)), Request: req,
 	}, nil
 }
@@ -245,10 +249,10 @@ func benchHand(b *testing.B, c *handClient) {
 
 func BenchmarkCall(b *testing.B) {
 	b.Run("transport=memory/impl=sdk", func(b *testing.B) {
-		benchSDK(b, sdkClient(b, "http://127.0.0.1:1", iimmpact.WithHTTPClient(&http.Client{Transport: memoryTransport{referenceBody(b)}})))
+		benchSDK(b, sdkClient(b, "http://127.0.0.1:1", iimmpact.WithHTTPClient(&http.Client{Transport: memoryTransport{body: referenceBody(b)}})))
 	})
 	b.Run("transport=memory/impl=hand", func(b *testing.B) {
-		benchHand(b, newHandClient(b, "http://127.0.0.1:1", &http.Client{Transport: memoryTransport{referenceBody(b)}, Timeout: 35 * time.Second}))
+		benchHand(b, newHandClient(b, "http://127.0.0.1:1", &http.Client{Transport: memoryTransport{body: referenceBody(b)}, Timeout: 35 * time.Second}))
 	})
 	for _, impl := range implementations {
 		b.Run("transport=loopback/impl="+impl, func(b *testing.B) {
@@ -384,6 +388,44 @@ func BenchmarkDecisionFields(b *testing.B) {
 			b.Fatal("wrong outcome")
 		}
 	}
+}
+
+// hostileBody is the worst case a body can be under the default 1 MiB limit:
+// a CustomField nested 10,000 arrays deep (the deepest JSON the decoder
+// accepts) around a string that fills the rest.
+func hostileBody() []byte {
+	const depth, size = 10_000, 1 << 20
+	head := `{"data":{"message":"Account no is valid","CustomField":` + strings.Repeat("[", depth) + `"`
+	tail := `"` + strings.Repeat("]", depth) + `}}`
+	return []byte(head + strings.Repeat("x", size-len(head)-len(tail)) + tail)
+}
+
+// BenchmarkHostileBody decodes the worst-case body and lists its fields, and
+// redacts it as the body of an error: each is one pass over the body.
+func BenchmarkHostileBody(b *testing.B) {
+	body := hostileBody()
+	b.Run("op=decode+fields", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			bill, err := iimmpact.DecodeBill(body)
+			if err != nil || len(bill.Fields()) != 1 {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("op=call-401", func(b *testing.B) {
+		c, err := iimmpact.NewClient("iimm_prod_bench", "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY=", iimmpact.WithMaxResponseSize(2<<20),
+			iimmpact.WithHTTPClient(&http.Client{Transport: memoryTransport{status: 401, body: body}}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if _, err := c.BillPresentment(context.Background(), iimmpact.Query{Product: "AKSB", Account: "1234567890"}); err == nil {
+				b.Fatal("want the 401")
+			}
+		}
+	})
 }
 
 // BenchmarkCoalescing64 sends 64 identical queries at once, round after round,

@@ -236,17 +236,18 @@ var dataFields = [...]struct {
 	key   string    // Field.Key; "" for message, which is never shown as a field
 	label [2]string // in English and Bahasa Malaysia
 	of    func(*BillData) any
+	name  string // "data." + json, for Bill.Unreadable
 }{
-	{"message", "", [2]string{}, func(d *BillData) any { return &d.Message }},
-	{"BillerName", "biller_name", [2]string{"Biller", "Biller"}, func(d *BillData) any { return &d.BillerName }},
-	{"CustomerName", "customer_name", [2]string{"Customer name", "Nama pelanggan"}, func(d *BillData) any { return &d.CustomerName }},
-	{"Outstanding", "outstanding", [2]string{"Outstanding amount", "Jumlah tertunggak"}, func(d *BillData) any { return &d.Outstanding }},
-	{"DueDate", "due_date", [2]string{"Due date", "Tarikh akhir bayaran"}, func(d *BillData) any { return &d.DueDate }},
-	{"Balance", "balance", [2]string{"Balance", "Baki"}, func(d *BillData) any { return &d.Balance }},
-	{"Data", "data", [2]string{"Data balance", "Baki data"}, func(d *BillData) any { return &d.DataBalance }},
-	{"Address", "address", [2]string{"Address", "Alamat"}, func(d *BillData) any { return &d.Address }},
-	{"E-Bill", "e_bill", [2]string{"E-bill", "Bil elektronik"}, func(d *BillData) any { return &d.EBill }},
-	{"CustomField", "custom_field", [2]string{"Additional information", "Maklumat tambahan"}, func(d *BillData) any { return &d.CustomField }},
+	{"message", "", [2]string{}, func(d *BillData) any { return &d.Message }, "data.message"},
+	{"BillerName", "biller_name", [2]string{"Biller", "Biller"}, func(d *BillData) any { return &d.BillerName }, "data.BillerName"},
+	{"CustomerName", "customer_name", [2]string{"Customer name", "Nama pelanggan"}, func(d *BillData) any { return &d.CustomerName }, "data.CustomerName"},
+	{"Outstanding", "outstanding", [2]string{"Outstanding amount", "Jumlah tertunggak"}, func(d *BillData) any { return &d.Outstanding }, "data.Outstanding"},
+	{"DueDate", "due_date", [2]string{"Due date", "Tarikh akhir bayaran"}, func(d *BillData) any { return &d.DueDate }, "data.DueDate"},
+	{"Balance", "balance", [2]string{"Balance", "Baki"}, func(d *BillData) any { return &d.Balance }, "data.Balance"},
+	{"Data", "data", [2]string{"Data balance", "Baki data"}, func(d *BillData) any { return &d.DataBalance }, "data.Data"},
+	{"Address", "address", [2]string{"Address", "Alamat"}, func(d *BillData) any { return &d.Address }, "data.Address"},
+	{"E-Bill", "e_bill", [2]string{"E-bill", "Bil elektronik"}, func(d *BillData) any { return &d.EBill }, "data.E-Bill"},
+	{"CustomField", "custom_field", [2]string{"Additional information", "Maklumat tambahan"}, func(d *BillData) any { return &d.CustomField }, "data.CustomField"},
 }
 
 // dataField returns the index in dataFields of a documented key, or -1.
@@ -346,7 +347,7 @@ func (b *Bill) Extra() map[string]json.RawMessage {
 		return nil
 	}
 	var extra map[string]json.RawMessage
-	_ = eachMember(envelopeOf(b.raw), func(key, val []byte) error {
+	_, _ = eachMemberOf(trimFraming(b.raw), func(key, val []byte) error {
 		if string(key) != "data" {
 			return nil
 		}
@@ -361,16 +362,6 @@ func (b *Bill) Extra() map[string]json.RawMessage {
 		})
 	})
 	return extra
-}
-
-// envelopeOf returns the first JSON value of body, without a byte order mark,
-// the white space around it or whatever a proxy appended after it.
-func envelopeOf(body []byte) []byte {
-	body = trimFraming(body)
-	if end, err := skipValue(body, 0); err == nil {
-		return body[:end]
-	}
-	return body
 }
 
 // trimFraming drops a UTF-8 byte order mark and white space around body.
@@ -393,8 +384,9 @@ type decoder struct {
 func decodeBill(body []byte, b *Bill) error {
 	*b = Bill{raw: body}
 	d := decoder{b: b}
-	env := envelopeOf(body)
-	if err := eachMember(env, d.envelope); err != nil {
+	env := trimFraming(body)
+	end, err := eachMemberOf(env, d.envelope)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformedResponse, err)
 	}
 	switch {
@@ -414,7 +406,7 @@ func decodeBill(body []byte, b *Bill) error {
 		b.Data.Message = *d.block
 	case d.duplicate != "":
 		return fmt.Errorf("%w: %s is sent twice", ErrMalformedResponse, d.duplicate)
-	case len(env) < len(trimFraming(body)):
+	case end < len(env):
 		return fmt.Errorf("%w: bytes after the envelope", ErrMalformedResponse)
 	}
 	return nil
@@ -496,7 +488,7 @@ func (d *decoder) data(key, val []byte) error {
 	if i < 0 {
 		return nil // kept for Extra
 	}
-	name := "data." + dataFields[i].json
+	name := dataFields[i].name
 	d.once(name)
 	var state Presence
 	switch f := dataFields[i].of(&d.b.Data).(type) {
@@ -539,10 +531,15 @@ func (d *decoder) message(val []byte) Text {
 func (d *decoder) metadata(val []byte, name string) {
 	m := &d.b.Metadata
 	*m = Metadata{}
+	names := [...]string{"metadata.status_code", "metadata.product_code", "metadata.last_updated"}
+	if name == "@metadata" {
+		names = [...]string{"@metadata.status_code", "@metadata.product_code", "@metadata.last_updated"}
+	}
 	err := eachMember(val, func(key, val []byte) error {
-		field := name + "." + string(key)
+		var field string
 		switch string(key) {
 		case "status_code":
+			field = names[0]
 			d.once(field)
 			n, err := strconv.Atoi(string(val))
 			if err != nil {
@@ -550,9 +547,11 @@ func (d *decoder) metadata(val []byte, name string) {
 			}
 			m.StatusCode = n
 		case "product_code":
+			field = names[1]
 			d.once(field)
 			m.ProductCode = d.text(field, val).String()
 		case "last_updated":
+			field = names[2]
 			d.once(field)
 			if m.LastUpdated = (Timestamp{readTime(val, timestampLayout)}); m.LastUpdated.state == Unreadable {
 				d.unreadableField(field)

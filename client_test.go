@@ -521,6 +521,7 @@ func hostileTargets(sig, account string) []string {
 		base64.StdEncoding.EncodeToString(hostileKey), base64.RawStdEncoding.EncodeToString(hostileKey),
 		base64.URLEncoding.EncodeToString(hostileKey), base64.RawURLEncoding.EncodeToString(hostileKey),
 		testKey, sig, account, url.QueryEscape(account), strings.ReplaceAll(account, "/", `\/`),
+		url.PathEscape(account), strings.ToLower(url.QueryEscape(account)), strings.ReplaceAll(url.QueryEscape(account), "+", "%20"),
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -241,16 +240,15 @@ func TestDataKeysMatchTheStruct(t *testing.T) {
 	require.Len(t, dataFields, typ.NumField())
 	for i := range typ.NumField() {
 		ptr := reflect.ValueOf(&d).Elem().Field(i).Addr().Interface()
-		j := slices.IndexFunc(dataFields[:], func(f struct {
-			json  string
-			key   string
-			label [2]string
-			of    func(*BillData) any
-		}) bool {
-			return f.of(&d) == ptr
-		})
+		j := -1
+		for k, f := range dataFields {
+			if f.of(&d) == ptr {
+				j = k
+			}
+		}
 		require.GreaterOrEqual(t, j, 0, typ.Field(i).Name)
 		assert.Equal(t, j, dataField([]byte(dataFields[j].json)))
+		assert.Equal(t, "data."+dataFields[j].json, dataFields[j].name)
 	}
 }
 

@@ -137,7 +137,7 @@ func newAPIError(r *redactor, res *response, attempts int, hint string) *APIErro
 		Attempts:   attempts,
 		RequestID:  r.clean(requestID(res.header)),
 	}
-	_ = eachMember(trimFraming(res.body), func(key, val []byte) error {
+	_, _ = eachMemberOf(trimFraming(res.body), func(key, val []byte) error {
 		switch string(key) {
 		case "error":
 			e.Code = excerpt([]byte(r.clean(forPeople(scalarText(val)))), 200)

@@ -2,6 +2,7 @@ package iimmpact
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jarcoal/httpmock"
 )
 
 // seedResponses adds every golden response to f's corpus.
@@ -77,28 +80,70 @@ func FuzzDecodeBill(f *testing.F) {
 }
 
 // FuzzInvalidAccountAlwaysBlocks is the central property: whatever else a body
-// holds, when data.message is "Invalid account no" the payment is blocked.
+// holds, however "Invalid account no" is decorated (white space, invisible
+// characters, punctuation, quotes), whatever frames the body (a byte order
+// mark, bytes after it) and whatever the status, with or without retries, the
+// payment is blocked.
 func FuzzInvalidAccountAlwaysBlocks(f *testing.F) {
-	f.Add("Outstanding", []byte(`"-"`), "metadata", []byte(`{"status_code":"400"}`), []byte(`0.001`), []byte(`{}`))
-	f.Add("message", []byte(`"Account no is valid"`), "data", []byte(`{"message":"Account no is valid"}`), []byte(`null`), []byte(`[[[]]]`))
-	f.Add("Message", []byte(`"Account no is valid"`), "transaction_validity", []byte(`"false"`), []byte(`1e1000000500`), []byte(`""`))
-	f.Add("DueDate", []byte(`{}`), "error_message", []byte(`[1]`), []byte(`"1.00"`), []byte(`{"a":1}`))
-	f.Fuzz(func(t *testing.T, dataKey string, dataVal []byte, envKey string, envVal, outstanding, custom []byte) {
+	f.Add("Outstanding", []byte(`"-"`), "metadata", []byte(`{"status_code":"400"}`), []byte(`0.001`), []byte(`{}`), uint32(0), 400, false, []byte{})
+	f.Add("message", []byte(`"Account no is valid"`), "data", []byte(`{"message":"Account no is valid"}`), []byte(`null`), []byte(`[[[]]]`), uint32(0x1234), 503, true, []byte("<html>"))
+	f.Add("Message", []byte(`"Account no is valid"`), "transaction_validity", []byte(`"false"`), []byte(`1e1000000500`), []byte(`""`), uint32(0xffff), 200, true, []byte{0})
+	f.Add("DueDate", []byte(`{}`), "error_message", []byte(`[1]`), []byte(`"1.00"`), []byte(`{"a":1}`), uint32(0xdead), 429, false, []byte(`{"data":{}}`))
+	// Decorations a person reads past; inner ones may also stand between the words.
+	decorations := []struct {
+		text  string
+		inner bool
+	}{
+		{" ", true}, {"  ", true}, {"\t", true}, {"\u00a0", true}, {" \u200b", true}, {"\ufeff ", true}, {" \u202e", true}, {"\u2066 ", true},
+		{"!", false}, {"…", false}, {".", false}, {"\"", false}, {"“", false}, {"”", false}, {"\u0000", false}, {"\n", true},
+	}
+	f.Fuzz(func(t *testing.T, dataKey string, dataVal []byte, envKey string, envVal, outstanding, custom []byte, decor uint32, status int, retries bool, trailing []byte) {
 		for _, v := range [][]byte{dataVal, envVal, outstanding, custom} {
 			if !json.Valid(v) {
 				return
 			}
 		}
+		if status < 100 || status > 599 {
+			return
+		}
+		// Up to four decorations, each before, between or after the words.
+		words := []string{"", "Invalid", " ", "account", " ", "no", ""}
+		for i := 0; i < 4; i++ {
+			d := decorations[(decor>>(i*8))&0x0f]
+			switch at := []int{0, 2, 4, 6}[(decor>>(i*8+4))&0x03]; {
+			case at == 0 || at == 6:
+				words[at] += d.text
+			case d.inner:
+				words[at] = d.text
+			}
+		}
+		encoded, _ := json.Marshal(strings.Join(words, ""))
 		dk, _ := json.Marshal(dataKey)
 		ek, _ := json.Marshal(envKey)
-		body := `{"data":{"message":"Invalid account no","Outstanding":` + string(outstanding) + `,"CustomField":` + string(custom) +
-			`,` + string(dk) + `:` + string(dataVal) + `},` + string(ek) + `:` + string(envVal) + `}`
+		body := "\ufeff" + `{"data":{"message":` + string(encoded) + `,"Outstanding":` + string(outstanding) + `,"CustomField":` + string(custom) +
+			`,` + string(dk) + `:` + string(dataVal) + `},` + string(ek) + `:` + string(envVal) + `}` + string(trailing)
 		bill, err := DecodeBill([]byte(body))
 		if err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
 		if d := bill.Decision(); d.Action != ActionBlock || d.CanProceed || d.Message == "" {
 			t.Fatalf("%s: %+v", body, d)
+		}
+
+		maxRetries := 0
+		if retries {
+			maxRetries = 2
+		}
+		mt := httpmock.NewMockTransport()
+		mt.RegisterResponder(http.MethodGet, endpoint, httpmock.NewStringResponder(status, body).Once().Then(httpmock.NewErrorResponder(context.DeadlineExceeded)))
+		c, err := NewClient(testKey, testSecret, WithHTTPClient(&http.Client{Transport: mt}), WithMaxRetries(maxRetries), WithoutQuota())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+		bill, err = c.BillPresentment(context.Background(), aksb)
+		if d := bill.Decision(); err != nil || d.Action != ActionBlock || d.CanProceed {
+			t.Fatalf("status %d, %d retries, %s: %+v, %v", status, maxRetries, body, d, err)
 		}
 	})
 }

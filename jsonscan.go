@@ -19,35 +19,45 @@ var errNotObject = errors.New("not a JSON object")
 // the JSON object obj, in order. It checks the object's own structure; each value
 // is only delimited, so the caller reads and validates what it uses.
 func eachMember(obj []byte, fn func(key, value []byte) error) error {
+	end, err := eachMemberOf(obj, fn)
+	if err != nil {
+		return err
+	}
+	return onlySpace(obj, end)
+}
+
+// eachMemberOf is eachMember for an object that may have more after it: it
+// returns where the object ends.
+func eachMemberOf(obj []byte, fn func(key, value []byte) error) (int, error) {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
-		return errNotObject
+		return 0, errNotObject
 	}
 	if i = skipSpace(obj, i+1); i < len(obj) && obj[i] == '}' {
-		return onlySpace(obj, i+1)
+		return i + 1, nil
 	}
 	for {
 		key, start, err := readKey(obj, i)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		end, err := skipValue(obj, start)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := fn(key, obj[start:end]); err != nil {
-			return err
+			return 0, err
 		}
 		if i = skipSpace(obj, end); i >= len(obj) {
-			return errNotObject
+			return 0, errNotObject
 		}
 		switch obj[i] {
 		case ',':
 			i = skipSpace(obj, i+1)
 		case '}':
-			return onlySpace(obj, i+1)
+			return i + 1, nil
 		default:
-			return errNotObject
+			return 0, errNotObject
 		}
 	}
 }

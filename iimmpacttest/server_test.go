@@ -401,3 +401,28 @@ func TestRateLimitBlocksLikeTheVendor(t *testing.T) {
 	_, err = srv.Client.BillPresentment(context.Background(), query(Samples()[0]))
 	assert.NoError(t, err, "the block ends")
 }
+
+// Each handler is its own origin: one test's tripped breaker or spent quota
+// is never another's.
+func TestHandlersNeverShareABreaker(t *testing.T) {
+	blocked := NewHandler(WithRateLimit(1, time.Minute, time.Hour), WithClientOptions(iimmpact.WithMaxRetries(0)))
+	for range 4 {
+		_, _ = blocked.Client.BillPresentment(context.Background(), query(Samples()[0]))
+	}
+	_, err := blocked.Client.BillPresentment(context.Background(), query(Samples()[0]))
+	require.ErrorIs(t, err, iimmpact.ErrBlocked, "three 403s in a row open the client's breaker")
+
+	other := NewHandler()
+	assert.NotEqual(t, blocked.URL, other.URL)
+	bill, err := other.Client.BillPresentment(context.Background(), query(Samples()[0]))
+	require.NoError(t, err)
+	assert.Equal(t, iimmpact.ActionShow, bill.Decision().Action)
+}
+
+// The API could read a repeated parameter either way, so the sandbox refuses it.
+func TestRepeatedParameterIsRefused(t *testing.T) {
+	h := NewHandler(WithoutAuth())
+	resp := serve(t, h, "/v2/bill-presentment?product=AKSB&account=0000000000&account=1234567890")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, readAll(t, resp), "account is given more than once")
+}
