@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -137,8 +138,13 @@ func validAmount(s string) bool {
 // are retried with capped exponential backoff and jitter, honouring
 // Retry-After, never past ctx's deadline; no other status is retried.
 func (c *Client) BillPresentment(ctx context.Context, q Query) (*Bill, error) {
+	return c.billPresentment(ctx, q, c.quotaWait)
+}
+
+// billPresentment is BillPresentment waiting up to quotaWait for the quota.
+func (c *Client) billPresentment(ctx context.Context, q Query, quotaWait time.Duration) (*Bill, error) {
 	q = q.trimmed()
-	cl := &call{op: opBillPresentment, path: billPath, product: q.Product, personal: [2]string{q.Account, q.Ref2}}
+	cl := &call{op: opBillPresentment, path: billPath, product: q.Product, personal: [2]string{q.Account, q.Ref2}, quotaWait: quotaWait}
 	if err := q.validate(); err != nil {
 		return nil, c.refuse(ctx, cl, err)
 	}

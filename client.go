@@ -213,6 +213,7 @@ type call struct {
 	personal   [2]string // the account number and Ref-2: redacted wherever they appear
 	rawQuery   string
 	canonQuery string
+	quotaWait  time.Duration
 	// check classifies an answer; for an outcome it keeps the result and
 	// sets decision.
 	check    func(*response) (verdict, error)
@@ -317,7 +318,7 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err // a cancelled call sends nothing
 	}
-	a := attemptSpec{path: cl.path, rawQuery: cl.rawQuery, canonQuery: cl.canonQuery, resend: cl.sent}
+	a := attemptSpec{path: cl.path, rawQuery: cl.rawQuery, canonQuery: cl.canonQuery, resend: cl.sent, quotaWait: cl.quotaWait}
 	var out attemptResult
 	if c.flights != nil {
 		out = c.flights.do(ctx, cl.path+"?"+cl.rawQuery, func(ctx context.Context) attemptResult { return c.attempt(ctx, a) })
@@ -408,6 +409,7 @@ func joinCtx(ctxErr, last error) error {
 type attemptSpec struct {
 	path, rawQuery, canonQuery string
 	resend                     int
+	quotaWait                  time.Duration
 }
 
 // attemptResult is what one request came to.
@@ -423,7 +425,7 @@ type attemptResult struct {
 func (c *Client) attempt(ctx context.Context, a attemptSpec) (out attemptResult) {
 	var ticket quota.Ticket
 	if c.guard != nil {
-		t, err := c.guard.Admit(ctx, c.quotaWait)
+		t, err := c.guard.Admit(ctx, a.quotaWait)
 		if err != nil {
 			return attemptResult{err: finalError{c.refusal(err)}}
 		}

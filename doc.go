@@ -16,10 +16,18 @@
 //
 // # Outcomes
 //
-// Bill.Decision applies the vendor's table to data.message: show, hide or block,
-// with a Reason to log and count. Only "Invalid account no" blocks, and it
-// always does, whatever else the body holds; every error decides hide and can
+// Every answer is read once, by one function, before the client decides to
+// retry: it is an outcome (a Bill), malformed, or not an outcome (an
+// *APIError, retried when its status allows). Bill.Decision applies the
+// vendor's table to data.message, read as a person reads it (case, runs of
+// white space, invisible characters and surrounding punctuation make no
+// difference, other words do): show, hide or block, with a Reason to log and
+// count. Only "Invalid account no" blocks, and it always does, under any HTTP
+// status, whatever else the body holds or a proxy appended to it, and it is
+// never retried into something else; every error decides hide and can
 // proceed, because the vendor lets the customer pay on "any other error".
+// A data.message the table does not list logs one Warn per text per process:
+// alert on the reason unrecognised_message, the sign of a vendor rewording.
 //
 // # Decoding
 //
@@ -28,36 +36,51 @@
 // documented key sent twice makes the body malformed unless it blocks. Money is
 // an Amount of exact sen, never a binary float. Every field reports one
 // Presence: Absent, Null, Blank ("", {} or []), Unreadable or Returned, and
-// Fields lists only what was Returned. A field the API sent in a form it cannot
-// hold (an amount of "-", a status code of "400", a date that is no date) is
-// Unreadable: named by Bill.Unreadable, kept raw, logged at Debug, and never a
-// reason to change the Decision.
+// Fields lists only what was Returned, as text safe to show: no control or
+// bidi characters, an e-bill only as an http or https URL. A field the API
+// sent in a form it cannot hold (an amount of "-", a status code of "400", a
+// date that is no date) is Unreadable: named by Bill.Unreadable, kept raw,
+// logged at Debug, and never a reason to change the Decision. Every pass over
+// a body is linear in its size, at any nesting.
 //
 // # Requests
 //
-// Every attempt is signed afresh (HMAC-SHA256 over a new timestamp and nonce),
-// has its own timeout inside the caller's context, and is retried only when that
-// is safe: transport errors, 429 and 5xx, with backoff, Retry-After, a
-// client-wide retry budget and one re-sign after clock skew; never 403. With
-// WithCoalescing, identical queries in flight share each request.
+// Query fields are sent with the white space around them trimmed. Every
+// attempt is signed afresh (HMAC-SHA256 over a new timestamp and nonce), has
+// its own timeout inside the caller's context, and is retried only when that
+// is safe: transport errors, 429, 500, 502, 503 and 504, with backoff,
+// Retry-After, a client-wide retry budget and one re-sign after clock skew;
+// never 403. With WithCoalescing, identical queries in flight share each
+// request. Without WithHTTPClient, a client sends through
+// http.DefaultTransport once something replaced it, so httpmock.Activate
+// intercepts it.
 //
 // # The IP block
 //
 // IIMMPACT blocks an IP for 240 minutes after 30,000 requests in 5 minutes. For
 // its hosts the client keeps a trailing-window count shared by the clients of
 // the process, refusing at 28,500 with ErrQuotaExceeded before anything is
-// sent (WithQuota, WithoutQuota), and stops sending after three calls in a row
-// are answered 403 (ErrBlocked). WithQuotaStore shares the count across a fleet;
-// module github.com/iimmpact-go/iimmpact/redisquota keeps it in Redis.
+// sent (WithQuota, WithoutQuota), or waiting for a slot with WithQuotaWait,
+// which BillPresentments uses to pace a batch; and, for every base URL, it
+// stops sending after three calls in a row are answered 403 (ErrBlocked).
+// WithQuotaStore shares the count across a fleet; module
+// github.com/iimmpact-go/iimmpact/redisquota keeps it in Redis.
 //
 // # Secrets
 //
-// No error, log line or fmt or slog output of this package holds the API key,
-// the secret in any Base64 form, a signature sent, or the customer's account
-// number: error texts and APIError fields are redacted, JSON strings after they
-// are decoded, so no escape can hide a secret; credentials sit where no fmt verb
-// reaches them. Redirects are refused, so the headers reach no other host.
+// No error, log line, observer report or fmt or slog output of this package
+// holds the API key, the secret in any Base64 form, a signature sent, or the
+// customer's account number or Ref-2: error texts and APIError fields are
+// redacted, JSON strings after their escapes are read and URL text after it
+// is percent-decoded, so no encoding can hide a secret; credentials sit where
+// no fmt verb reaches them. Redirects are refused, so the headers reach no
+// other host.
 //
+// # Around it
+//
+// NetworkStatus tells whether a biller is having trouble (it never blocks a
+// payment). WithObserver reports calls and requests to telemetry; module
+// github.com/iimmpact-go/iimmpact/iimmpactotel does it for OpenTelemetry.
 // Package iimmpacttest is a fake IIMMPACT, as strict as the API, for tests and
 // first runs without an account. Signer signs requests to other endpoints.
 package iimmpact

@@ -1,0 +1,192 @@
+package iimmpact
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"sync"
+	"time"
+)
+
+// ErrNotSent is matched by the error of a batch query that was never sent
+// because the batch stopped first: the API looked blocked (the error matches
+// ErrBlocked too) or the batch's context ended (it matches the context's error).
+var ErrNotSent = errors.New("iimmpact: not sent: the batch stopped first")
+
+type notSentError struct{ cause error }
+
+func (e *notSentError) Error() string        { return ErrNotSent.Error() + ": " + e.cause.Error() }
+func (e *notSentError) Is(target error) bool { return target == ErrNotSent }
+func (e *notSentError) Unwrap() error        { return e.cause }
+
+func notSent(q Query, cause error) BatchResult {
+	return BatchResult{Query: q, Err: &notSentError{cause}}
+}
+
+// BatchResult is what one query of BillPresentments came to: a Bill, or an
+// error and a nil Bill, exactly as BillPresentment returns them.
+type BatchResult struct {
+	Query Query // the query as given
+	Bill  *Bill
+	Err   error
+}
+
+// BillPresentments presents every query, the jobs of bill reminders and
+// recurring payments, with at most workers calls in flight (at least one),
+// and yields each result with its query's index (from 0) as the calls end,
+// not in input order.
+//
+// It paces itself through the client's quota: a call waits for a slot as with
+// WithQuotaWait, for the client's maximum or, without that option, up to a
+// quota window. A per-account error (an invalid query, an unavailable biller,
+// an API error) is a result like any other and the batch goes on. At the
+// first ErrBlocked, or when ctx ends, it hands out no more work: the calls in
+// flight finish, and every query not sent yet is yielded with an error that
+// matches ErrNotSent. Breaking out of the loop cancels the calls in flight.
+//
+// To run a batch beside live checkouts on one egress IP, give the batch its
+// own client with a lower WithQuota than the checkouts': they share one count
+// per origin (and, through the same WithQuotaStore key, across a fleet), so
+// the batch never takes the checkouts' share.
+func (c *Client) BillPresentments(ctx context.Context, queries iter.Seq[Query], workers int) iter.Seq2[int, BatchResult] {
+	return func(yield func(int, BatchResult) bool) {
+		b := newBatch(ctx, c, max(workers, 1))
+		defer b.close()
+		next, stop := iter.Pull(queries)
+		defer stop()
+		b.run(next, yield)
+	}
+}
+
+// batch is one run of BillPresentments: its workers and what they report.
+type batch struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	jobs    chan job
+	results chan indexed
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+type job struct {
+	i int
+	q Query
+}
+
+type indexed struct {
+	i        int
+	r        BatchResult
+	panicked bool
+	panic    any
+}
+
+func newBatch(ctx context.Context, c *Client, workers int) *batch {
+	ctx, cancel := context.WithCancel(ctx)
+	b := &batch{ctx: ctx, cancel: cancel, jobs: make(chan job), results: make(chan indexed)}
+	wait := c.quotaWait
+	if wait == 0 {
+		wait = defaultQuotaWindow
+		if g := c.guard; g != nil && g.Config().Window > 0 {
+			wait = g.Config().Window
+		}
+	}
+	for range workers {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			for j := range b.jobs {
+				b.results <- b.present(c, j, wait)
+			}
+		}()
+	}
+	return b
+}
+
+// present makes one call; a panic goes to the consumer's goroutine.
+func (b *batch) present(c *Client, j job, wait time.Duration) (out indexed) {
+	out.i, out.panicked = j.i, true
+	defer func() {
+		if out.panicked {
+			out.panic = recover()
+		}
+	}()
+	bill, err := c.billPresentment(b.ctx, j.q, wait)
+	out.r, out.panicked = BatchResult{Query: j.q, Bill: bill, Err: err}, false
+	return out
+}
+
+// run hands out queries while it may, and yields every result.
+func (b *batch) run(next func() (Query, bool), yield func(int, BatchResult) bool) {
+	var pending *job // the next query to hand out
+	n, inFlight := 0, 0
+	var stopped error
+	for {
+		if pending == nil && stopped == nil {
+			if q, ok := next(); ok {
+				pending = &job{n, q}
+				n++
+			}
+		}
+		if pending == nil && inFlight == 0 || stopped != nil && inFlight == 0 {
+			break
+		}
+		var jobs chan job // nil, so the send below is never chosen, unless there is work to hand out
+		var j job
+		if pending != nil && stopped == nil {
+			jobs, j = b.jobs, *pending
+		}
+		done := b.ctx.Done()
+		if stopped != nil {
+			done = nil
+		}
+		select {
+		case jobs <- j:
+			pending, inFlight = nil, inFlight+1
+		case r := <-b.results:
+			inFlight--
+			if r.panicked {
+				b.close()
+				panic(r.panic)
+			}
+			if errors.Is(r.r.Err, ErrBlocked) && stopped == nil {
+				stopped = ErrBlocked
+			}
+			if !yield(r.i, r.r) {
+				return
+			}
+		case <-done:
+			stopped = b.ctx.Err()
+		}
+	}
+	if stopped == nil {
+		return
+	}
+	// Report what was never sent, the pending query first.
+	if pending != nil && !yield(pending.i, notSent(pending.q, stopped)) {
+		return
+	}
+	for q, ok := next(); ok; q, ok = next() {
+		if !yield(n, notSent(q, stopped)) {
+			return
+		}
+		n++
+	}
+}
+
+// close stops the workers: calls in flight are cancelled and their results
+// dropped.
+func (b *batch) close() {
+	b.once.Do(func() {
+		b.cancel()
+		close(b.jobs)
+		drained := make(chan struct{})
+		go func() {
+			for range b.results { // what the calls in flight hand back
+			}
+			close(drained)
+		}()
+		b.wg.Wait()
+		close(b.results)
+		<-drained
+	})
+}
