@@ -438,7 +438,7 @@ func (c *Client) attempt(ctx context.Context, a attemptSpec) (out attemptResult)
 	defer func() {
 		r := RequestResult{StatusCode: status, Duration: time.Since(start), ErrorType: errorType(out.err)}
 		if c.guard != nil {
-			r.BreakerOpened = c.guard.Done(ticket, status)
+			r.BreakerOpened = c.guard.Done(ctx, ticket, status)
 		}
 		end(r)
 	}()

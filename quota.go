@@ -24,15 +24,18 @@ const (
 // A Redis Lua script serves it in one round trip: see the redisquota module.
 type QuotaStore interface {
 	// Reserve books the request member under key at the earliest moment, no
-	// further than maxWait from now, when fewer than limit requests are booked
-	// in the window that ends then. It reports ok and how long to wait before
+	// further than maxWait from now, when fewer than limit requests hold a
+	// slot in the window that ends then. It reports ok and how long to wait before
 	// sending (0: send now); or, when no such moment is within maxWait, !ok and
 	// how long until a slot frees. An error means the store could not answer;
 	// the client then counts in-process.
 	Reserve(ctx context.Context, key string, limit int, window, maxWait time.Duration, member string) (ok bool, wait time.Duration, err error)
-	// Release gives back the booking of member, whose request was never sent
-	// (its caller gave up while it waited).
-	Release(ctx context.Context, key, member string) error
+	// Release ends the booking of member. When its request was sent, the slot
+	// stays counted until a window after now, by the store's clock: the API
+	// counts a request when it arrives, which may be well after its booking.
+	// When it was never sent (its caller gave up while it waited), the
+	// booking counts nothing.
+	Release(ctx context.Context, key, member string, sent bool) error
 }
 
 // WithQuota makes the client send at most requests requests in any trailing

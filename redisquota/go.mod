@@ -1,10 +1,10 @@
 module github.com/iimmpact-go/iimmpact/redisquota
 
-go 1.26.0
+go 1.24
 
 require (
-	github.com/iimmpact-go/iimmpact v0.0.0
-	github.com/redis/go-redis/v9 v9.23.0
+	github.com/iimmpact-go/iimmpact v0.3.0
+	github.com/redis/go-redis/v9 v9.22.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 )
@@ -12,9 +12,9 @@ require (
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/google/go-querystring v1.2.0 // indirect
-	go.uber.org/atomic v1.12.0 // indirect
+	go.uber.org/atomic v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.30.0 // indirect
 )
 
 replace github.com/iimmpact-go/iimmpact => ../

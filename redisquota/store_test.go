@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,7 +69,7 @@ func TestReserveIsAtomicUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 10 {
-				ok, after, err := store.Reserve(context.Background(), k, 100, time.Minute, fmt.Sprint(g, "-", i))
+				ok, after, err := store.Reserve(context.Background(), k, 100, time.Minute, 0, fmt.Sprint(g, "-", i))
 				if !assert.NoError(t, err) {
 					return
 				}
@@ -83,9 +84,9 @@ func TestReserveIsAtomicUnderConcurrency(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int32(100), allowed.Load(), "640 tries, exactly the limit admitted")
 
-	ttl, err := newRedis(t, addr).PTTL(context.Background(), k).Result()
+	ttl, err := newRedis(t, addr).PTTL(context.Background(), "{"+k+"}:live").Result()
 	require.NoError(t, err)
-	assert.True(t, ttl > 0 && ttl <= time.Minute, "the key expires on its own: %s", ttl)
+	assert.True(t, ttl > 0 && ttl <= 2*time.Minute+time.Second, "the key expires on its own: %s", ttl)
 }
 
 func TestTrailingWindowFreesSlots(t *testing.T) {
@@ -93,19 +94,162 @@ func TestTrailingWindowFreesSlots(t *testing.T) {
 	k := key(t)
 	ctx := context.Background()
 	for i := range 3 {
-		ok, _, err := store.Reserve(ctx, k, 3, 300*time.Millisecond, fmt.Sprint(i))
+		ok, _, err := store.Reserve(ctx, k, 3, 300*time.Millisecond, 0, fmt.Sprint(i))
 		require.NoError(t, err)
 		require.True(t, ok)
+		require.NoError(t, store.Release(ctx, k, fmt.Sprint(i), true), "answered")
 	}
-	ok, after, err := store.Reserve(ctx, k, 3, 300*time.Millisecond, "late")
+	ok, after, err := store.Reserve(ctx, k, 3, 300*time.Millisecond, 0, "late")
 	require.NoError(t, err)
 	require.False(t, ok)
 	require.LessOrEqual(t, after, 300*time.Millisecond)
 	// Wait for exactly the time Redis said, on a timer rather than a guess.
 	<-time.After(after + 5*time.Millisecond)
-	ok, _, err = store.Reserve(ctx, k, 3, 300*time.Millisecond, "later")
+	ok, _, err = store.Reserve(ctx, k, 3, 300*time.Millisecond, 0, "later")
 	require.NoError(t, err)
 	assert.True(t, ok, "a slot freed when Redis said it would")
+}
+
+func TestBookingAhead(t *testing.T) {
+	rdb := newRedis(t, redisAddr(t))
+	store := redisquota.New(rdb)
+	k := key(t)
+	live, done := "{"+k+"}:live", "{"+k+"}:done"
+	ctx := context.Background()
+	const window = time.Second
+	for i := range 3 {
+		ok, wait, err := store.Reserve(ctx, k, 3, window, time.Minute, fmt.Sprint(i))
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Zero(t, wait, "a free slot is booked for now")
+	}
+	ok, wait, err := store.Reserve(ctx, k, 3, window, time.Minute, "unknown")
+	require.NoError(t, err)
+	assert.False(t, ok, "requests in flight hold every slot: no time can be named yet")
+	assert.Equal(t, window, wait, "ask again in a window at the soonest")
+	for i := range 3 {
+		require.NoError(t, store.Release(ctx, k, fmt.Sprint(i), true), "answered")
+	}
+	ok, wait, err = store.Reserve(ctx, k, 3, window, time.Minute, "fourth")
+	require.NoError(t, err)
+	require.True(t, ok, "booked ahead")
+	assert.InDelta(t, window, wait, float64(100*time.Millisecond), "a window after the first answer")
+	ok, retry, err := store.Reserve(ctx, k, 3, window, 10*time.Millisecond, "impatient")
+	require.NoError(t, err)
+	assert.False(t, ok, "the next slot is further than it may wait")
+	assert.InDelta(t, window, retry, float64(100*time.Millisecond))
+	count := func(set string) int64 {
+		n, err := rdb.ZCard(ctx, set).Result()
+		require.NoError(t, err)
+		return n
+	}
+	assert.Equal(t, []int64{1, 3}, []int64{count(live), count(done)}, "a refusal books nothing")
+	require.NoError(t, store.Release(ctx, k, "fourth", false))
+	assert.Equal(t, []int64{0, 3}, []int64{count(live), count(done)}, "a booking never sent counts nothing")
+	require.NoError(t, store.Release(ctx, k, "0", true))
+	assert.Equal(t, int64(3), count(done), "releasing again adds nothing")
+	ttl, err := rdb.PTTL(ctx, done).Result()
+	require.NoError(t, err)
+	assert.Greater(t, ttl, window, "the answered requests live at least a window")
+}
+
+// recordingStore notes when each booking it grants is for.
+type recordingStore struct {
+	*redisquota.Store
+	mu       sync.Mutex
+	booked   []time.Time
+	reserves int
+}
+
+func (s *recordingStore) Reserve(ctx context.Context, key string, limit int, window, maxWait time.Duration, member string) (bool, time.Duration, error) {
+	ok, wait, err := s.Store.Reserve(ctx, key, limit, window, maxWait, member)
+	s.mu.Lock()
+	s.reserves++
+	if ok && err == nil {
+		s.booked = append(s.booked, time.Now().Add(wait))
+	}
+	s.mu.Unlock()
+	return ok, wait, err
+}
+
+// A batch sharded across three pods behind one egress IP: each pod's client
+// has its own Redis connection, and together they pace through one quota.
+func TestFleetPacesThroughRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 8 s of real time")
+	}
+	addr := redisAddr(t)
+	const limit, window, total = 20, 2 * time.Second, 99
+	srv := iimmpacttest.Start(t, iimmpacttest.WithRateLimit(limit, window, time.Hour))
+	k := key(t)
+	hook := &countHook{evalOnly: true}
+	var stores []*recordingStore
+	var clients []*iimmpact.Client
+	for range 3 {
+		rdb := newRedis(t, addr)
+		rdb.AddHook(hook)
+		store := &recordingStore{Store: redisquota.New(rdb)}
+		stores = append(stores, store)
+		c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL),
+			iimmpact.WithQuota(limit, window), iimmpact.WithQuotaWait(time.Minute), iimmpact.WithQuotaStore(store, k))
+		require.NoError(t, err)
+		t.Cleanup(c.CloseIdleConnections)
+		clients = append(clients, c)
+	}
+	start := time.Now()
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for _, c := range clients { // each pod takes a third of the accounts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			queries := func(yield func(iimmpact.Query) bool) {
+				for range total / 3 {
+					if !yield(iimmpact.Query{Product: "AKSB", Account: "1234567890"}) {
+						return
+					}
+				}
+			}
+			for _, r := range c.BillPresentments(context.Background(), queries, 4) {
+				if assert.NoError(t, r.Err) {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	assert.Equal(t, int32(total), ok.Load(), "every request finished, none refused")
+
+	var arrived, booked []time.Time
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, 403, r.Status, "the sandbox never blocked")
+		arrived = append(arrived, r.Time)
+	}
+	reserves := 0
+	for _, s := range stores {
+		booked = append(booked, s.booked...)
+		reserves += s.reserves
+	}
+	sort.Slice(arrived, func(i, j int) bool { return arrived[i].Before(arrived[j]) })
+	sort.Slice(booked, func(i, j int) bool { return booked[i].Before(booked[j]) })
+	most := 0
+	for i := range arrived {
+		j := sort.Search(len(arrived), func(j int) bool { return !arrived[j].Before(arrived[i].Add(window)) })
+		most = max(most, j-i)
+	}
+	assert.LessOrEqual(t, most, limit, "requests in any trailing window, as the API counts them")
+	require.Len(t, booked, total)
+	var drift time.Duration
+	for i := range arrived {
+		drift = max(drift, arrived[i].Sub(booked[i]).Abs())
+	}
+	calls := hook.n.Load()
+	ideal := time.Duration((total-1)/limit) * window
+	t.Logf("%d requests from 3 pods in %s (ideal %s, efficiency %.3f); %d reservations (%.2f a request), %d script round trips with the releases; booking-to-arrival drift at most %s",
+		total, elapsed.Round(time.Millisecond), ideal, float64(ideal)/float64(elapsed), reserves, float64(reserves)/total, calls, drift.Round(time.Microsecond))
+	assert.LessOrEqual(t, reserves, total+3, "about one reservation a request, not a polling storm")
+	assert.LessOrEqual(t, calls, int64(2*total+20), "and one release")
 }
 
 // Three clients, each with its own Redis connection, as three pods would have,
@@ -219,14 +363,19 @@ func TestStoppedRedisFallsBack(t *testing.T) {
 	assert.Len(t, srv.Requests(), 5)
 }
 
-// countHook counts the round trips go-redis makes.
-type countHook struct{ n atomic.Int64 }
+// countHook counts the round trips go-redis makes, or only the scripts it runs.
+type countHook struct {
+	n        atomic.Int64
+	evalOnly bool
+}
 
 func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
+		if name := cmd.Name(); !h.evalOnly || name == "evalsha" || name == "eval" {
+			h.n.Add(1)
+		}
 		return next(ctx, cmd)
 	}
 }
@@ -250,12 +399,12 @@ func BenchmarkReserve(b *testing.B) {
 	rdb.AddHook(hook)
 	store := redisquota.New(rdb)
 	k := fmt.Sprint("iimmpact:bench:", time.Now().UnixNano())
-	_, _, _ = store.Reserve(context.Background(), k, 1, time.Second, "warm") // loads the script
+	_, _, _ = store.Reserve(context.Background(), k, 1, time.Second, 0, "warm") // loads the script
 	hook.n.Store(0)
 	i := 0
 	for b.Loop() {
 		i++
-		if _, _, err := store.Reserve(context.Background(), k, 1<<30, 5*time.Minute, fmt.Sprint(i)); err != nil {
+		if _, _, err := store.Reserve(context.Background(), k, 1<<30, 5*time.Minute, 0, fmt.Sprint(i)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -26,7 +26,7 @@ func spend(t *testing.T, g *Guard, n int) {
 	for range n {
 		tk, err := g.Admit(context.Background(), 0)
 		require.NoError(t, err)
-		g.Done(tk, 200)
+		g.Done(context.Background(), tk, 200)
 	}
 }
 
@@ -111,7 +111,7 @@ func TestWaitersAreServedInArrivalOrder(t *testing.T) {
 		a := <-out
 		require.NoError(t, a.err)
 		assert.Equal(t, want, a.name)
-		g.Done(a.t, 200)
+		g.Done(context.Background(), a.t, 200)
 		if want != "third" {
 			clock.WaitForTimers(1)
 		}
@@ -166,10 +166,12 @@ func TestNoWaitingOnTheBreaker(t *testing.T) {
 // refuses when that is past maxWait.
 type bookingStore struct {
 	mu       sync.Mutex
+	unknown  int // answers "no slot can be named yet" this many times first
 	wait     time.Duration
 	err      error
 	reserves int
-	released []string
+	released []string // never sent
+	finished []string // sent
 }
 
 func (s *bookingStore) Reserve(_ context.Context, _ string, _ int, _, maxWait time.Duration, _ string) (bool, time.Duration, error) {
@@ -179,13 +181,21 @@ func (s *bookingStore) Reserve(_ context.Context, _ string, _ int, _, maxWait ti
 	if s.err != nil {
 		return false, 0, s.err
 	}
+	if s.unknown > 0 {
+		s.unknown--
+		return false, time.Second, nil
+	}
 	return s.wait <= maxWait, s.wait, nil
 }
 
-func (s *bookingStore) Release(_ context.Context, _, member string) error {
+func (s *bookingStore) Release(_ context.Context, _, member string, sent bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.released = append(s.released, member)
+	if sent {
+		s.finished = append(s.finished, member)
+	} else {
+		s.released = append(s.released, member)
+	}
 	return nil
 }
 
@@ -207,8 +217,9 @@ func TestWaitThroughAStore(t *testing.T) {
 	a := <-out
 	require.NoError(t, a.err)
 	assert.Equal(t, 3*time.Second, a.t.Waited)
-	g.Done(a.t, 200) // counted in-process too, for a switch to the fallback
+	g.Done(context.Background(), a.t, 200) // counted in-process too, for a switch to the fallback
 	assert.Equal(t, 2, store.reserves, "one reservation a request: the store is asked once, not polled")
+	assert.Len(t, store.finished, 1, "the slot of a sent request is held until a window after its answer")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	admitAsync(g, ctx, "b", 5*time.Second, out)
@@ -220,7 +231,30 @@ func TestWaitThroughAStore(t *testing.T) {
 	store.err = errors.New("connection refused")
 	tk, err := g.Admit(context.Background(), 5*time.Second)
 	require.NoError(t, err, "the fallback share")
-	g.Done(tk, 200)
+	g.Done(context.Background(), tk, 200)
 	_, err = g.Admit(context.Background(), 0)
 	assert.ErrorAs(t, err, &full, "the fallback share is 2, a's request included")
+}
+
+// When requests in flight hold every slot, the store names no time to book;
+// the waiter asks again once the time it gave has passed, not before.
+func TestWaitAsksTheStoreAgainOnlyWhenItSaid(t *testing.T) {
+	store := &bookingStore{unknown: 1}
+	clock := NewFakeClock(t0)
+	g := New(newOrigin(), Config{Limit: 10, Window: time.Minute, Fallback: 2, Store: store, Key: "k"})
+	g.SetClock(clock)
+	out := make(chan admitted, 1)
+	admitAsync(g, context.Background(), "a", 5*time.Second, out)
+	clock.WaitForTimers(1)
+	clock.Advance(time.Second - time.Nanosecond)
+	assert.Equal(t, 1, store.reserves, "no polling before the time the store gave")
+	clock.Advance(time.Second / 10) // past the jitter
+	a := <-out
+	require.NoError(t, a.err)
+	assert.Equal(t, 2, store.reserves)
+
+	store.unknown = 1
+	_, err := g.Admit(context.Background(), 500*time.Millisecond)
+	var full *Full
+	assert.ErrorAs(t, err, &full, "a second is more than it may wait")
 }

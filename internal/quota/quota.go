@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +26,7 @@ const (
 // Store is iimmpact.QuotaStore; the root package documents it.
 type Store interface {
 	Reserve(ctx context.Context, key string, limit int, window, maxWait time.Duration, member string) (ok bool, wait time.Duration, err error)
-	Release(ctx context.Context, key, member string) error
+	Release(ctx context.Context, key, member string, sent bool) error
 }
 
 // Clock is the time the guard waits on; tests replace it.
@@ -119,6 +120,8 @@ func (e *Open) Error() string { return "breaker open" }
 type Ticket struct {
 	Probe  bool          // the one request the breaker lets through after a cool-down
 	Waited time.Duration // how long the request waited for a slot
+	member string        // its booking in the store, "" when counted in-process
+	quota  bool          // it holds a slot of the in-process log
 }
 
 // Admit decides whether one more request may be sent: the breaker first, then
@@ -133,27 +136,29 @@ func (g *Guard) Admit(ctx context.Context, maxWait time.Duration) (Ticket, error
 	if deadline, ok := ctx.Deadline(); ok {
 		maxWait = min(maxWait, time.Until(deadline))
 	}
-	waited, undo, err := g.reserve(ctx, max(maxWait, 0))
+	waited, member, err := g.reserve(ctx, max(maxWait, 0))
+	t.Waited, t.member, t.quota = waited, member, err == nil
 	if err == nil && waited > 0 && !t.Probe {
 		// The breaker may have opened while this request waited.
 		if _, err = g.o.breaker.admit(g.clock.Now()); err != nil {
-			undo()
+			g.o.log.release()
+			g.release(ctx, member, false)
 		}
 	}
 	if err != nil {
 		g.o.breaker.observe(t, 0, g.clock.Now()) // no answer: a probe slot frees
 		return t, err
 	}
-	t.Waited = waited
 	return t, nil
 }
 
 // Done records what a request admitted with t came to: status 0 for no
 // answer. It reports whether this answer opened the breaker.
-func (g *Guard) Done(t Ticket, status int) (opened bool) {
+func (g *Guard) Done(ctx context.Context, t Ticket, status int) (opened bool) {
 	now := g.clock.Now()
-	if g.cfg.Limit > 0 {
+	if t.quota {
 		g.o.log.finish(now)
+		g.release(ctx, t.member, true)
 	}
 	return g.o.breaker.observe(t, status, now)
 }
@@ -161,21 +166,21 @@ func (g *Guard) Done(t Ticket, status int) (opened bool) {
 // Remember keeps the last 403's error for the refusals of an open breaker.
 func (g *Guard) Remember(err error) { g.o.breaker.remember(err) }
 
-// reserve takes a slot, through the store while it answers. undo gives the
-// slot back unused.
-func (g *Guard) reserve(ctx context.Context, maxWait time.Duration) (waited time.Duration, undo func(), err error) {
+// reserve takes a slot, through the store while it answers: member is its
+// booking there, "" when it was counted in-process only.
+func (g *Guard) reserve(ctx context.Context, maxWait time.Duration) (waited time.Duration, member string, err error) {
 	limit := g.cfg.Limit
 	if g.cfg.Store != nil {
 		if g.storeUp() {
-			waited, undo, err, ok := g.reserveInStore(ctx, maxWait)
+			waited, member, err, ok := g.reserveInStore(ctx, maxWait)
 			if ok {
-				return waited, undo, err
+				return waited, member, err
 			}
 		}
 		limit = g.cfg.Fallback
 	}
 	waited, err = g.reserveLocal(ctx, limit, maxWait)
-	return waited, g.o.log.release, err
+	return waited, "", err
 }
 
 func (g *Guard) storeUp() bool {
@@ -184,41 +189,58 @@ func (g *Guard) storeUp() bool {
 	return !g.clock.Now().Before(g.o.storeDown)
 }
 
-// reserveInStore books a slot in the store, then waits for it. ok is false
-// when the store failed and the caller should count locally instead.
-func (g *Guard) reserveInStore(ctx context.Context, maxWait time.Duration) (waited time.Duration, undo func(), err error, ok bool) {
-	member := rand.Text()
-	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	booked, wait, err := g.cfg.Store.Reserve(sctx, g.cfg.Key, g.cfg.Limit, g.cfg.Window, maxWait, member)
-	cancel()
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return 0, nil, ctx.Err(), true
-	case err != nil:
-		g.storeFailed(ctx, err)
-		return 0, nil, nil, false
-	case !booked:
-		return 0, nil, &Full{RetryAfter: wait}, true
-	}
-	undo = func() { g.release(ctx, member) }
-	if wait > 0 {
-		select {
-		case <-g.clock.After(wait):
-		case <-ctx.Done():
-			undo()
-			return 0, nil, ctx.Err(), true
+// reserveInStore books a slot in the store, then waits for it. When the
+// store can name no slot yet (requests in flight hold them all), it asks again
+// once the time the store gave has passed, with a little jitter, and no
+// sooner. ok is false when the store failed and the caller should count
+// locally instead.
+func (g *Guard) reserveInStore(ctx context.Context, maxWait time.Duration) (waited time.Duration, member string, err error, ok bool) {
+	member = rand.Text()
+	start := g.clock.Now()
+	for {
+		waited = g.clock.Now().Sub(start)
+		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		booked, wait, err := g.cfg.Store.Reserve(sctx, g.cfg.Key, g.cfg.Limit, g.cfg.Window, maxWait-waited, member)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return 0, "", ctx.Err(), true
+		case err != nil:
+			g.storeFailed(ctx, err)
+			return 0, "", nil, false
+		case !booked && waited+wait > maxWait:
+			return 0, "", &Full{RetryAfter: wait}, true
+		case !booked:
+			wait += mathrand.N(wait/10 + time.Millisecond) // so waiters of a fleet do not ask at once
+		}
+		if wait > 0 {
+			select {
+			case <-g.clock.After(wait):
+			case <-ctx.Done():
+				if booked {
+					g.release(ctx, member, false)
+				}
+				return 0, "", ctx.Err(), true
+			}
+		}
+		if booked {
+			g.o.log.start() // so a switch to the fallback starts from a true count
+			return g.clock.Now().Sub(start), member, nil, true
 		}
 	}
-	g.o.log.start() // so a switch to the fallback starts from a true count
-	return wait, func() { g.o.log.release(); g.release(ctx, member) }, nil, true
 }
 
-// release gives a booked slot back, so a call that never sent counts nothing.
-// A failure leaves the slot counted, which errs on the safe side.
-func (g *Guard) release(ctx context.Context, member string) {
+// release ends a booking in the store: one whose request was sent stays
+// counted until a window after now, since the API counts a request when it
+// arrives, which may be well after its booking; one never sent counts
+// nothing. A failure leaves the booking as it was.
+func (g *Guard) release(ctx context.Context, member string, sent bool) {
+	if member == "" {
+		return
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	_ = g.cfg.Store.Release(rctx, g.cfg.Key, member)
+	_ = g.cfg.Store.Release(rctx, g.cfg.Key, member, sent)
 }
 
 func (g *Guard) storeFailed(ctx context.Context, err error) {
