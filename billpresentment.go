@@ -23,19 +23,19 @@ const productJomPAY = "JOMPAY"
 
 // Query is a bill presentment request. Each field is sent with the white space
 // and invisible characters around it trimmed, as customers paste them; empty
-// optional fields are not sent.
+// optional fields are not sent. Its JSON keys are the API's parameters.
 type Query struct {
 	// Account is the customer's account number; for JomPAY, Ref-1. Required.
-	Account string `url:"account"`
+	Account string `url:"account" json:"account"`
 	// Product is the product code, such as "AKSB" or "JOMPAY". Required.
-	Product string `url:"product"`
+	Product string `url:"product" json:"product"`
 	// BillerCode is the JomPAY biller code: required for JOMPAY, refused otherwise.
-	BillerCode string `url:"biller_code,omitempty"`
+	BillerCode string `url:"biller_code,omitempty" json:"biller_code,omitempty"`
 	// Ref2 is JomPAY's Ref-2: only for JOMPAY.
-	Ref2 string `url:"ref2,omitempty"`
+	Ref2 string `url:"ref2,omitempty" json:"ref2,omitempty"`
 	// Amount is a positive decimal with at most two decimals, such as "45.90":
 	// only for JOMPAY.
-	Amount string `url:"amount,omitempty"`
+	Amount string `url:"amount,omitempty" json:"amount,omitempty"`
 }
 
 // trimmed returns q as it is validated and sent.

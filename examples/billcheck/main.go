@@ -1,20 +1,18 @@
-// Command billcheck asks IIMMPACT for a customer's outstanding bill and prints
-// what a checkout should do with it: the decision, its reason, and only the
-// fields the API returned.
+// Command billcheck asks IIMMPACT for customers' outstanding bills and says
+// what a checkout should do with each: the decision, why, and only the fields
+// the API returned. One account at a time, or a whole file of them: the bill
+// reminders job.
 //
 //	go run ./examples/billcheck -product AKSB -account 1234567890
 //	go run ./examples/billcheck -json -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001
 //	go run ./examples/billcheck -lang ms -product TNB -account 220012345678
 //	go run ./examples/billcheck -list
+//	go run ./examples/billcheck -batch accounts.csv -out results.jsonl
 //
 // With IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET set it calls the real API
 // (IIMMPACT_BASE_URL picks staging or a test server). With none of the three
 // set it runs the built-in sandbox, iimmpacttest, in-process; setting only some
-// of them is an error.
-//
-// Exit status: 0 when it reached a decision (block included), 1 when the SDK
-// returned an error (the fail-open decision is still printed), 2 for bad flags
-// or a bad environment.
+// of them is an error. billcheck -h documents every flag and exit status.
 package main
 
 import (
@@ -25,7 +23,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -35,27 +35,53 @@ import (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// result is the -json output.
-type result struct {
-	iimmpact.Decision
-	Fields    []iimmpact.Field `json:"fields"`
-	RequestID string           `json:"request_id,omitempty"`
-	Error     string           `json:"error,omitempty"`
-}
+// The exit statuses.
+const (
+	exitOK      = 0 // a decision for every account (show, hide or block)
+	exitErrors  = 1 // some call failed; its fail-open decision is printed
+	exitUsage   = 2 // bad flags, environment or input file
+	exitStopped = 3 // -batch stopped by SIGINT or SIGTERM; run it again to resume
+	exitBlocked = 4 // -batch stopped: IIMMPACT answers 403 to this IP; resume after the block
+)
 
 const usage = `usage: billcheck -product CODE -account NUMBER [flags]
+       billcheck -batch FILE [-out FILE] [flags]
        billcheck -list
 
 Asks IIMMPACT for a customer's outstanding bill and prints what a checkout
-should do with it: show the bill, hide it, or block the payment.
+should do with it: show the bill, hide it, or block the payment. With -batch,
+does it for every row of a CSV file, the bill reminders job, paced under the
+IP quota.
 
 Flags:
 `
 
 const moreUsage = `
+Batch mode (-batch FILE, or - for standard input):
+  The file is CSV with a header row naming its columns, in any order, among
+  product, account, biller_code, ref2 and amount; blank lines are skipped. A
+  row that breaks a rule (a missing account, ref2 for a non-JomPAY product) gets
+  its own result, with the error, and is never sent.
+  Each row's result is one JSON object a line (JSON Lines) on standard output,
+  or appended to -out FILE: the input line, the query, action, can_proceed,
+  reason, message, outstanding_sen, due_date (YYYY-MM-DD), fields, request_id
+  and error. Lines are written whole, one write each.
+  Resume: run the same command again with the same -out, and only the rows
+  without a result are sent. A row that was never sent or was interrupted (the
+  IP blocked, the run stopped) has no result yet.
+  Progress goes to standard error: a line redrawn in place on a terminal, a
+  line every 10% or 30 s otherwise; then a summary: counts by action and
+  reason, errors, the accounts due within 7 days and what they owe, the time.
+  SIGINT or SIGTERM stops handing out rows, lets the calls in flight finish
+  (abandoning them after 5 s) and exits 3. When IIMMPACT answers 403 to the IP,
+  the batch stops at once and exits 4: the vendor blocks an IP for 240 minutes
+  after 30,000 requests in 5 minutes, so resume after that.
+
 Environment:
   IIMMPACT_API_KEY      the API key (iimm_prod_... or iimm_dev_...)
   IIMMPACT_HMAC_SECRET  the Base64 HMAC secret from the dashboard
@@ -64,14 +90,20 @@ Environment:
   (billcheck -list shows its accounts). Setting only some of them is an error.
 
 Exit status:
-  0  a decision was reached (show, hide or block)
-  1  the call failed; the fail-open decision is still printed
-  2  bad flags or a bad environment
+  0  a decision for every account (show, hide or block)
+  1  a call failed; its fail-open decision is printed (-batch: some row has an error)
+  2  bad flags, a bad environment or an unreadable input file
+  3  -batch was stopped by SIGINT or SIGTERM; run it again to resume
+  4  -batch stopped because IIMMPACT answers 403 to this IP; resume after the block
 
 Examples:
   billcheck -product AKSB -account 1234567890
   billcheck -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001
   billcheck -lang ms -json -product TNB -account 220012345678
+  billcheck -batch accounts.csv -out results.jsonl -workers 8 -quota 20000/5m
+
+  A nightly reminders run from cron, resuming if last night's was cut short:
+  30 1 * * * cd /srv/reminders && billcheck -batch accounts.csv -out results-$(date +\%F).jsonl 2>>billcheck.log
 `
 
 // options are what the command line asked for.
@@ -81,6 +113,11 @@ type options struct {
 	asJSON  bool
 	lang    iimmpact.Language
 	list    bool
+
+	batch   string // the input file, "-" for standard input
+	out     string // the results file, "" for standard output
+	workers int
+	quota   string // "N/DURATION"
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -90,12 +127,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.list {
 		printSamples(stdout)
-		return 0
+		return exitOK
+	}
+	if o.batch != "" {
+		return runBatch(ctx, o, os.Stdin, stdout, stderr)
 	}
 	client, sandbox, err := setup.Client()
 	if err != nil {
 		fmt.Fprintf(stderr, "billcheck: %v\n%s\n", err, setup.Hint)
-		return 2
+		return exitUsage
 	}
 	if sandbox != nil {
 		defer sandbox.Close()
@@ -105,15 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	bill, err := client.BillPresentment(ctx, o.q)
-	res := result{Decision: bill.Decision(), Fields: bill.FieldsIn(o.lang)}
-	if res.Fields == nil {
-		res.Fields = []iimmpact.Field{}
-	}
-	if bill != nil {
-		res.RequestID = bill.RequestID
-	}
+	res := newResult(bill, err, o.lang)
 	if err != nil {
-		res.Error = err.Error()
 		fmt.Fprintln(stderr, "billcheck:", err)
 	}
 	if o.asJSON {
@@ -124,9 +157,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printCard(stdout, o.q, res, o.lang)
 	}
 	if err != nil {
-		return 1
+		return exitErrors
 	}
-	return 0
+	return exitOK
+}
+
+// result is what one account came to, as -json and -batch print it.
+type result struct {
+	iimmpact.Decision
+	OutstandingSen *int64           `json:"outstanding_sen,omitempty"`
+	DueDate        string           `json:"due_date,omitempty"` // YYYY-MM-DD
+	Fields         []iimmpact.Field `json:"fields"`
+	RequestID      string           `json:"request_id,omitempty"`
+	Error          string           `json:"error,omitempty"`
+}
+
+func newResult(bill *iimmpact.Bill, err error, lang iimmpact.Language) result {
+	r := result{Decision: bill.Decision(), Fields: bill.FieldsIn(lang)}
+	if r.Fields == nil {
+		r.Fields = []iimmpact.Field{}
+	}
+	if bill != nil {
+		r.RequestID = bill.RequestID
+		if r.Action == iimmpact.ActionShow && bill.Data.Outstanding.State() == iimmpact.Returned {
+			sen := bill.Data.Outstanding.Sen()
+			r.OutstandingSen = &sen
+		}
+		if due, err := bill.Data.DueDate.Time(); err == nil && r.Action == iimmpact.ActionShow {
+			r.DueDate = due.Format(time.DateOnly)
+		}
+	}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	return r
 }
 
 // parseArgs reads the command line. When ok is false the command ends with code,
@@ -139,39 +203,63 @@ func parseArgs(args []string, stderr io.Writer) (o options, code int, ok bool) {
 	fs.StringVar(&o.q.BillerCode, "biller-code", "", "JomPAY biller code (required for JOMPAY)")
 	fs.StringVar(&o.q.Ref2, "ref2", "", "JomPAY Ref-2, when the biller needs it")
 	fs.StringVar(&o.q.Amount, "amount", "", "JomPAY amount, such as 10.50")
-	fs.DurationVar(&o.timeout, "timeout", 15*time.Second, "give up after this long")
+	fs.DurationVar(&o.timeout, "timeout", 15*time.Second, "give up on an account after this long")
 	fs.BoolVar(&o.asJSON, "json", false, "print the decision and fields as JSON")
-	lang := fs.String("lang", "en", "language of the labels: en (English) or ms (Bahasa Malaysia)")
+	lang := fs.String("lang", "en", "language of the labels and sentences: en (English) or ms (Bahasa Malaysia)")
 	fs.BoolVar(&o.list, "list", false, "list the sandbox's sample accounts and exit")
+	fs.StringVar(&o.batch, "batch", "", "present every row of this CSV `file` (- for standard input)")
+	fs.StringVar(&o.out, "out", "", "with -batch: append the results to this `file`, and resume from it")
+	fs.IntVar(&o.workers, "workers", 4, "with -batch: calls in flight at once")
+	fs.StringVar(&o.quota, "quota", "", "with -batch: the client's quota as `N/DURATION`, such as 20000/5m (default: the SDK's own)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
+		_, _ = io.WriteString(stderr, usage)
 		fs.PrintDefaults()
-		fmt.Fprint(stderr, moreUsage)
+		_, _ = io.WriteString(stderr, moreUsage)
 	}
 	if len(args) == 0 {
 		fs.Usage()
-		return o, 2, false
+		return o, exitUsage, false
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return o, 0, false
+			return o, exitOK, false
 		}
-		return o, 2, false
+		return o, exitUsage, false
 	}
 	o.lang = iimmpact.Language(*lang)
+	if msg := o.problem(fs); msg != "" {
+		fmt.Fprintln(stderr, "billcheck: "+msg)
+		return o, exitUsage, false
+	}
+	switch {
+	case o.list, o.batch != "":
+		return o, exitOK, true
+	default:
+		return o, exitUsage, validQuery(o.q, stderr)
+	}
+}
+
+// problem says what is wrong with the flags, or "".
+func (o options) problem(fs *flag.FlagSet) string {
+	single := o.q != iimmpact.Query{}
 	switch {
 	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "billcheck: unexpected argument %q; every value goes with a flag, such as -account %s\n", fs.Arg(0), fs.Arg(0))
+		return fmt.Sprintf("unexpected argument %q; every value goes with a flag, such as -account %s", fs.Arg(0), fs.Arg(0))
 	case o.lang != iimmpact.English && o.lang != iimmpact.Malay:
-		fmt.Fprintf(stderr, "billcheck: -lang must be en or ms, not %q\n", *lang)
+		return fmt.Sprintf("-lang must be en or ms, not %q", o.lang)
 	case o.timeout <= 0:
-		fmt.Fprintln(stderr, "billcheck: -timeout must be positive, such as 10s")
-	case o.list:
-		return o, 0, true
-	default:
-		return o, 2, validQuery(o.q, stderr)
+		return "-timeout must be positive, such as 10s"
+	case o.batch != "" && single:
+		return "-batch reads the accounts from its file: leave out -product, -account, -biller-code, -ref2 and -amount"
+	case o.batch == "" && (o.out != "" || o.quota != ""):
+		return "-out and -quota go with -batch"
+	case o.workers < 1 || o.workers > 64:
+		return fmt.Sprintf("-workers must be between 1 and 64, not %d", o.workers)
 	}
-	return o, 2, false
+	if _, _, err := parseQuota(o.quota); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // validQuery reports whether q can be sent, or says why not and what to try.
@@ -191,23 +279,39 @@ func validQuery(q iimmpact.Query, stderr io.Writer) bool {
 
 // headings are the card's decision lines, in English and Bahasa Malaysia.
 var headings = map[iimmpact.Action][2]string{
-	iimmpact.ActionShow:  {"Decision: SHOW the bill; the customer may pay", "Keputusan: PAPAR bil; pelanggan boleh membayar"},
+	iimmpact.ActionShow:  {"Decision: SHOW the bill; the customer may pay", "Keputusan: PAPARKAN bil; pelanggan boleh membayar"},
 	iimmpact.ActionBlock: {"Decision: BLOCK; the customer must not pay", "Keputusan: SEKAT; pelanggan tidak boleh membayar"},
-	iimmpact.ActionHide:  {"Decision: HIDE bill details; the customer may still pay", "Keputusan: SEMBUNYI butiran bil; pelanggan masih boleh membayar"},
+	iimmpact.ActionHide:  {"Decision: HIDE bill details; the customer may still pay", "Keputusan: SEMBUNYIKAN butiran bil; pelanggan masih boleh membayar"},
+}
+
+// hideReasons say why no bill is shown, for a person.
+var hideReasons = map[iimmpact.Reason][2]string{
+	iimmpact.ReasonUnavailable: {"This biller does not offer bill details.",
+		"Biller ini tidak menyediakan butiran bil."},
+	iimmpact.ReasonServiceUnavailable: {"The biller cannot be reached right now.",
+		"Biller tidak dapat dihubungi buat masa ini."},
+	iimmpact.ReasonUnrecognised: {"IIMMPACT answered with a message this SDK does not know, so no details are shown.",
+		"IIMMPACT memberi mesej yang tidak dikenali, jadi butiran tidak dipaparkan."},
+	iimmpact.ReasonError: {"The bill could not be fetched (the error is above).",
+		"Bil tidak dapat diambil (ralatnya di atas)."},
+}
+
+func langIndex(lang iimmpact.Language) int {
+	if lang == iimmpact.Malay {
+		return 1
+	}
+	return 0
 }
 
 func printCard(w io.Writer, q iimmpact.Query, r result, lang iimmpact.Language) {
-	i := 0
-	if lang == iimmpact.Malay {
-		i = 1
-	}
+	i := langIndex(lang)
 	fmt.Fprintf(w, "%s %s\n", strings.ToUpper(q.Product), q.Account)
 	fmt.Fprintln(w, headings[r.Action][i])
 	switch r.Action {
 	case iimmpact.ActionBlock:
 		fmt.Fprintf(w, "  %s\n", r.Message)
 	case iimmpact.ActionHide:
-		fmt.Fprintf(w, "  reason: %s\n", r.Reason)
+		fmt.Fprintf(w, "  %s\n", hideReasons[r.Reason][i])
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range r.Fields {

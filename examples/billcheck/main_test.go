@@ -83,9 +83,17 @@ func TestJSONOutput(t *testing.T) {
 
 	code, out, _ = runBillcheck(t, "-json", "-product", "AKSB", "-account", "1234567890")
 	require.Equal(t, 0, code)
-	require.NoError(t, json.Unmarshal([]byte(out), &got))
-	assert.Equal(t, "show", got.Action)
-	assert.Equal(t, iimmpact.Field{Key: "outstanding", Label: "Outstanding amount", Value: "RM 45.94"}, got.Fields[2])
+	var show struct {
+		Action         string           `json:"action"`
+		OutstandingSen int64            `json:"outstanding_sen"`
+		DueDate        string           `json:"due_date"`
+		Fields         []iimmpact.Field `json:"fields"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &show))
+	assert.Equal(t, "show", show.Action)
+	assert.Equal(t, int64(4594), show.OutstandingSen, "the amount for a script, in sen")
+	assert.Equal(t, "2025-06-13", show.DueDate)
+	assert.Equal(t, iimmpact.Field{Key: "outstanding", Label: "Outstanding amount", Value: "RM 45.94"}, show.Fields[2])
 }
 
 func TestBadFlags(t *testing.T) {
@@ -179,7 +187,8 @@ func TestHelpListsEverything(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Empty(t, out)
 	for _, want := range []string{"-product", "-account", "-biller-code", "-ref2", "-amount", "-json", "-lang", "-list", "-timeout",
-		"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL", "built-in sandbox", "Exit status", "0  a decision", "1  the call failed", "2  bad flags"} {
+		"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL", "built-in sandbox", "Exit status", "0  a decision", "1  a call failed", "2  bad flags",
+		"-batch", "-out", "-workers", "-quota", "Resume", "SIGTERM", "3  -batch was stopped", "4  -batch stopped", "cron"} {
 		assert.Contains(t, errOut, want)
 	}
 	code, _, noArgs := runBillcheck(t)
@@ -191,7 +200,7 @@ func TestMalayLabels(t *testing.T) {
 	env(t, nil)
 	code, out, _ := runBillcheck(t, "-lang", "ms", "-product", "TNB", "-account", "220012345678")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "Keputusan: PAPAR bil")
+	assert.Contains(t, out, "Keputusan: PAPARKAN bil")
 	assert.Contains(t, out, "Jumlah tertunggak     RM 120.50")
 	assert.Contains(t, out, "Maklumat tambahan")
 	assert.Contains(t, out, "Tariff: A (domestic) · Meter: M-0042 · kWh: 533", "an object reads as text, not JSON")
@@ -199,5 +208,11 @@ func TestMalayLabels(t *testing.T) {
 
 	code, out, _ = runBillcheck(t, "-product", "DIGI", "-account", "0123456789")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "reason: unavailable", "a hide says why")
+	assert.Contains(t, out, "This biller does not offer bill details.", "a hide says why, in a sentence")
+	assert.NotContains(t, out, "unavailable", "not in the metrics' words")
+
+	code, out, _ = runBillcheck(t, "-lang", "ms", "-product", "SYABAS", "-account", "3000000001")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "Keputusan: SEMBUNYIKAN butiran bil")
+	assert.Contains(t, out, "Biller tidak dapat dihubungi buat masa ini.")
 }
