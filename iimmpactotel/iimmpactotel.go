@@ -1,0 +1,172 @@
+// Package iimmpactotel reports what an iimmpact.Client does to OpenTelemetry:
+// a span for each call and a client span for each HTTP request under it,
+// following the OpenTelemetry HTTP client conventions, and the metrics an
+// operator alerts on: decisions by reason, quota refusals and waits, breaker
+// openings, request durations.
+//
+//	client, err := iimmpact.NewClientFromEnv(iimmpactotel.Instrument())
+//
+// uses the global providers; WithTracerProvider and WithMeterProvider choose
+// others. No span, event or attribute holds the account number, Ref-2, an
+// amount, a name or address from the bill, the API key, the secret, a nonce
+// or a signature: the SDK never hands them to an observer.
+//
+// Alert on iimmpact.bill_presentment.decisions with reason
+// unrecognised_message: it is how a vendor rewording of "Invalid account no"
+// would show, and that would let customers pay into invalid accounts.
+package iimmpactotel
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
+	"go.opentelemetry.io/otel/semconv/v1.39.0/httpconv"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/iimmpact-go/iimmpact"
+)
+
+// scope is the instrumentation scope's name.
+const scope = "github.com/iimmpact-go/iimmpact/iimmpactotel"
+
+// The attributes of this package's own.
+const (
+	attrProduct   = attribute.Key("iimmpact.product")
+	attrAction    = attribute.Key("iimmpact.decision.action")
+	attrReason    = attribute.Key("iimmpact.decision.reason")
+	attrRequestID = attribute.Key("iimmpact.request_id")
+	attrAttempts  = attribute.Key("iimmpact.attempts")
+	attrOperation = attribute.Key("iimmpact.operation")
+)
+
+// Instrument returns the iimmpact.Option that reports the client's calls and
+// requests to OpenTelemetry.
+func Instrument(opts ...Option) iimmpact.Option {
+	c := newConfig(opts)
+	o := &observer{tracer: c.tp.Tracer(scope, trace.WithInstrumentationVersion(iimmpact.Version), trace.WithSchemaURL(semconv.SchemaURL))}
+	meter := c.mp.Meter(scope, metric.WithInstrumentationVersion(iimmpact.Version), metric.WithSchemaURL(semconv.SchemaURL))
+	var err error
+	o.duration, err = httpconv.NewClientRequestDuration(meter)
+	if err == nil {
+		o.decisions, err = meter.Int64Counter("iimmpact.bill_presentment.decisions", metric.WithUnit("{decision}"),
+			metric.WithDescription("Bill presentment decisions, by action and reason; alert on reason unrecognised_message."))
+	}
+	if err == nil {
+		o.refusals, err = meter.Int64Counter("iimmpact.quota.refusals", metric.WithUnit("{call}"),
+			metric.WithDescription("Calls the quota guard refused without sending them."))
+	}
+	if err == nil {
+		o.waits, err = meter.Float64Histogram("iimmpact.quota.wait.duration", metric.WithUnit("s"),
+			metric.WithDescription("How long requests waited for the quota to admit them."),
+			metric.WithExplicitBucketBoundaries(0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
+	}
+	if err == nil {
+		o.opens, err = meter.Int64Counter("iimmpact.breaker.opens", metric.WithUnit("{opening}"),
+			metric.WithDescription("Times the 403 breaker opened: the API looked to be blocking the IP."))
+	}
+	return func(cl *iimmpact.Client) error {
+		if err != nil {
+			return err
+		}
+		return iimmpact.WithObserver(o)(cl)
+	}
+}
+
+// observer is the iimmpact.Observer Instrument installs.
+type observer struct {
+	tracer    trace.Tracer
+	duration  httpconv.ClientRequestDuration
+	decisions metric.Int64Counter
+	refusals  metric.Int64Counter
+	waits     metric.Float64Histogram
+	opens     metric.Int64Counter
+}
+
+// StartCall starts the call's span.
+func (o *observer) StartCall(ctx context.Context, call iimmpact.CallInfo) (context.Context, func(iimmpact.CallResult)) {
+	ctx, span := o.tracer.Start(ctx, "iimmpact."+call.Operation, trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attrOperation.String(call.Operation), attrProduct.String(call.Product)))
+	return ctx, func(r iimmpact.CallResult) {
+		attrs := []attribute.KeyValue{attrAttempts.Int(r.Attempts)}
+		if r.RequestID != "" {
+			attrs = append(attrs, attrRequestID.String(r.RequestID))
+		}
+		if r.Decision.Action != "" {
+			attrs = append(attrs, attrAction.String(string(r.Decision.Action)), attrReason.String(string(r.Decision.Reason)))
+			o.decisions.Add(ctx, 1, metric.WithAttributes(attrAction.String(string(r.Decision.Action)),
+				attrReason.String(string(r.Decision.Reason)), attrProduct.String(call.Product)))
+		}
+		switch r.ErrorKind {
+		case "quota_exceeded":
+			span.AddEvent("iimmpact.quota.refused")
+			o.refusals.Add(ctx, 1, metric.WithAttributes(attrOperation.String(call.Operation), attrProduct.String(call.Product)))
+		case "blocked":
+			span.AddEvent("iimmpact.breaker.refused")
+		}
+		if r.Err != nil {
+			attrs = append(attrs, semconv.ErrorTypeKey.String(r.ErrorKind))
+			span.SetStatus(codes.Error, r.Err.Error())
+		}
+		span.SetAttributes(attrs...)
+		span.End()
+	}
+}
+
+// StartRequest starts the client span of one HTTP request.
+func (o *observer) StartRequest(ctx context.Context, req iimmpact.RequestInfo) (context.Context, func(iimmpact.RequestResult)) {
+	if req.QuotaWait > 0 {
+		trace.SpanFromContext(ctx).AddEvent("iimmpact.quota.wait", trace.WithAttributes(attribute.Float64("iimmpact.quota.wait.seconds", req.QuotaWait.Seconds())))
+		o.waits.Record(ctx, req.QuotaWait.Seconds())
+	}
+	host, port := hostPort(req.URL)
+	attrs := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(req.Method), semconv.ServerAddress(host), semconv.ServerPort(port)}
+	spanAttrs := append([]attribute.KeyValue{semconv.URLFull(req.URL)}, attrs...)
+	if req.Resend > 0 {
+		spanAttrs = append(spanAttrs, semconv.HTTPRequestResendCount(req.Resend))
+	}
+	ctx, span := o.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(spanAttrs...))
+	start := time.Now()
+	return ctx, func(r iimmpact.RequestResult) {
+		var end []attribute.KeyValue
+		if r.StatusCode > 0 {
+			end = append(end, semconv.HTTPResponseStatusCode(r.StatusCode))
+		}
+		switch {
+		case r.ErrorType != "":
+			end = append(end, semconv.ErrorTypeKey.String(r.ErrorType))
+			span.SetStatus(codes.Error, r.ErrorType)
+		case r.StatusCode >= 400:
+			end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(r.StatusCode)))
+			span.SetStatus(codes.Error, "")
+		}
+		if r.BreakerOpened {
+			span.AddEvent("iimmpact.breaker.opened")
+			o.opens.Add(ctx, 1, metric.WithAttributes(semconv.ServerAddress(host), semconv.ServerPort(port)))
+		}
+		span.SetAttributes(end...)
+		span.End()
+		o.duration.RecordSet(ctx, time.Since(start).Seconds(), attribute.NewSet(append(attrs, end...)...))
+	}
+}
+
+// hostPort is the server's address and port, the scheme's default port when
+// the URL names none.
+func hostPort(raw string) (string, int) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", 0
+	}
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return u.Hostname(), p
+	}
+	if u.Scheme == "http" {
+		return u.Hostname(), 80
+	}
+	return u.Hostname(), 443
+}
