@@ -115,62 +115,74 @@ func (b *batch) present(c *Client, j job, wait time.Duration) (out indexed) {
 	return out
 }
 
+// progress is where a run stands.
+type progress struct {
+	pending  *job // the next query to hand out
+	n        int  // queries read so far
+	inFlight int
+	stopped  error // why no more work is handed out
+}
+
 // run hands out queries while it may, and yields every result.
 func (b *batch) run(next func() (Query, bool), yield func(int, BatchResult) bool) {
-	var pending *job // the next query to hand out
-	n, inFlight := 0, 0
-	var stopped error
+	var p progress
 	for {
-		if pending == nil && stopped == nil {
+		if p.pending == nil && p.stopped == nil {
 			if q, ok := next(); ok {
-				pending = &job{n, q}
-				n++
+				p.pending, p.n = &job{p.n, q}, p.n+1
 			}
 		}
-		if pending == nil && inFlight == 0 || stopped != nil && inFlight == 0 {
+		if p.inFlight == 0 && (p.pending == nil || p.stopped != nil) {
 			break
 		}
-		var jobs chan job // nil, so the send below is never chosen, unless there is work to hand out
-		var j job
-		if pending != nil && stopped == nil {
-			jobs, j = b.jobs, *pending
-		}
-		done := b.ctx.Done()
-		if stopped != nil {
-			done = nil
-		}
-		select {
-		case jobs <- j:
-			pending, inFlight = nil, inFlight+1
-		case r := <-b.results:
-			inFlight--
-			if r.panicked {
-				b.close()
-				panic(r.panic)
-			}
-			if errors.Is(r.r.Err, ErrBlocked) && stopped == nil {
-				stopped = ErrBlocked
-			}
-			if !yield(r.i, r.r) {
-				return
-			}
-		case <-done:
-			stopped = b.ctx.Err()
+		if !b.step(&p, yield) {
+			return
 		}
 	}
-	if stopped == nil {
+	if p.stopped == nil {
 		return
 	}
 	// Report what was never sent, the pending query first.
-	if pending != nil && !yield(pending.i, notSent(pending.q, stopped)) {
+	if p.pending != nil && !yield(p.pending.i, notSent(p.pending.q, p.stopped)) {
 		return
 	}
 	for q, ok := next(); ok; q, ok = next() {
-		if !yield(n, notSent(q, stopped)) {
+		if !yield(p.n, notSent(q, p.stopped)) {
 			return
 		}
-		n++
+		p.n++
 	}
+}
+
+// step hands out the pending query, takes a result or notes the context's
+// end, whichever comes first. It reports false when the consumer broke off.
+func (b *batch) step(p *progress, yield func(int, BatchResult) bool) bool {
+	var jobs chan job // nil, so the send below is never chosen, unless there is work to hand out
+	var j job
+	if p.pending != nil && p.stopped == nil {
+		jobs, j = b.jobs, *p.pending
+	}
+	done := b.ctx.Done()
+	if p.stopped != nil {
+		done = nil
+	}
+	select {
+	case jobs <- j:
+		p.pending, p.inFlight = nil, p.inFlight+1
+	case r := <-b.results:
+		p.inFlight--
+		if r.panicked {
+			b.close()
+			panic(r.panic)
+		}
+		if errors.Is(r.r.Err, ErrBlocked) && p.stopped == nil {
+			p.stopped = ErrBlocked
+		}
+		return yield(r.i, r.r)
+	case <-done:
+		p.stopped = b.ctx.Err()
+	}
+	return true
 }
 
 // close stops the workers: calls in flight are cancelled and their results

@@ -95,10 +95,10 @@ func TestTracesAndMetricsOverTheSandbox(t *testing.T) {
 	t.Cleanup(srv.Client.CloseIdleConnections)
 	ctx := context.Background()
 	for _, q := range []iimmpact.Query{
-		{Product: "AKSB", Account: "1234567890"},   // show
-		{Product: "DIGI", Account: "0123456789"},   // hide
-		{Product: "AKSB", Account: "0000000000"},   // block
-		{Product: "TNB", Account: "220012345678"},  // a 503, retried, then show
+		{Product: "AKSB", Account: "1234567890"},  // show
+		{Product: "DIGI", Account: "0123456789"},  // hide
+		{Product: "AKSB", Account: "0000000000"},  // block
+		{Product: "TNB", Account: "220012345678"}, // a 503, retried, then show
 	} {
 		_, err := srv.Client.BillPresentment(ctx, q)
 		require.NoError(t, err)

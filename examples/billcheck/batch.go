@@ -41,23 +41,13 @@ var columns = map[string]func(*iimmpact.Query, string){
 }
 
 func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) int {
-	in, total, err := openInput(o.batch, stdin)
+	in, out, rows, total, done, err := openBatch(o, stdin, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "billcheck:", err)
 		return exitUsage
 	}
 	defer in.Close()
-	out, done, err := openOutput(o.out, stdout)
-	if err != nil {
-		fmt.Fprintln(stderr, "billcheck:", err)
-		return exitUsage
-	}
 	defer out.Close()
-	rows, err := readRows(in)
-	if err != nil {
-		fmt.Fprintln(stderr, "billcheck:", o.batch+":", err)
-		return exitUsage
-	}
 
 	prog := newProgress(stderr, total-len(done), time.Now)
 	opts := []iimmpact.Option{iimmpact.WithTimeout(o.timeout), iimmpact.WithObserver(prog)}
@@ -76,18 +66,16 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 	if len(done) > 0 {
 		fmt.Fprintf(stderr, "billcheck: %s already has %d results: resuming with the rest\n", o.out, len(done))
 	}
-
-	// A signal stops handing out rows; the calls in flight get grace to finish.
-	calls, abandon := context.WithCancel(context.WithoutCancel(ctx))
-	defer abandon()
-	stopAbandoning := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(grace, abandon)
-		context.AfterFunc(calls, func() { t.Stop() })
-	})
-	defer stopAbandoning()
+	calls, stop := afterGrace(ctx)
+	defer stop()
 
 	prog.start()
 	s := summary{now: time.Now}
+	record := func(l line) {
+		write(out, l)
+		s.add(l)
+		prog.row()
+	}
 	var lines []int // the line of each query handed to the batch, by its index
 	pending := func(yield func(iimmpact.Query) bool) {
 		for r := range rows {
@@ -96,10 +84,7 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 				return
 			case done[r.line]:
 			case r.err != nil: // never sent: it is no query
-				l := line{Line: r.line, Query: r.q, result: newResult(nil, r.err, o.lang)}
-				write(out, l)
-				s.add(l)
-				prog.row()
+				record(line{Line: r.line, Query: r.q, result: newResult(nil, r.err, o.lang)})
 			default:
 				lines = append(lines, r.line)
 				if !yield(r.q) {
@@ -109,30 +94,44 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 		}
 	}
 	blocked := false
-	for i, r := range client.BillPresentments(calls, iter.Seq[iimmpact.Query](pending), o.workers) {
+	for i, r := range client.BillPresentments(calls, pending, o.workers) {
 		if unsent(r.Err) {
 			blocked = blocked || errors.Is(r.Err, iimmpact.ErrBlocked)
 			continue // no result yet: the next run sends it
 		}
-		l := line{Line: lines[i], Query: r.Query, result: newResult(r.Bill, r.Err, o.lang)}
-		write(out, l)
-		s.add(l)
-		prog.row()
+		record(line{Line: lines[i], Query: r.Query, result: newResult(r.Bill, r.Err, o.lang)})
 	}
 	prog.stop()
 	s.print(stderr, time.Since(prog.began))
-	switch {
-	case blocked:
-		fmt.Fprintf(stderr, "billcheck: IIMMPACT answers 403 to this IP: it looks blocked (the vendor blocks an IP for 240 minutes after 30,000 requests in 5 minutes).\n"+
-			"billcheck: the rows not sent have no result; run the same command again after %s to resume.\n", time.Now().Add(240*time.Minute).Format("15:04"))
-		return exitBlocked
-	case ctx.Err() != nil:
-		fmt.Fprintln(stderr, "billcheck: stopped; run the same command again to resume with the rows that have no result")
-		return exitStopped
-	case s.errors > 0:
-		return exitErrors
+	return s.status(stderr, blocked, ctx.Err() != nil)
+}
+
+// openBatch opens the input, reads its header, and opens the results file.
+func openBatch(o options, stdin io.Reader, stdout io.Writer) (in io.ReadCloser, out io.WriteCloser, rows iter.Seq[row], total int, done map[int]bool, err error) {
+	if in, total, err = openInput(o.batch, stdin); err != nil {
+		return nil, nil, nil, 0, nil, err
 	}
-	return exitOK
+	if rows, err = readRows(in); err != nil {
+		in.Close()
+		return nil, nil, nil, 0, nil, fmt.Errorf("%s: %w", o.batch, err)
+	}
+	if out, done, err = openOutput(o.out, stdout); err != nil {
+		in.Close()
+		return nil, nil, nil, 0, nil, err
+	}
+	return in, out, rows, total, done, nil
+}
+
+// afterGrace returns the context the calls run in: a signal (ctx ending) stops
+// handing out rows, and the calls in flight get grace to finish before it is
+// cancelled too.
+func afterGrace(ctx context.Context) (context.Context, func()) {
+	calls, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, abandon)
+		context.AfterFunc(calls, func() { t.Stop() })
+	})
+	return calls, func() { stop(); abandon() }
 }
 
 // unsent reports an error of a row that has no result yet: it was never sent
@@ -323,6 +322,22 @@ func (s *summary) add(l line) {
 }
 
 var myt = time.FixedZone("GMT+8", 8*60*60) // the API's dates are Malaysian
+
+// status says how the run ended and returns its exit status.
+func (s *summary) status(w io.Writer, blocked, stopped bool) int {
+	switch {
+	case blocked:
+		fmt.Fprintf(w, "billcheck: IIMMPACT answers 403 to this IP: it looks blocked (the vendor blocks an IP for 240 minutes after 30,000 requests in 5 minutes).\n"+
+			"billcheck: the rows not sent have no result; run the same command again after %s to resume.\n", s.now().Add(240*time.Minute).Format("15:04"))
+		return exitBlocked
+	case stopped:
+		fmt.Fprintln(w, "billcheck: stopped; run the same command again to resume with the rows that have no result")
+		return exitStopped
+	case s.errors > 0:
+		return exitErrors
+	}
+	return exitOK
+}
 
 func (s *summary) print(w io.Writer, elapsed time.Duration) {
 	s.mu.Lock()
