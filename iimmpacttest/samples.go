@@ -16,7 +16,7 @@ func Samples() []Sample {
 		{Product: "TNB", Account: "220012345678", Description: "TNB electricity bill with a CustomField object and an e-bill: show"},
 		{Product: "JOMPAY", Account: "8800123456", BillerCode: "5454", Ref2: "PJ-2025-001", Description: "JomPAY assessment tax, needs Ref-2: show (without -ref2: block)"},
 		{Product: "DIGI", Account: "0123456789", Description: "a product without bill presentment: hide"},
-		{Product: "SYABAS", Account: "3000000001", Description: "the biller is down: hide"},
+		{Product: "SYABAS", Account: "3000000001", Description: "the biller is down (network status: Interruption): hide"},
 		{Product: "AKSB", Account: "0000000000", Description: "an account that does not exist: block"},
 		{Product: "UNIFI", Account: "0312345678", Description: "a message the vendor's table does not list: hide (and the SDK warns once)"},
 	}
@@ -53,4 +53,5 @@ func (s *Server) loadSamples() {
 	s.Set("UNIFI", "0312345678", Message("Account is temporarily suspended"))
 	s.SetProduct("DIGI", Unavailable())
 	s.SetProduct("SYABAS", ServiceUnavailable())
+	s.statuses["SYABAS"] = Interruption // the biller is down
 }

@@ -38,6 +38,7 @@ type Server struct {
 	scripts  map[key][]Outcome // each used once in turn; the last one stays
 	failures map[key][]Outcome // each used once, before anything else
 	products map[string]Outcome
+	statuses map[string]string // network status by product
 	billers  map[string]JomPAYBiller
 	nonces   *verify.Nonces
 	ips      map[string]*ipCount
@@ -172,6 +173,7 @@ func newServer(opts ...Option) *Server {
 		scripts:  map[key][]Outcome{},
 		failures: map[key][]Outcome{},
 		products: map[string]Outcome{},
+		statuses: map[string]string{},
 		billers:  map[string]JomPAYBiller{},
 		ips:      map[string]*ipCount{},
 		cfg: config{
@@ -269,8 +271,9 @@ func (s *Server) ResetRequests() {
 	s.requests = nil
 }
 
-// ServeHTTP answers GET /v2/bill-presentment as the API does; any other path is
-// 404 and any other method 405.
+// ServeHTTP answers GET /v2/bill-presentment and GET /v2/networkstatus as the
+// API does, and GET /img/CODE.svg with a logo for the products' product_img;
+// any other path is 404 and any other method 405.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.now()
 	rec := Request{Query: r.URL.Query(), Header: r.Header.Clone(), Time: now}
@@ -305,7 +308,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // answer decides the response and fills in rec's authentication result.
 func (s *Server) answer(r *http.Request, now time.Time, rec *Request) (int, http.Header, []byte, time.Duration) {
-	if r.URL.Path != "/v2/bill-presentment" {
+	if code, ok := strings.CutPrefix(r.URL.Path, "/img/"); ok && r.Method == http.MethodGet {
+		return logo(strings.TrimSuffix(code, ".svg"))
+	}
+	if r.URL.Path != "/v2/bill-presentment" && r.URL.Path != "/v2/networkstatus" {
 		return jsonError(http.StatusNotFound, "not_found", "no such endpoint")
 	}
 	if r.Method != http.MethodGet {
@@ -331,6 +337,8 @@ func (s *Server) answer(r *http.Request, now time.Time, rec *Request) (int, http
 	switch {
 	case product == "":
 		return jsonError(http.StatusBadRequest, "bad_request", "product is required")
+	case r.URL.Path == "/v2/networkstatus":
+		return s.networkStatus(product, now)
 	case account == "":
 		return jsonError(http.StatusBadRequest, "bad_request", "account is required")
 	}

@@ -426,3 +426,40 @@ func TestRepeatedParameterIsRefused(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	assert.Contains(t, readAll(t, resp), "account is given more than once")
 }
+
+func TestNetworkStatus(t *testing.T) {
+	srv := Start(t)
+	ctx := context.Background()
+	st, err := srv.Client.NetworkStatus(ctx, "TNB")
+	require.NoError(t, err)
+	assert.Equal(t, "TNB", st.ProductCode)
+	assert.Equal(t, "Tenaga Nasional Berhad", st.ProductName)
+	assert.Equal(t, Healthy, st.Status)
+	assert.False(t, st.Interrupted())
+	assert.Equal(t, srv.URL+"/img/TNB.svg", st.ProductImage)
+	_, err = st.LastUpdated.Time()
+	assert.NoError(t, err)
+
+	st, err = srv.Client.NetworkStatus(ctx, "syabas")
+	require.NoError(t, err)
+	assert.True(t, st.Interrupted(), "the sample biller that is down")
+
+	srv.SetNetworkStatus("TNB", Interruption)
+	st, err = srv.Client.NetworkStatus(ctx, "TNB")
+	require.NoError(t, err)
+	assert.True(t, st.Interrupted())
+
+	_, err = srv.Client.NetworkStatus(ctx, "NOPE")
+	var apiErr *iimmpact.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 400, apiErr.StatusCode)
+
+	last := srv.Requests()[len(srv.Requests())-1]
+	assert.True(t, last.Authenticated, "signed and checked like bill presentment")
+	resp := serve(t, NewHandler(), "/v2/networkstatus?product=TNB")
+	assert.Equal(t, 401, resp.StatusCode, "an unsigned request is refused")
+
+	logo := serve(t, NewHandler(), "/img/TNB.svg")
+	assert.Equal(t, "image/svg+xml", logo.Header.Get("Content-Type"))
+	assert.Contains(t, readAll(t, logo), ">TNB</text>")
+}
