@@ -63,7 +63,7 @@ func (s *Server) networkStatus(product string, now time.Time) (int, http.Header,
 		status = Healthy
 	}
 	body, _ := json.Marshal(map[string]any{
-		"data": map[string]string{"product_code": product, "product_name": name, "product_img": s.URL + "/img/" + product + ".svg", "network_status": status},
+		"data":     map[string]string{"product_code": product, "product_name": name, "product_img": s.URL + "/img/" + product + ".svg", "network_status": status},
 		"metadata": map[string]any{"status_code": 200, "last_updated": now.In(gmt8).Format(lastUpdatedLayout)},
 	})
 	return http.StatusOK, nil, body, 0

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -531,4 +532,16 @@ func (s *Server) Responder() func(*http.Request) (*http.Response, error) {
 		resp.Request = r
 		return resp, nil
 	}
+}
+
+// JomPAYBillers returns the JomPAY billers the server knows, by code.
+func (s *Server) JomPAYBillers() []JomPAYBiller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]JomPAYBiller, 0, len(s.billers))
+	for _, b := range s.billers {
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b JomPAYBiller) int { return strings.Compare(a.Code, b.Code) })
+	return out
 }

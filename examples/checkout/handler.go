@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
@@ -17,32 +18,71 @@ import (
 //go:embed page.html style.css
 var files embed.FS
 
-var page = template.Must(template.ParseFS(files, "page.html"))
+var page = template.Must(template.New("page.html").Funcs(template.FuncMap{"fill": fill}).ParseFS(files, "page.html"))
 
-// Handler serves the checkout: GET / shows the form, GET /bill the outcome,
-// POST /pay decides again and stands in for the payment step, GET /style.css
-// the stylesheet.
+// Handler serves the checkout: GET / shows the form, POST /bill the bill (the
+// account number travels in the body, never in a URL), POST /pay decides again
+// and stands in for the payment step, GET /style.css the stylesheet.
 type Handler struct {
-	client   *iimmpact.Client
-	timeout  time.Duration
-	logger   *slog.Logger
-	products []string
-	mux      *http.ServeMux
+	client  *iimmpact.Client
+	timeout time.Duration
+	logger  *slog.Logger
+	billers catalog
+	mux     *http.ServeMux
 }
 
-// NewHandler returns the checkout for client; each bill lookup gets timeout.
-// products are offered in the product list; the customer may type any other.
-func NewHandler(client *iimmpact.Client, timeout time.Duration, logger *slog.Logger, products []string) *Handler {
-	h := &Handler{client: client, timeout: timeout, logger: logger, products: products, mux: http.NewServeMux()}
+// biller is one the page offers by name.
+type biller struct {
+	Product   string // the product code, such as "TNB"
+	Code      string // the JomPAY biller code; "" for other products
+	Name      string
+	NeedsRef2 bool
+}
+
+// catalog is what the page offers: products, and JomPAY's billers.
+type catalog struct{ Products, JomPAY []biller }
+
+// NewHandler returns the checkout for client; the network status and the bill
+// of a lookup share one deadline, timeout.
+func NewHandler(client *iimmpact.Client, timeout time.Duration, logger *slog.Logger, billers catalog) *Handler {
+	h := &Handler{client: client, timeout: timeout, logger: logger, billers: billers, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /{$}", h.form)
-	h.mux.HandleFunc("GET /bill", h.bill)
+	h.mux.HandleFunc("POST /bill", h.bill)
 	h.mux.HandleFunc("POST /pay", h.pay)
 	h.mux.Handle("GET /style.css", http.FileServerFS(files))
 	return h
 }
 
-// ServeHTTP routes to the checkout's pages.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// ServeHTTP routes to the checkout's pages; a POST from another site is
+// refused, so no other page can start a payment.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		v := h.newView(r)
+		v.Refused, v.Notice = true, v.T.CrossSite
+		h.render(w, http.StatusForbidden, v)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// sameOrigin reports whether a browser says r comes from this site, as
+// net/http's CrossOriginProtection (Go 1.25) decides: by Sec-Fetch-Site, or
+// else by Origin. A request with neither is no browser's, and is let through.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return true
+	case "":
+	default:
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
+}
 
 // view is what page.html renders.
 type view struct {
@@ -51,58 +91,79 @@ type view struct {
 	Other    iimmpact.Language // the language the switch offers
 	Query    iimmpact.Query
 	JomPAY   bool
-	Products []string
-	Looked   bool // a lookup was made
+	Billers  catalog
+	Chosen   biller            // the biller of the query, when the page knows it
+	Errors   map[string]string // by form field: what to fix
+	Looked   bool              // a lookup was made
 	Decision iimmpact.Decision
-	Fields   []iimmpact.Field
-	Problem  string // a problem with the form, for the customer to fix
-	Notice   string // why no bill is shown, when that helps the customer
+	Card     card
+	Notice   string // why no bill is shown, or that payment was refused
+	Warning  string // the biller's network is interrupted
 	Paid     bool
-	Refused  bool // /pay refused a blocked account
+	Refused  bool
 }
 
-// Show reports whether the page shows the bill's fields.
+// card is the bill as the shopper sees it: who, how much, by when, then the
+// rest of what the API returned.
+type card struct {
+	Name, Code, Logo, Initials string
+	Amount, Due, EBill         string
+	Details                    []iimmpact.Field
+}
+
+// SwitchURL is this page's form in the other language (the bill, and its
+// account number, are not carried in a URL).
+func (v view) SwitchURL() string {
+	q := url.Values{"lang": {string(v.Other)}}
+	if v.JomPAY {
+		q.Set("tab", "jompay")
+	}
+	return "/?" + q.Encode()
+}
+
+// Show reports whether the page shows the bill.
 func (v view) Show() bool { return v.Decision.Action == iimmpact.ActionShow }
 
 // Block reports whether the page shows the block message.
 func (v view) Block() bool { return v.Decision.Action == iimmpact.ActionBlock }
 
-// SwitchURL is this page in the other language.
-func (v view) SwitchURL() string {
-	q := url.Values{"lang": {string(v.Other)}}
-	if v.JomPAY {
-		q.Set("product", "JOMPAY")
-	}
-	return "/?" + q.Encode()
-}
+// Ref2Needed reports whether the chosen biller needs Ref-2.
+func (v view) Ref2Needed() bool { return v.Chosen.NeedsRef2 }
 
 func (h *Handler) newView(r *http.Request) view {
-	v := view{Lang: iimmpact.English, Other: iimmpact.Malay, Query: queryFrom(r), Products: h.products}
+	v := view{Lang: iimmpact.English, Other: iimmpact.Malay, Billers: h.billers, Errors: map[string]string{}}
 	if r.FormValue("lang") == string(iimmpact.Malay) {
 		v.Lang, v.Other = iimmpact.Malay, iimmpact.English
 	}
 	v.T = pageWords[v.Lang]
-	v.JomPAY = strings.EqualFold(strings.TrimSpace(v.Query.Product), "JOMPAY")
+	v.Query = h.queryFrom(r)
+	v.JomPAY = strings.EqualFold(v.Query.Product, "JOMPAY") || r.FormValue("tab") == "jompay"
+	v.Chosen = h.billers.find(v.Query)
 	return v
 }
 
 func (h *Handler) form(w http.ResponseWriter, r *http.Request) {
-	h.render(w, http.StatusOK, h.newView(r))
+	v := h.newView(r)
+	if v.JomPAY {
+		v.Query.Product = "JOMPAY"
+	}
+	h.render(w, http.StatusOK, v)
 }
 
 func (h *Handler) bill(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r)
-	if v.Problem = v.problem(); v.Problem != "" {
+	if !v.check() {
 		h.render(w, http.StatusUnprocessableEntity, v)
 		return
 	}
-	bill, err := h.lookup(r.Context(), v.Query)
-	if err != nil {
-		v.Notice = v.T.NotNow // every error fails open: the customer may still pay
-	}
+	bill, status, err := h.lookup(r.Context(), v.Query)
 	v.Looked = true
 	v.Decision = bill.Decision()
-	v.Fields = bill.FieldsIn(v.Lang)
+	v.Card = v.cardOf(bill, status)
+	if status.Interrupted() {
+		v.Warning = fill(v.T.Interrupted, v.Card.Name)
+	}
+	v.Notice = v.notice(err)
 	h.render(w, http.StatusOK, v)
 }
 
@@ -110,13 +171,17 @@ func (h *Handler) bill(w http.ResponseWriter, r *http.Request) {
 // never start a payment for an account the API calls invalid.
 func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r)
-	if v.Problem = v.problem(); v.Problem != "" {
+	if !v.check() {
 		h.render(w, http.StatusUnprocessableEntity, v)
 		return
 	}
-	bill, _ := h.lookup(r.Context(), v.Query)
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	bill, err := h.client.BillPresentment(ctx, v.Query)
+	h.log(v.Query, bill, err)
 	if v.Decision = bill.Decision(); !v.Decision.CanProceed {
 		v.Looked, v.Refused = true, true
+		v.Card = v.cardOf(nil, nil)
 		h.render(w, http.StatusUnprocessableEntity, v)
 		return
 	}
@@ -124,60 +189,187 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, v)
 }
 
-func (h *Handler) lookup(ctx context.Context, q iimmpact.Query) (*iimmpact.Bill, error) {
+// lookup asks for the network status and the bill at once, the vendor's steps
+// 3 and 4, under one deadline. The status only ever adds a warning.
+func (h *Handler) lookup(ctx context.Context, q iimmpact.Query) (*iimmpact.Bill, *iimmpact.NetworkStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
+	var status *iimmpact.NetworkStatus
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var err error
+		if status, err = h.client.NetworkStatus(ctx, q.Product); err != nil {
+			h.logger.Info("network status", "product", q.Product, "error", err.Error())
+		}
+	}()
 	bill, err := h.client.BillPresentment(ctx, q)
+	wg.Wait()
+	h.log(q, bill, err)
+	return bill, status, err
+}
+
+// log notes the decision; the SDK's error text is redacted, and the account
+// number is never logged.
+func (h *Handler) log(q iimmpact.Query, bill *iimmpact.Bill, err error) {
 	d := bill.Decision()
-	// The error text is redacted by the SDK; the account number is not logged.
-	h.logger.Info("bill presentment", "product", q.Product, "action", string(d.Action), "reason", string(d.Reason), "error", errText(err))
-	return bill, err
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
+	attrs := []any{"product", q.Product, "action", string(d.Action), "reason", string(d.Reason)}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
 	}
-	return err.Error()
+	h.logger.Info("bill presentment", attrs...)
 }
 
-// problem words a query the SDK refuses with the form's own labels.
-func (v view) problem() string {
-	err := v.Query.Validate()
+// check finds what the customer must fix before anything is sent, worded with
+// the form's labels and attached to the field: the SDK's rules by their
+// codes, and Ref-2 for a biller the page knows needs it.
+func (v *view) check() bool {
 	var qe *iimmpact.QueryError
-	if !errors.As(err, &qe) {
-		return ""
-	}
-	label := map[string]string{
-		"account": v.T.Account, "product": v.T.Product, "biller_code": v.T.BillerCode,
-		"ref2": v.T.Ref2, "amount": v.T.Amount,
-	}[qe.Field]
-	if v.JomPAY && qe.Field == "account" {
-		label = v.T.Ref1
-	}
 	switch {
-	case strings.HasPrefix(qe.Rule, "is required"):
-		return strings.ReplaceAll(v.T.Required, "%s", label)
-	case strings.HasPrefix(qe.Rule, "is only used"):
-		return strings.ReplaceAll(v.T.JomPAYOnly, "%s", label)
-	case qe.Field == "amount":
-		return strings.ReplaceAll(v.T.BadAmount, "%s", label)
+	case errors.As(v.Query.Validate(), &qe):
+		field := qe.Field
+		if field == "product" && v.JomPAY {
+			field = "biller_code"
+		}
+		v.Errors[field] = fill(v.T.codes[qe.Code], v.label(field))
+	case v.Chosen.NeedsRef2 && v.Query.Ref2 == "":
+		v.Errors["ref2"] = fill(v.T.codes[codeRef2Needed], v.T.Ref2)
 	}
-	return strings.ReplaceAll(v.T.Invalid, "%s", label)
+	return len(v.Errors) == 0
 }
 
-func queryFrom(r *http.Request) iimmpact.Query {
-	return iimmpact.Query{
-		Product:    strings.TrimSpace(r.FormValue("product")),
-		Account:    strings.TrimSpace(r.FormValue("account")),
-		BillerCode: strings.TrimSpace(r.FormValue("biller_code")),
-		Ref2:       strings.TrimSpace(r.FormValue("ref2")),
-		Amount:     strings.TrimSpace(r.FormValue("amount")),
+func (v view) label(field string) string {
+	switch field {
+	case "account":
+		if v.JomPAY {
+			return v.T.Ref1
+		}
+		return v.T.Account
+	case "biller_code":
+		return v.T.BillerCode
+	case "ref2":
+		return v.T.Ref2
+	case "amount":
+		return v.T.Amount
 	}
+	return v.T.Product
+}
+
+// cardOf builds the bill card from what the API returned.
+func (v view) cardOf(bill *iimmpact.Bill, status *iimmpact.NetworkStatus) card {
+	c := card{Code: v.Query.Product, Name: v.Chosen.Name}
+	if v.JomPAY {
+		c.Code = v.Query.BillerCode
+	}
+	if status != nil {
+		c.Logo = status.ProductImage
+		if c.Name == "" {
+			c.Name = status.ProductName
+		}
+	}
+	for _, f := range bill.FieldsIn(v.Lang) {
+		switch f.Key {
+		case "biller_name":
+			c.Name = f.Value
+		case "outstanding":
+			c.Amount = f.Value
+		case "due_date":
+			c.Due = fill(v.T.DueBy, v.date(bill))
+		case "e_bill":
+			c.EBill = f.Value
+		default:
+			c.Details = append(c.Details, f)
+		}
+	}
+	if c.Name == "" {
+		c.Name = c.Code
+	}
+	c.Initials = initials(c.Name)
+	return c
+}
+
+// date is the due date as "13 Jun 2025", months in the page's language.
+func (v view) date(bill *iimmpact.Bill) string {
+	t, err := bill.Data.DueDate.Time()
+	if err != nil {
+		return bill.Data.DueDate.String()
+	}
+	return t.Format("2") + " " + strings.Fields(v.T.Months)[t.Month()-1] + " " + t.Format("2006")
+}
+
+func initials(name string) string {
+	var out []rune
+	for _, w := range strings.Fields(name) {
+		if r := []rune(w)[0]; len(out) < 2 && r != '(' {
+			out = append(out, r)
+		}
+	}
+	return strings.ToUpper(string(out))
+}
+
+// notice says why no bill is shown, in words for the shopper.
+func (v view) notice(err error) string {
+	switch {
+	case v.Decision.Action != iimmpact.ActionHide:
+		return ""
+	case err != nil:
+		return v.T.NotNow // every error fails open: the customer may still pay
+	case v.Decision.Reason == iimmpact.ReasonUnavailable:
+		return v.T.NoPresentment
+	case v.Decision.Reason == iimmpact.ReasonServiceUnavailable:
+		return fill(v.T.BillerDown, v.Card.Name)
+	}
+	return v.T.Unrecognised
+}
+
+// BlockMessage is the API's error_message in the page's language.
+func (v view) BlockMessage() string { return v.T.block(v.Decision.Message) }
+
+// queryFrom reads the form: a biller picked from the list or typed as a code
+// (or a name the page knows).
+func (h *Handler) queryFrom(r *http.Request) iimmpact.Query {
+	q := iimmpact.Query{
+		Product: r.FormValue("product"), Account: r.FormValue("account"), BillerCode: r.FormValue("biller_code"),
+		Ref2: r.FormValue("ref2"), Amount: r.FormValue("amount"),
+	}
+	if other := strings.TrimSpace(r.FormValue("product_other")); other != "" {
+		q.Product = h.billers.code(other)
+	}
+	if other := strings.TrimSpace(r.FormValue("biller_other")); other != "" {
+		q.BillerCode = other
+	}
+	return q
+}
+
+// code is the product code of a typed name, or what was typed.
+func (c catalog) code(typed string) string {
+	for _, b := range c.Products {
+		if strings.EqualFold(b.Name, typed) {
+			return b.Product
+		}
+	}
+	return typed
+}
+
+// find returns the biller of q, when the page knows it.
+func (c catalog) find(q iimmpact.Query) biller {
+	list, key := c.Products, func(b biller) bool { return strings.EqualFold(b.Product, strings.TrimSpace(q.Product)) }
+	if strings.EqualFold(strings.TrimSpace(q.Product), "JOMPAY") {
+		list, key = c.JomPAY, func(b biller) bool { return b.Code == strings.TrimSpace(q.BillerCode) }
+	}
+	for _, b := range list {
+		if key(b) {
+			return b
+		}
+	}
+	return biller{}
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, v view) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store") // a bill is personal
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	if err := page.Execute(w, v); err != nil {
 		h.logger.Error("rendering the page", "error", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
@@ -100,155 +101,278 @@ func get(t *testing.T, h http.Handler, target string) (int, *node) {
 	return rec.Code, parseHTML(t, rec.Body)
 }
 
-func newCheckout(t *testing.T, timeout time.Duration) (*Handler, *iimmpacttest.Server) {
-	srv := iimmpacttest.Start(t)
-	return NewHandler(srv.Client, timeout, slog.New(slog.DiscardHandler), []string{"AKSB", "TNB"}), srv
+// post sends form to path as a browser on the same site does.
+func post(t *testing.T, h http.Handler, path string, form url.Values) (int, *node) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	h.ServeHTTP(rec, req)
+	return rec.Code, parseHTML(t, rec.Body)
 }
 
-func lookup(v url.Values) string { return "/bill?" + v.Encode() }
+func lookup(t *testing.T, h http.Handler, form url.Values) (int, *node) {
+	t.Helper()
+	return post(t, h, "/bill", form)
+}
 
-func TestShow(t *testing.T) {
+func newCheckout(t *testing.T, timeout time.Duration) (*Handler, *iimmpacttest.Server) {
+	srv := iimmpacttest.Start(t)
+	return NewHandler(srv.Client, timeout, slog.New(slog.DiscardHandler), sandboxCatalog(srv)), srv
+}
+
+func disabled(n *node) bool {
+	_, ok := n.attr["disabled"]
+	return ok
+}
+
+func TestShowPutsTheAmountDueFirst(t *testing.T) {
 	h, _ := newCheckout(t, time.Second)
-	code, page := get(t, h, lookup(url.Values{"product": {"AKSB"}, "account": {"1234567890"}}))
+	code, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
 	require.Equal(t, http.StatusOK, code)
-	assert.Equal(t, "show", page.byID("bill").attr["data-action"])
-	assert.Equal(t, []string{"Biller", "Customer name", "Outstanding amount", "Due date", "Address"}, labels(page))
-	amount := page.all(func(c *node) bool { return c.name == "dd" && c.attr["data-key"] == "outstanding" })
-	require.Len(t, amount, 1)
-	assert.Equal(t, "RM 45.94", amount[0].Text())
-	proceed := page.byID("proceed")
-	require.NotNil(t, proceed)
-	_, disabled := proceed.attr["disabled"]
-	assert.False(t, disabled)
+	bill := page.byID("bill")
+	assert.Equal(t, "show", bill.attr["data-action"])
+	assert.Equal(t, "Air Kelantan", page.byID("biller-name").Text())
+	assert.Equal(t, "RM 45.94", page.byID("amount-due").Text())
+	assert.Equal(t, "Pay by 13 Jun 2025", page.byID("due-date").Text())
+	assert.False(t, disabled(page.byID("proceed")))
+	assert.Equal(t, []string{"Customer name", "Address"}, labels(page), "the rest of what the API returned, below")
 	assert.Nil(t, page.byID("block-message"))
+	order := bill.all(func(c *node) bool {
+		return c.attr["id"] == "amount-due" || c.attr["id"] == "proceed" || c.attr["id"] == "fields"
+	})
+	require.Len(t, order, 3)
+	assert.Equal(t, []string{"amount-due", "proceed", "fields"}, []string{order[0].attr["id"], order[1].attr["id"], order[2].attr["id"]},
+		"the amount, then the button, then the details")
+	logo := bill.all(func(c *node) bool { return c.name == "img" })
+	require.Len(t, logo, 1, "the biller's logo from the network status")
+	assert.True(t, strings.HasSuffix(logo[0].attr["src"], "/img/AKSB.svg"))
 }
 
 func TestEBillIsALinkAndUnsafeLinksAreNeutralised(t *testing.T) {
 	h, srv := newCheckout(t, time.Second)
-	_, page := get(t, h, lookup(url.Values{"product": {"TNB"}, "account": {"220012345678"}}))
-	inBill := func(c *node) bool { return c.name == "a" }
-	links := page.byID("bill").all(inBill)
-	require.Len(t, links, 1)
-	assert.Equal(t, "https://sandbox.invalid/e-bill/220012345678.pdf", links[0].attr["href"])
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"220012345678"}})
+	require.NotNil(t, page.byID("e-bill"))
+	assert.Equal(t, "https://sandbox.invalid/e-bill/220012345678.pdf", page.byID("e-bill").attr["href"])
 
 	for _, unsafe := range []string{"javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "/relative.pdf"} {
 		srv.Set("TNB", "js", iimmpacttest.ValidBill(iimmpacttest.Data{"BillerName": "TNB", "E-Bill": unsafe}))
-		_, page = get(t, h, lookup(url.Values{"product": {"TNB"}, "account": {"js"}}))
-		assert.Empty(t, page.byID("bill").all(inBill), "the SDK lists an e-bill only when it is an http or https URL: %s", unsafe)
+		_, page = lookup(t, h, url.Values{"product": {"TNB"}, "account": {"js"}})
+		assert.Nil(t, page.byID("e-bill"), "the SDK lists an e-bill only when it is an http or https URL: %s", unsafe)
 	}
 }
 
-func TestHide(t *testing.T) {
+func TestHideSaysWhyAndLetsThemPay(t *testing.T) {
 	h, _ := newCheckout(t, time.Second)
-	for _, account := range []url.Values{
-		{"product": {"DIGI"}, "account": {"0123456789"}},
-		{"product": {"SYABAS"}, "account": {"3000000001"}},
+	for form, why := range map[string]string{
+		"DIGI 0123456789":   "This biller does not show bill details here.",
+		"SYABAS 3000000001": "Air Selangor (SYABAS) cannot be reached right now",
+		"UNIFI 0312345678":  "Bill details are not available for this account right now.",
 	} {
-		_, page := get(t, h, lookup(account))
+		product, account, _ := strings.Cut(form, " ")
+		_, page := lookup(t, h, url.Values{"product": {product}, "account": {account}})
 		assert.Equal(t, "hide", page.byID("bill").attr["data-action"])
 		assert.Empty(t, labels(page), "no bill information")
-		assert.NotNil(t, page.byID("no-details"))
-		_, disabled := page.byID("proceed").attr["disabled"]
-		assert.False(t, disabled, "the customer may still pay")
+		assert.Contains(t, page.byID("no-details").Text(), why)
+		assert.Contains(t, page.byID("no-details").Text(), "You can still pay.")
+		assert.False(t, disabled(page.byID("proceed")), "the customer may still pay")
 	}
 }
 
-func TestBlock(t *testing.T) {
+func TestInterruptionWarnsAndNeverDisablesPayment(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	_, page := lookup(t, h, url.Values{"product": {"SYABAS"}, "account": {"3000000001"}})
+	require.NotNil(t, page.byID("interruption"))
+	assert.Contains(t, page.byID("interruption").Text(), "might be slow or might not go through")
+	assert.False(t, disabled(page.byID("proceed")))
+
+	srv.SetNetworkStatus("AKSB", iimmpacttest.Interruption)
+	_, page = lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}, "lang": {"ms"}})
+	assert.Equal(t, "Air Kelantan sedang mengalami gangguan: pembayaran anda mungkin lambat atau tidak berjaya. Mereka sedang membaikinya. Anda masih boleh membayar.",
+		page.byID("interruption").Text())
+	assert.Equal(t, "show", page.byID("bill").attr["data-action"], "the bill is still shown")
+	assert.False(t, disabled(page.byID("proceed")))
+
+	_, page = lookup(t, h, url.Values{"product": {"TNB"}, "account": {"220012345678"}})
+	assert.Nil(t, page.byID("interruption"), "no banner for a healthy biller")
+	var asked []string
+	for _, r := range srv.Requests() {
+		if r.Query.Get("product") == "TNB" {
+			asked = append(asked, r.Query.Encode())
+		}
+	}
+	assert.ElementsMatch(t, []string{"product=TNB", "account=220012345678&product=TNB"}, asked, "the network status and the bill")
+}
+
+func TestBlockIsWordedInBothLanguages(t *testing.T) {
 	h, _ := newCheckout(t, time.Second)
-	_, page := get(t, h, lookup(url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"5454"}}))
-	assert.Equal(t, "block", page.byID("bill").attr["data-action"])
-	assert.Equal(t, "This payment cannot go ahead. "+iimmpacttest.MsgRef2Required, page.byID("block-message").Text())
-	assert.Empty(t, labels(page))
-	_, disabled := page.byID("proceed").attr["disabled"]
-	assert.True(t, disabled, "payment must stop")
+	for lang, want := range map[string]string{
+		"en": "This payment cannot go ahead. The account number is not valid. Check the details on your bill and try again.",
+		"ms": "Pembayaran ini tidak boleh diteruskan. Nombor akaun tidak sah. Semak butiran pada bil anda dan cuba lagi.",
+	} {
+		_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"0000000000"}, "lang": {lang}})
+		assert.Equal(t, "block", page.byID("bill").attr["data-action"])
+		assert.Equal(t, want, page.byID("block-message").Text(), "no language mixed in")
+		assert.True(t, disabled(page.byID("proceed")), "payment must stop")
+		assert.Empty(t, labels(page))
+	}
+	_, page := lookup(t, h, url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"9999"}, "lang": {"ms"}})
+	assert.Contains(t, page.byID("block-message").Text(), "Kod Biller tidak sah.")
+	for _, text := range []string{iimmpacttest.MsgBillerCodeInvalid, iimmpacttest.MsgAmountInvalid, iimmpacttest.MsgInvalidAccountNo, iimmpacttest.MsgRef2Required} {
+		for _, lang := range []iimmpact.Language{iimmpact.English, iimmpact.Malay} {
+			assert.NotEqual(t, text, pageWords[lang].block(text), "each documented error_message is worded for the page: %s", text)
+		}
+	}
+	assert.Equal(t, "Ref-2 diperlukan.", pageWords[iimmpact.Malay].block(" ref-2 is REQUIRED. "))
+	assert.Equal(t, "Something else", pageWords[iimmpact.Malay].block("Something else"), "an undocumented text as sent")
+}
+
+func TestFormErrorsAreAttachedToTheirFields(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	tests := []struct {
+		form         url.Values
+		field, error string
+	}{
+		{url.Values{"product": {"JOMPAY"}, "account": {"1"}}, "biller_code", "Biller code is required for JomPAY."},
+		{url.Values{"product": {"JOMPAY"}, "biller_code": {"1234"}}, "account", "Ref-1 (account number) is required."},
+		{url.Values{"product": {"AKSB"}}, "account", "Account number is required."},
+		{url.Values{"account": {"1"}}, "product", "Biller is required."},
+		{url.Values{"product": {"JOMPAY"}, "account": {"1"}, "biller_code": {"1234"}, "amount": {"1.234"}}, "amount", "Enter the amount as a number such as 45.90."},
+		{url.Values{"product": {"JOMPAY"}, "account": {"1"}, "lang": {"ms"}}, "biller_code", "Kod Biller diperlukan untuk JomPAY."},
+		{url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"5454"}}, "ref2", "Ref-2 is required by this biller."},
+		{url.Values{"product": {"AKSB"}, "account": {"12\u200b34"}, "lang": {"ms"}}, "account", "Nombor akaun mengandungi aksara yang tidak sepatutnya."},
+	}
+	for _, tt := range tests {
+		code, page := lookup(t, h, tt.form)
+		assert.Equal(t, http.StatusUnprocessableEntity, code)
+		field := page.byID(tt.field)
+		require.NotNil(t, field, tt.field)
+		assert.Equal(t, "true", field.attr["aria-invalid"], tt.field)
+		assert.Equal(t, "err-"+tt.field, field.attr["aria-describedby"])
+		assert.Equal(t, tt.error, page.byID("err-"+tt.field).Text())
+		assert.Nil(t, page.byID("bill"))
+	}
+	assert.Empty(t, srv.Requests(), "nothing sent for a bad form")
+
+	_, page := get(t, h, "/?tab=jompay")
+	assert.Equal(t, "Ref-2 (if your bill shows one)", page.all(func(c *node) bool { return c.name == "label" && c.attr["for"] == "ref2" })[0].Text())
+	_, page = lookup(t, h, url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"5454"}})
+	ref2 := page.byID("ref2")
+	_, required := ref2.attr["required"]
+	assert.True(t, required, "marked required for a biller that needs it")
+	assert.Equal(t, "Ref-2 (required by this biller)", page.all(func(c *node) bool { return c.name == "label" && c.attr["for"] == "ref2" })[0].Text())
 }
 
 func TestFieldLeftEmptyHasNoLabel(t *testing.T) {
 	h, srv := newCheckout(t, time.Second)
 	srv.Set("TNB", "77", iimmpacttest.ValidBill(iimmpacttest.Data{
-		"BillerName": "TNB", "CustomerName": "", "Address": nil, "Balance": "  ", "Outstanding": "0",
+		"BillerName": "TNB", "CustomerName": "", "Address": nil, "Balance": "  ", "Outstanding": "0", "Data": "2GB",
 	}))
-	_, page := get(t, h, lookup(url.Values{"product": {"TNB"}, "account": {"77"}}))
-	assert.Equal(t, []string{"Biller", "Outstanding amount"}, labels(page))
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"77"}})
+	assert.Equal(t, []string{"Data balance"}, labels(page))
+	assert.Equal(t, "RM 0.00", page.byID("amount-due").Text())
+	assert.Nil(t, page.byID("due-date"), "no due date sent: none shown")
 }
 
 func TestSlowBillerDoesNotHangThePage(t *testing.T) {
 	h, srv := newCheckout(t, 50*time.Millisecond)
 	srv.Set("AKSB", "slow", iimmpacttest.ValidBill(iimmpacttest.Data{"BillerName": "x"}).After(time.Hour))
-	code, page := get(t, h, lookup(url.Values{"product": {"AKSB"}, "account": {"slow"}}))
+	code, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"slow"}})
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "hide", page.byID("bill").attr["data-action"])
 	assert.Contains(t, page.byID("no-details").Text(), "not available right now")
-	_, disabled := page.byID("proceed").attr["disabled"]
-	assert.False(t, disabled, "the deadline fails open")
-}
-
-func post(t *testing.T, h http.Handler, form url.Values) (int, *node) {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	h.ServeHTTP(rec, req)
-	return rec.Code, parseHTML(t, rec.Body)
-}
-
-func TestBadFormIsWordedWithTheFormsLabels(t *testing.T) {
-	h, srv := newCheckout(t, time.Second)
-	tests := []struct {
-		form url.Values
-		want string
-	}{
-		{url.Values{"product": {"JOMPAY"}, "account": {"1"}}, "Biller code is required."},
-		{url.Values{"product": {"JOMPAY"}, "biller_code": {"5454"}}, "Ref-1 (account number) is required."},
-		{url.Values{"product": {"AKSB"}}, "Account number is required."},
-		{url.Values{"account": {"1"}}, "Biller is required."},
-		{url.Values{"product": {"JOMPAY"}, "account": {"1"}, "biller_code": {"5454"}, "amount": {"1.234"}}, "Amount (RM) must be an amount such as 45.90."},
-		{url.Values{"product": {"JOMPAY"}, "account": {"1"}, "lang": {"ms"}}, "Kod pembekal diperlukan."},
-	}
-	for _, tt := range tests {
-		code, page := get(t, h, lookup(tt.form))
-		assert.Equal(t, http.StatusUnprocessableEntity, code)
-		assert.Equal(t, tt.want, page.byID("problem").Text())
-		assert.Nil(t, page.byID("bill"))
-	}
-	assert.Empty(t, srv.Requests(), "nothing sent for a bad form")
+	assert.False(t, disabled(page.byID("proceed")), "the deadline fails open")
 }
 
 func TestPayDecidesAgainOnTheServer(t *testing.T) {
 	h, srv := newCheckout(t, time.Second)
-	code, page := post(t, h, url.Values{"product": {"AKSB"}, "account": {"0000000000"}})
+	code, page := post(t, h, "/pay", url.Values{"product": {"AKSB"}, "account": {"0000000000"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code, "a hand-made POST for a blocked account is refused")
-	assert.Contains(t, page.byID("block-message").Text(), "Invalid account no")
+	assert.Contains(t, page.byID("block-message").Text(), "The account number is not valid.")
 	assert.Nil(t, page.byID("paid"))
 	assert.Nil(t, page.byID("proceed"), "no button to try again")
 
-	code, page = post(t, h, url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"5454"}})
+	code, page = post(t, h, "/pay", url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"9999"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
-	assert.Contains(t, page.byID("block-message").Text(), iimmpacttest.MsgRef2Required)
+	assert.Contains(t, page.byID("block-message").Text(), "The biller code is not valid.")
 
-	code, page = post(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	code, page = post(t, h, "/pay", url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, page.byID("paid").Text(), "AKSB 1234567890")
 
-	code, page = post(t, h, url.Values{"product": {"DIGI"}, "account": {"0123456789"}})
+	code, page = post(t, h, "/pay", url.Values{"product": {"DIGI"}, "account": {"0123456789"}})
 	assert.Equal(t, http.StatusOK, code, "hide lets the customer pay")
 	assert.NotNil(t, page.byID("paid"))
 
-	code, _ = post(t, h, url.Values{"product": {"AKSB"}})
+	code, _ = post(t, h, "/pay", url.Values{"product": {"AKSB"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
 	assert.Len(t, srv.Requests(), 4, "every valid /pay asked the API again")
+}
 
-	code, page = get(t, h, "/")
-	assert.Equal(t, http.StatusOK, code)
-	assert.NotNil(t, page.byID("lookup"))
+func TestCrossSitePostsAreRefused(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	for _, headers := range []map[string]string{
+		{"Sec-Fetch-Site": "cross-site"},
+		{"Sec-Fetch-Site": "same-site"},
+		{"Origin": "https://evil.example"},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(url.Values{"product": {"AKSB"}, "account": {"1234567890"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusForbidden, rec.Code, "%v", headers)
+		assert.Contains(t, parseHTML(t, rec.Body).byID("refused").Text(), "came from another site")
+	}
+	assert.Empty(t, srv.Requests())
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "http://shop.example/bill", strings.NewReader("product=AKSB&account=1234567890"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://shop.example")
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusOK, rec.Code, "the same origin is welcome")
+}
+
+// The account number travels in POST bodies only: no link or form action of
+// any page holds it, and GET /bill does not exist.
+func TestNoAccountNumberInAnyURL(t *testing.T) {
+	h, _ := newCheckout(t, time.Second)
+	pages := []*node{}
+	for _, form := range []url.Values{
+		{"product": {"AKSB"}, "account": {"1234567890"}},
+		{"product": {"AKSB"}, "account": {"1234567890"}, "lang": {"ms"}},
+		{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"5454"}, "ref2": {"PJ-2025-001"}},
+	} {
+		_, page := lookup(t, h, form)
+		pages = append(pages, page)
+	}
+	for _, page := range pages {
+		for _, n := range page.all(func(c *node) bool { return c.attr["href"] != "" || c.attr["action"] != "" || c.attr["src"] != "" }) {
+			for _, u := range []string{n.attr["href"], n.attr["action"], n.attr["src"]} {
+				assert.NotContains(t, u, "1234567890")
+				assert.NotContains(t, u, "8800123456")
+				assert.NotContains(t, u, "PJ-2025-001")
+			}
+		}
+		for _, f := range page.all(func(c *node) bool { return c.name == "form" }) {
+			assert.Equal(t, "post", f.attr["method"])
+		}
+	}
+	code, _ := get(t, h, "/bill?product=AKSB&account=1234567890")
+	assert.Equal(t, http.StatusMethodNotAllowed, code)
 }
 
 func TestLanguageSwitch(t *testing.T) {
 	h, _ := newCheckout(t, time.Second)
-	_, page := get(t, h, lookup(url.Values{"product": {"AKSB"}, "account": {"1234567890"}, "lang": {"ms"}}))
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"220012345678"}, "lang": {"ms"}})
 	assert.Equal(t, "ms", page.all(func(c *node) bool { return c.name == "html" })[0].attr["lang"])
-	assert.Equal(t, []string{"Biller", "Nama pelanggan", "Jumlah tertunggak", "Tarikh akhir bayaran", "Alamat"}, labels(page))
-	assert.Equal(t, "Teruskan pembayaran", page.byID("proceed").Text())
+	assert.Equal(t, []string{"Nama pelanggan", "Alamat", "Maklumat tambahan"}, labels(page))
+	assert.Equal(t, "Jumlah perlu dibayar", page.byID("bill").all(func(c *node) bool { return c.attr["class"] == "due-label" })[0].Text())
+	assert.Equal(t, "Bayar sebelum 28 Jun 2025", page.byID("due-date").Text())
+	assert.Equal(t, "Teruskan ke pembayaran", page.byID("proceed").Text())
 	sw := page.byID("lang-switch")
 	assert.Equal(t, "English", sw.Text())
 	assert.Equal(t, "/?lang=en", sw.attr["href"])
@@ -262,32 +386,46 @@ func TestLanguageSwitch(t *testing.T) {
 	assert.Equal(t, "/?lang=ms", page.byID("lang-switch").attr["href"])
 }
 
-func TestJomPAYFieldsOnlyForJomPAY(t *testing.T) {
+func TestBillersArePickedByName(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	_, page := get(t, h, "/")
+	var options []string
+	for _, o := range page.byID("product").all(func(c *node) bool { return c.name == "option" }) {
+		options = append(options, o.Text())
+	}
+	assert.Contains(t, options, "Tenaga Nasional Berhad — TNB", "the name, with the code beside it")
+	assert.Contains(t, options, "Air Kelantan — AKSB")
+
+	_, page = lookup(t, h, url.Values{"product_other": {"tenaga nasional berhad"}, "account": {"220012345678"}})
+	assert.Equal(t, "show", page.byID("bill").attr["data-action"], "a name typed is read as its code")
+	srv.Set("PBAPP", "1", iimmpacttest.ValidBill(iimmpacttest.Data{"BillerName": "PBA Pulau Pinang", "Outstanding": "10.00"}))
+	_, page = lookup(t, h, url.Values{"product_other": {"PBAPP"}, "account": {"1"}})
+	assert.Equal(t, "PBA Pulau Pinang", page.byID("biller-name").Text(), "free text still works")
+}
+
+func TestJomPAYTab(t *testing.T) {
 	h, _ := newCheckout(t, time.Second)
 	names := func(page *node) []string {
 		var out []string
-		for _, in := range page.byID("lookup").all(func(c *node) bool { return c.name == "input" && c.attr["type"] != "hidden" }) {
+		for _, in := range page.byID("lookup").all(func(c *node) bool { return (c.name == "input" || c.name == "select") && c.attr["type"] != "hidden" }) {
 			out = append(out, in.attr["name"])
 		}
 		return out
 	}
 	_, page := get(t, h, "/")
-	assert.Equal(t, []string{"product", "account"}, names(page))
-	assert.Equal(t, "/?product=JOMPAY&lang=en", page.byID("tab-jompay").attr["href"], "a plain link: no JavaScript")
-	var options []string
-	for _, o := range page.all(func(c *node) bool { return c.name == "option" }) {
-		options = append(options, o.attr["value"])
-	}
-	assert.Equal(t, []string{"AKSB", "TNB"}, options, "the products offered; free text still works")
+	assert.Equal(t, []string{"product", "product_other", "account"}, names(page))
+	assert.Equal(t, "/?tab=jompay&lang=en", page.byID("tab-jompay").attr["href"], "a plain link: no JavaScript")
 
-	_, page = get(t, h, "/?product=JOMPAY")
-	assert.Equal(t, []string{"biller_code", "account", "ref2", "amount"}, names(page))
+	_, page = get(t, h, "/?tab=jompay")
+	assert.Equal(t, []string{"biller_code", "biller_other", "account", "ref2", "amount"}, names(page))
 	_, current := page.byID("tab-jompay").attr["aria-current"]
 	assert.True(t, current)
+	assert.Equal(t, "MBPJ Cukai Taksiran — 5454", page.byID("biller_code").all(func(c *node) bool { return c.name == "option" })[1].Text())
 
-	_, page = get(t, h, lookup(url.Values{"product": {"jompay"}, "account": {"8800123456"}, "biller_code": {"5454"}, "ref2": {"PJ-2025-001"}}))
+	_, page = lookup(t, h, url.Values{"product": {"JOMPAY"}, "tab": {"jompay"}, "account": {"8800123456"}, "biller_code": {"5454"}, "ref2": {"PJ-2025-001"}})
 	assert.Equal(t, "show", page.byID("bill").attr["data-action"], "a JomPAY bill")
-	assert.Equal(t, []string{"biller_code", "account", "ref2", "amount"}, names(page))
+	assert.Equal(t, "RM 356.00", page.byID("amount-due").Text())
+	assert.Equal(t, "MBPJ Cukai Taksiran", page.byID("biller-name").Text())
 	pay := page.byID("pay").all(func(c *node) bool { return c.attr["name"] == "biller_code" })
 	require.Len(t, pay, 1, "the JomPAY fields go to the payment step")
 	assert.Equal(t, "5454", pay[0].attr["value"])
@@ -295,7 +433,7 @@ func TestJomPAYFieldsOnlyForJomPAY(t *testing.T) {
 
 func TestCustomFieldReadsAsText(t *testing.T) {
 	h, _ := newCheckout(t, time.Second)
-	_, page := get(t, h, lookup(url.Values{"product": {"TNB"}, "account": {"220012345678"}}))
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"220012345678"}})
 	custom := page.all(func(c *node) bool { return c.name == "dd" && c.attr["data-key"] == "custom_field" })
 	require.Len(t, custom, 1)
 	assert.Equal(t, "Tariff: A (domestic) · Meter: M-0042 · kWh: 533", custom[0].Text())
@@ -307,9 +445,26 @@ func TestStylesheetIsServed(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/style.css", nil))
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Contains(t, rec.Header().Get("Content-Type"), "text/css")
-	assert.Contains(t, rec.Body.String(), "@media (min-width: 40rem)", "mobile first, wider screens after")
+	css := rec.Body.String()
+	assert.Contains(t, css, "@media (min-width: 40rem)", "mobile first, wider screens after")
+	assert.Contains(t, css, "::placeholder", "placeholders look like placeholders")
+	assert.Contains(t, css, `[aria-invalid="true"]`, "a field with an error looks it")
 	_, page := get(t, h, "/")
 	link := page.all(func(c *node) bool { return c.name == "link" })
 	require.Len(t, link, 1)
 	assert.Equal(t, "/style.css", link[0].attr["href"], "served by the example, no CDN")
+}
+
+func TestProductsFile(t *testing.T) {
+	c, err := parseCatalog(strings.NewReader("product,name,biller_code,needs_ref2\ntnb,Tenaga Nasional Berhad\nJOMPAY,MBPJ Cukai Taksiran,5454,yes\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []biller{{Product: "TNB", Name: "Tenaga Nasional Berhad"}}, c.Products)
+	assert.Equal(t, []biller{{Product: "JOMPAY", Code: "5454", Name: "MBPJ Cukai Taksiran", NeedsRef2: true}}, c.JomPAY)
+	for text, msg := range map[string]string{
+		"product,name\nTNB\n":         "needs a product and a name",
+		"product,name\nJOMPAY,MBPJ\n": "without its biller_code",
+	} {
+		_, err := parseCatalog(strings.NewReader(text))
+		assert.ErrorContains(t, err, msg)
+	}
 }

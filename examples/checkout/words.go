@@ -1,38 +1,103 @@
 package main
 
-import "github.com/iimmpact-go/iimmpact"
+import (
+	"strings"
+
+	"github.com/iimmpact-go/iimmpact"
+)
 
 // words are the page's texts in one language. %s in a message is the field's
-// label.
+// label or the biller's name. The Bahasa Malaysia follows the words of
+// Malaysian bank apps and JomPAY: "Biller" and "Kod Biller", "Ref-1" and
+// "Ref-2", "Jumlah perlu dibayar", "Bayar sebelum".
 type words struct {
-	Title, Intro, TabBill, TabJomPAY, Switch                      string
-	Product, ProductHint, Account, Ref1, BillerCode, Ref2, Amount string
-	Optional, Check, YourBill, NoDetails, NotNow, StillPay        string
-	Proceed, CannotPay, Paid, EBill                               string
-	Required, JomPAYOnly, BadAmount, Invalid                      string
+	Title, TabBill, TabJomPAY, Switch, Another                 string
+	Product, ProductOther, Choose, Account, Ref1, BillerCode   string
+	Ref2, Ref2Needed, Ref2IfAny, Amount, Optional, Check       string
+	AmountDue, DueBy, NoAmount, Details, EBill, Proceed, Paid  string
+	StillPay, CannotPay, CheckAccount, Interrupted, NotNow     string
+	NoPresentment, BillerDown, Unrecognised, CrossSite, Months string
+	codes                                                      map[iimmpact.QueryCode]string
+	blocks                                                     map[string]string // the API's error_message texts
 }
 
 var pageWords = map[iimmpact.Language]words{
 	iimmpact.English: {
-		Title: "Pay a bill", Intro: "Check your bill before you pay.", TabBill: "Bills", TabJomPAY: "JomPAY", Switch: "Bahasa Malaysia",
-		Product: "Biller", ProductHint: "Choose or type a product code, such as TNB", Account: "Account number", Ref1: "Ref-1 (account number)",
-		BillerCode: "Biller code", Ref2: "Ref-2", Amount: "Amount (RM)",
-		Optional: "optional", Check: "Check bill", YourBill: "Your bill",
-		NoDetails: "No bill details are available for this account.", NotNow: "Bill details are not available right now.",
-		StillPay: "You can still pay.", Proceed: "Proceed to payment", CannotPay: "This payment cannot go ahead.",
-		Paid: "Payment would start here for", EBill: "Download the bill (PDF)",
-		Required: "%s is required.", JomPAYOnly: "%s is only used for JomPAY bills.",
-		BadAmount: "%s must be an amount such as 45.90.", Invalid: "%s is not valid.",
+		Title: "Pay a bill", TabBill: "Bills", TabJomPAY: "JomPAY", Switch: "Bahasa Malaysia", Another: "Check another bill",
+		Product: "Biller", ProductOther: "Not listed? Product code", Choose: "Choose your biller", Account: "Account number",
+		Ref1: "Ref-1 (account number)", BillerCode: "Biller code",
+		Ref2: "Ref-2", Ref2Needed: "required by this biller", Ref2IfAny: "if your bill shows one", Amount: "Amount (RM)",
+		Optional: "optional", Check: "Check bill",
+		AmountDue: "Amount due", DueBy: "Pay by %s", NoAmount: "The biller did not say how much is due.",
+		Details: "Bill details", EBill: "View the bill (PDF)", Proceed: "Proceed to payment", Paid: "Payment would start here for",
+		StillPay: "You can still pay.", CannotPay: "This payment cannot go ahead.", CheckAccount: "Check the details on your bill and try again.",
+		Interrupted:   "%s is having trouble right now: your payment might be slow or might not go through. They are working on it. You can still pay.",
+		NotNow:        "Bill details are not available right now.",
+		NoPresentment: "This biller does not show bill details here.", BillerDown: "%s cannot be reached right now, so no bill details are shown.",
+		Unrecognised: "Bill details are not available for this account right now.",
+		CrossSite:    "This request came from another site and was refused.",
+		Months:       "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+		codes: map[iimmpact.QueryCode]string{
+			iimmpact.QueryRequired:       "%s is required.",
+			iimmpact.QueryBadCharacter:   "%s has a character that does not belong in it.",
+			iimmpact.QueryJomPAYRequired: "%s is required for JomPAY.",
+			iimmpact.QueryJomPAYOnly:     "%s is only used for JomPAY bills.",
+			iimmpact.QueryBadAmount:      "Enter the amount as a number such as 45.90.",
+			iimmpact.QueryAmountTooLarge: "%s is too large.",
+			codeRef2Needed:               "%s is required by this biller.",
+		},
+		blocks: map[string]string{
+			"the provided biller code is invalid": "The biller code is not valid.",
+			"the provided amount is invalid":      "The amount is not valid.",
+			"invalid account no":                  "The account number is not valid.",
+			"ref-2 is required":                   "Ref-2 is required.",
+		},
 	},
 	iimmpact.Malay: {
-		Title: "Bayar bil", Intro: "Semak bil anda sebelum membayar.", TabBill: "Bil", TabJomPAY: "JomPAY", Switch: "English",
-		Product: "Pembekal", ProductHint: "Pilih atau taip kod produk, contohnya TNB", Account: "Nombor akaun", Ref1: "Ref-1 (nombor akaun)",
-		BillerCode: "Kod pembekal", Ref2: "Ref-2", Amount: "Jumlah (RM)",
-		Optional: "pilihan", Check: "Semak bil", YourBill: "Bil anda",
-		NoDetails: "Tiada butiran bil untuk akaun ini.", NotNow: "Butiran bil tidak dapat dipaparkan buat masa ini.",
-		StillPay: "Anda masih boleh membayar.", Proceed: "Teruskan pembayaran", CannotPay: "Pembayaran ini tidak boleh diteruskan.",
-		Paid: "Pembayaran akan bermula di sini untuk", EBill: "Muat turun bil (PDF)",
-		Required: "%s diperlukan.", JomPAYOnly: "%s hanya digunakan untuk bil JomPAY.",
-		BadAmount: "%s mesti jumlah seperti 45.90.", Invalid: "%s tidak sah.",
+		Title: "Bayar bil", TabBill: "Bil", TabJomPAY: "JomPAY", Switch: "English", Another: "Semak bil lain",
+		Product: "Biller", ProductOther: "Tiada dalam senarai? Kod produk", Choose: "Pilih biller anda", Account: "Nombor akaun",
+		Ref1: "Ref-1 (nombor akaun)", BillerCode: "Kod Biller",
+		Ref2: "Ref-2", Ref2Needed: "diperlukan oleh biller ini", Ref2IfAny: "jika ada pada bil anda", Amount: "Jumlah (RM)",
+		Optional: "pilihan", Check: "Semak bil",
+		AmountDue: "Jumlah perlu dibayar", DueBy: "Bayar sebelum %s", NoAmount: "Biller tidak menyatakan jumlah yang perlu dibayar.",
+		Details: "Butiran bil", EBill: "Lihat bil (PDF)", Proceed: "Teruskan ke pembayaran", Paid: "Pembayaran akan bermula di sini untuk",
+		StillPay: "Anda masih boleh membayar.", CannotPay: "Pembayaran ini tidak boleh diteruskan.", CheckAccount: "Semak butiran pada bil anda dan cuba lagi.",
+		Interrupted:   "%s sedang mengalami gangguan: pembayaran anda mungkin lambat atau tidak berjaya. Mereka sedang membaikinya. Anda masih boleh membayar.",
+		NotNow:        "Butiran bil tidak dapat dipaparkan buat masa ini.",
+		NoPresentment: "Biller ini tidak memaparkan butiran bil di sini.", BillerDown: "%s tidak dapat dihubungi buat masa ini, jadi butiran bil tidak dipaparkan.",
+		Unrecognised: "Butiran bil untuk akaun ini tidak dapat dipaparkan buat masa ini.",
+		CrossSite:    "Permintaan ini datang dari laman lain dan ditolak.",
+		Months:       "Jan Feb Mac Apr Mei Jun Jul Ogo Sep Okt Nov Dis",
+		codes: map[iimmpact.QueryCode]string{
+			iimmpact.QueryRequired:       "%s diperlukan.",
+			iimmpact.QueryBadCharacter:   "%s mengandungi aksara yang tidak sepatutnya.",
+			iimmpact.QueryJomPAYRequired: "%s diperlukan untuk JomPAY.",
+			iimmpact.QueryJomPAYOnly:     "%s hanya untuk bil JomPAY.",
+			iimmpact.QueryBadAmount:      "Masukkan jumlah dalam angka seperti 45.90.",
+			iimmpact.QueryAmountTooLarge: "%s terlalu besar.",
+			codeRef2Needed:               "%s diperlukan oleh biller ini.",
+		},
+		blocks: map[string]string{
+			"the provided biller code is invalid": "Kod Biller tidak sah.",
+			"the provided amount is invalid":      "Jumlah tidak sah.",
+			"invalid account no":                  "Nombor akaun tidak sah.",
+			"ref-2 is required":                   "Ref-2 diperlukan.",
+		},
 	},
+}
+
+// codeRef2Needed is the checkout's own rule: a biller it knows needs Ref-2.
+const codeRef2Needed iimmpact.QueryCode = "ref2_needed"
+
+// fill puts arg in place of %s.
+func fill(format, arg string) string { return strings.ReplaceAll(format, "%s", arg) }
+
+// block words the API's error_message for the customer: the four texts the
+// vendor documents in the page's language, any other as the API sent it.
+func (w words) block(message string) string {
+	key := strings.ToLower(strings.TrimRight(strings.Join(strings.Fields(message), " "), ".!"))
+	if text, ok := w.blocks[key]; ok {
+		return text
+	}
+	return message
 }
