@@ -55,7 +55,7 @@ type Client struct {
 	maxBody    int64
 	backoff    retry.Backoff
 	envHint    string // why a 401 may come from a key meeting the other environment
-	observer   Observer
+	observer   Observer // nil: nothing to report to, nothing computed for it
 
 	skew    atomic.Int64 // nanoseconds to add to our clock, learnt from the server's Date
 	budget  *retry.Budget
@@ -90,7 +90,6 @@ func NewClient(apiKey, hmacSecret string, opts ...Option) (*Client, error) {
 		backoff:    retry.DefaultBackoff,
 		budget:     retry.NewBudget(),
 		origins:    quota.Process,
-		observer:   noObserver{},
 		sleep:      retry.Wait,
 		jitter:     rand.Float64,
 	}
@@ -258,8 +257,12 @@ func (c *Client) do(ctx context.Context, cl *call) (*response, error) {
 	if ctx == nil {
 		return nil, c.fail(cl, errors.New("nil Context (use context.Background())"))
 	}
-	start := time.Now()
-	ctx, end := c.observer.StartCall(ctx, CallInfo{Operation: cl.op, Product: cl.product})
+	var start time.Time
+	var end func(CallResult)
+	if c.observer != nil {
+		start = time.Now()
+		ctx, end = c.observer.StartCall(ctx, CallInfo{Operation: cl.op, Product: cl.product})
+	}
 	res, last, err := c.loop(ctx, cl)
 	if err != nil {
 		err = c.fail(cl, err)
@@ -268,18 +271,19 @@ func (c *Client) do(ctx context.Context, cl *call) (*response, error) {
 		c.log(ctx, cl, levelDebug, "iimmpact: answer", slog.Int("status", last.status),
 			slog.String("request_id", c.redactor(cl).clean(requestID(last.header))))
 	}
-	end(c.callResult(cl, last, err, time.Since(start)))
+	if end != nil {
+		end(c.callResult(cl, last, err, time.Since(start)))
+	}
 	return res, err
 }
 
 // refuse ends a call that sends nothing, such as an invalid query.
 func (c *Client) refuse(ctx context.Context, cl *call, err error) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	err = c.fail(cl, err)
-	_, end := c.observer.StartCall(ctx, CallInfo{Operation: cl.op, Product: cl.product})
-	end(c.callResult(cl, nil, err, 0))
+	if c.observer != nil && ctx != nil {
+		_, end := c.observer.StartCall(ctx, CallInfo{Operation: cl.op, Product: cl.product})
+		end(c.callResult(cl, nil, err, 0))
+	}
 	return err
 }
 
@@ -432,15 +436,20 @@ func (c *Client) attempt(ctx context.Context, a attemptSpec) (out attemptResult)
 		ticket, out.waited = t, t.Waited
 	}
 	status := 0 // what the breaker learns: 0 for no answer
-	ctx, end := c.observer.StartRequest(ctx, RequestInfo{Method: http.MethodGet, URL: c.baseURL + a.path,
-		Resend: a.resend, QuotaWait: ticket.Waited, Probe: ticket.Probe})
+	var end func(RequestResult)
+	if c.observer != nil {
+		ctx, end = c.observer.StartRequest(ctx, RequestInfo{Method: http.MethodGet, URL: c.baseURL + a.path,
+			Resend: a.resend, QuotaWait: ticket.Waited, Probe: ticket.Probe})
+	}
 	start := time.Now()
 	defer func() {
-		r := RequestResult{StatusCode: status, Duration: time.Since(start), ErrorType: errorType(out.err)}
+		var opened bool
 		if c.guard != nil {
-			r.BreakerOpened = c.guard.Done(ctx, ticket, status)
+			opened = c.guard.Done(ctx, ticket, status)
 		}
-		end(r)
+		if end != nil {
+			end(RequestResult{StatusCode: status, Duration: time.Since(start), ErrorType: errorType(out.err), BreakerOpened: opened})
+		}
 	}()
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)

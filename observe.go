@@ -94,17 +94,6 @@ type RequestResult struct {
 	BreakerOpened bool
 }
 
-// noObserver is the default: it costs a call no allocation.
-type noObserver struct{}
-
-func (noObserver) StartCall(ctx context.Context, _ CallInfo) (context.Context, func(CallResult)) {
-	return ctx, func(CallResult) {}
-}
-
-func (noObserver) StartRequest(ctx context.Context, _ RequestInfo) (context.Context, func(RequestResult)) {
-	return ctx, func(RequestResult) {}
-}
-
 // callResult is what the observer hears of a finished call.
 func (c *Client) callResult(cl *call, last *response, err error, d time.Duration) CallResult {
 	r := CallResult{Decision: cl.decision, Attempts: cl.sent, Duration: d, QuotaWait: cl.waited, Err: err, ErrorKind: errorKind(err)}

@@ -128,9 +128,11 @@ func WithUserAgent(s string) Option {
 	}
 }
 
-// WithLogger sends the client's logs (attempts at Debug, retries and clock
-// corrections at Warn) to l. They never hold a credential, a signature or an
-// account number. By default nothing is logged.
+// WithLogger sends the client's logs to l: attempts, answers and unreadable
+// fields at Debug; retries (with why), clock corrections, a quota store that
+// failed and the first sight of a message the SDK does not know at Warn. They
+// use the caller's context and never hold a credential, a signature, an
+// account number or Ref-2. By default nothing is logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) error {
 		if l == nil {

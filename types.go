@@ -81,7 +81,7 @@ func readText(raw []byte) Text {
 	case raw[0] == '"':
 		if s, err := unquote(raw); err == nil {
 			t.text, t.state = s, Returned
-			if forPeople(s) == "" {
+			if blankText(s) {
 				t.state = Blank
 			}
 		}
@@ -452,6 +452,20 @@ func forPeople(s string) string {
 		out = utf8.AppendRune(out, r)
 	}
 	return string(out)
+}
+
+// blankText reports whether s shows nothing to a person: only white space,
+// control and invisible characters. Most texts answer at their first byte.
+func blankText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c > ' ' && c < 0x7f:
+			return false
+		case c >= 0x80:
+			return forPeople(s) == ""
+		}
+	}
+	return true
 }
 
 // plainText reports whether s is printable ASCII with single spaces inside

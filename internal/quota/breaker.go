@@ -28,10 +28,13 @@ type Breaker struct {
 	last        error
 }
 
-func (b *Breaker) admit(now time.Time) (Ticket, error) {
+// admit lets a request through, or refuses it while the breaker is open. It
+// reads the clock only when a 403 was seen.
+func (b *Breaker) admit(clock func() time.Time) (Ticket, error) {
 	if !b.busy.Load() {
 		return Ticket{}, nil
 	}
+	now := clock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -46,10 +49,11 @@ func (b *Breaker) admit(now time.Time) (Ticket, error) {
 
 // observe records what a request admitted with t came to: status 0 for no
 // answer. It reports whether this answer opened the breaker.
-func (b *Breaker) observe(t Ticket, status int, now time.Time) (opened bool) {
+func (b *Breaker) observe(t Ticket, status int, clock func() time.Time) (opened bool) {
 	if status != 403 && !t.Probe && !b.busy.Load() {
 		return false
 	}
+	now := clock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	defer func() { b.busy.Store(b.consecutive > 0 || !b.openUntil.IsZero()) }()

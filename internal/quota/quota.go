@@ -129,7 +129,7 @@ type Ticket struct {
 // up to maxWait (and never past ctx's deadline) for a slot, failing at once
 // when the slot is further away than that; it never waits on the breaker.
 func (g *Guard) Admit(ctx context.Context, maxWait time.Duration) (Ticket, error) {
-	t, err := g.o.breaker.admit(g.clock.Now())
+	t, err := g.o.breaker.admit(g.clock.Now)
 	if err != nil || g.cfg.Limit == 0 {
 		return t, err
 	}
@@ -140,13 +140,13 @@ func (g *Guard) Admit(ctx context.Context, maxWait time.Duration) (Ticket, error
 	t.Waited, t.member, t.quota = waited, member, err == nil
 	if err == nil && waited > 0 && !t.Probe {
 		// The breaker may have opened while this request waited.
-		if _, err = g.o.breaker.admit(g.clock.Now()); err != nil {
+		if _, err = g.o.breaker.admit(g.clock.Now); err != nil {
 			g.o.log.release()
 			g.release(ctx, member, false)
 		}
 	}
 	if err != nil {
-		g.o.breaker.observe(t, 0, g.clock.Now()) // no answer: a probe slot frees
+		g.o.breaker.observe(t, 0, g.clock.Now) // no answer: a probe slot frees
 		return t, err
 	}
 	return t, nil
@@ -155,12 +155,11 @@ func (g *Guard) Admit(ctx context.Context, maxWait time.Duration) (Ticket, error
 // Done records what a request admitted with t came to: status 0 for no
 // answer. It reports whether this answer opened the breaker.
 func (g *Guard) Done(ctx context.Context, t Ticket, status int) (opened bool) {
-	now := g.clock.Now()
 	if t.quota {
-		g.o.log.finish(now)
+		g.o.log.finish(g.clock.Now())
 		g.release(ctx, t.member, true)
 	}
-	return g.o.breaker.observe(t, status, now)
+	return g.o.breaker.observe(t, status, g.clock.Now)
 }
 
 // Remember keeps the last 403's error for the refusals of an open breaker.
