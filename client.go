@@ -54,7 +54,7 @@ type Client struct {
 	logger     *slog.Logger
 	maxBody    int64
 	backoff    retry.Backoff
-	envHint    string // why a 401 may come from a key meeting the other environment
+	envHint    string   // why a 401 may come from a key meeting the other environment
 	observer   Observer // nil: nothing to report to, nothing computed for it
 
 	skew    atomic.Int64 // nanoseconds to add to our clock, learnt from the server's Date
