@@ -18,8 +18,8 @@ package iimmpactotel
 
 import (
 	"context"
-	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -93,19 +93,27 @@ func (o *observer) StartCall(ctx context.Context, call iimmpact.CallInfo) (conte
 	ctx, span := o.tracer.Start(ctx, "iimmpact."+call.Operation, trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attrOperation.String(call.Operation), attrProduct.String(call.Product)))
 	return ctx, func(r iimmpact.CallResult) {
+		if r.Decision.Action != "" {
+			o.decisions.Add(ctx, 1, metric.WithAttributes(attrAction.String(string(r.Decision.Action)),
+				attrReason.String(string(r.Decision.Reason)), attrProduct.String(call.Product)))
+		}
+		if r.ErrorKind == "quota_exceeded" {
+			o.refusals.Add(ctx, 1, metric.WithAttributes(attrOperation.String(call.Operation), attrProduct.String(call.Product)))
+		}
+		if !span.IsRecording() {
+			span.End()
+			return
+		}
 		attrs := []attribute.KeyValue{attrAttempts.Int(r.Attempts)}
 		if r.RequestID != "" {
 			attrs = append(attrs, attrRequestID.String(r.RequestID))
 		}
 		if r.Decision.Action != "" {
 			attrs = append(attrs, attrAction.String(string(r.Decision.Action)), attrReason.String(string(r.Decision.Reason)))
-			o.decisions.Add(ctx, 1, metric.WithAttributes(attrAction.String(string(r.Decision.Action)),
-				attrReason.String(string(r.Decision.Reason)), attrProduct.String(call.Product)))
 		}
 		switch r.ErrorKind {
 		case "quota_exceeded":
 			span.AddEvent("iimmpact.quota.refused")
-			o.refusals.Add(ctx, 1, metric.WithAttributes(attrOperation.String(call.Operation), attrProduct.String(call.Product)))
 		case "blocked":
 			span.AddEvent("iimmpact.breaker.refused")
 		}
@@ -126,11 +134,13 @@ func (o *observer) StartRequest(ctx context.Context, req iimmpact.RequestInfo) (
 	}
 	host, port := hostPort(req.URL)
 	attrs := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(req.Method), semconv.ServerAddress(host), semconv.ServerPort(port)}
-	spanAttrs := append([]attribute.KeyValue{semconv.URLFull(req.URL)}, attrs...)
-	if req.Resend > 0 {
-		spanAttrs = append(spanAttrs, semconv.HTTPRequestResendCount(req.Resend))
+	ctx, span := o.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindClient))
+	if span.IsRecording() {
+		span.SetAttributes(append(attrs, semconv.URLFull(req.URL))...)
+		if req.Resend > 0 {
+			span.SetAttributes(semconv.HTTPRequestResendCount(req.Resend))
+		}
 	}
-	ctx, span := o.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(spanAttrs...))
 	start := time.Now()
 	return ctx, func(r iimmpact.RequestResult) {
 		var end []attribute.KeyValue
@@ -155,18 +165,18 @@ func (o *observer) StartRequest(ctx context.Context, req iimmpact.RequestInfo) (
 	}
 }
 
-// hostPort is the server's address and port, the scheme's default port when
-// the URL names none.
+// hostPort is the server's address and port of the SDK's request URL
+// ("scheme://host[:port]/path"), the scheme's default port when it names none.
 func hostPort(raw string) (string, int) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", 0
+	scheme, rest, _ := strings.Cut(raw, "://")
+	hostport, _, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
+		if p, err := strconv.Atoi(hostport[i+1:]); err == nil {
+			return strings.Trim(hostport[:i], "[]"), p
+		}
 	}
-	if p, err := strconv.Atoi(u.Port()); err == nil {
-		return u.Hostname(), p
+	if scheme == "http" {
+		return strings.Trim(hostport, "[]"), 80
 	}
-	if u.Scheme == "http" {
-		return u.Hostname(), 80
-	}
-	return u.Hostname(), 443
+	return strings.Trim(hostport, "[]"), 443
 }
