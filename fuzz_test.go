@@ -257,17 +257,21 @@ func FuzzQueryValidate(f *testing.F) {
 		if q.Validate() != nil {
 			return
 		}
-		if strings.TrimSpace(q.Account) == "" || strings.TrimSpace(q.Product) == "" {
-			t.Fatal("valid without account or product")
+		sent := q.trimmed() // the rules hold for what is sent
+		if sent.Account == "" || sent.Product == "" || badCharacter(sent.Account) || badCharacter(sent.Product) {
+			t.Fatalf("valid without a usable account or product: %+v", sent)
 		}
-		if !q.isJomPAY() && (biller != "" || ref2 != "" || amount != "") {
+		if !sent.isJomPAY() && (sent.BillerCode != "" || sent.Ref2 != "" || sent.Amount != "") {
 			t.Fatal("JomPAY fields accepted for another product")
 		}
-		if amount != "" {
-			a, err := ParseAmount(amount)
+		if sent.Amount != "" {
+			a, err := ParseAmount(sent.Amount)
 			if err != nil || a.Sen() <= 0 {
-				t.Fatalf("amount %q accepted: %v", amount, err)
+				t.Fatalf("amount %q accepted: %v", sent.Amount, err)
 			}
+		}
+		if sent.trimmed() != sent {
+			t.Fatalf("trimming is not stable: %+v", sent)
 		}
 	})
 }
