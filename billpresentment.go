@@ -165,9 +165,7 @@ func (c *Client) billPresentment(ctx context.Context, q Query, quotaWait time.Du
 	if err != nil {
 		return nil, err
 	}
-	if id := requestID(res.header); id != "" {
-		bill.RequestID = c.redactor(cl).clean(id)
-	}
+	bill.RequestID = c.answerID(cl, res)
 	if len(bill.unreadable) > 0 {
 		c.log(ctx, cl, levelDebug, "iimmpact: unreadable fields", slog.Any("fields", bill.unreadable))
 	}

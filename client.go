@@ -269,7 +269,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*response, error) {
 	}
 	if last != nil && c.logger.Enabled(ctx, levelDebug) {
 		c.log(ctx, cl, levelDebug, "iimmpact: answer", slog.Int("status", last.status),
-			slog.String("request_id", c.redactor(cl).clean(requestID(last.header))))
+			slog.String("request_id", c.answerID(cl, last)))
 	}
 	if end != nil {
 		end(c.callResult(cl, last, err, time.Since(start)))
@@ -535,6 +535,15 @@ func (c *Client) fail(cl *call, err error) error {
 
 func (c *Client) redactor(cl *call) *redactor {
 	return newRedactor(c.signer, cl.sigs, cl.personal[:]...)
+}
+
+// answerID is the request ID of res, redacted for cl; the redactor is built
+// only when there is one.
+func (c *Client) answerID(cl *call, res *response) string {
+	if id := requestID(res.header); id != "" {
+		return c.redactor(cl).clean(id)
+	}
+	return ""
 }
 
 // requestID returns the identifier an API gateway gives an answer, bounded.

@@ -78,9 +78,7 @@ func (c *Client) NetworkStatus(ctx context.Context, product string) (*NetworkSta
 	if err != nil {
 		return nil, err
 	}
-	if id := requestID(res.header); id != "" {
-		status.RequestID = c.redactor(cl).clean(id)
-	}
+	status.RequestID = c.answerID(cl, res)
 	if !strings.EqualFold(normalMessage(status.Status), statusHealthy) && !status.Interrupted() {
 		c.unrecognised(ctx, cl, "network_status", status.Status)
 	}

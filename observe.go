@@ -101,10 +101,7 @@ func (c *Client) callResult(cl *call, last *response, err error, d time.Duration
 		r.Decision = (*Bill)(nil).Decision()
 	}
 	if last != nil {
-		r.StatusCode = last.status
-		if id := requestID(last.header); id != "" {
-			r.RequestID = c.redactor(cl).clean(id)
-		}
+		r.StatusCode, r.RequestID = last.status, c.answerID(cl, last)
 	}
 	return r
 }

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
-	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 )
 
 // grace is how long calls in flight may finish after SIGINT or SIGTERM.
@@ -54,15 +53,11 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 	if n, window, _ := parseQuota(o.quota); n > 0 {
 		opts = append(opts, iimmpact.WithQuota(n, window))
 	}
-	client, sandbox, err := setup.Client(opts...)
-	if err != nil {
-		fmt.Fprintf(stderr, "billcheck: %v\n%s\n", err, setup.Hint)
+	client, closeClient, ok := newClient(stderr, opts...)
+	if !ok {
 		return exitUsage
 	}
-	if sandbox != nil {
-		defer sandbox.Close()
-		fmt.Fprintln(stderr, "billcheck: no IIMMPACT_ variables are set: using the built-in sandbox")
-	}
+	defer closeClient()
 	if len(done) > 0 {
 		fmt.Fprintf(stderr, "billcheck: %s already has %d results: resuming with the rest\n", o.out, len(done))
 	}

@@ -132,15 +132,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.batch != "" {
 		return runBatch(ctx, o, os.Stdin, stdout, stderr)
 	}
-	client, sandbox, err := setup.Client()
-	if err != nil {
-		fmt.Fprintf(stderr, "billcheck: %v\n%s\n", err, setup.Hint)
+	client, closeClient, ok := newClient(stderr)
+	if !ok {
 		return exitUsage
 	}
-	if sandbox != nil {
-		defer sandbox.Close()
-		fmt.Fprintln(stderr, "billcheck: no IIMMPACT_ variables are set: using the built-in sandbox (billcheck -list shows its accounts)")
-	}
+	defer closeClient()
 
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -160,6 +156,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitErrors
 	}
 	return exitOK
+}
+
+// newClient makes the client the environment asks for, saying so when it is
+// the sandbox; ok is false, with the reason printed, for a bad environment.
+func newClient(stderr io.Writer, opts ...iimmpact.Option) (_ *iimmpact.Client, closeClient func(), ok bool) {
+	client, sandbox, err := setup.Client(opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "billcheck: %v\n%s\n", err, setup.Hint)
+		return nil, nil, false
+	}
+	if sandbox == nil {
+		return client, func() {}, true
+	}
+	fmt.Fprintln(stderr, "billcheck: no IIMMPACT_ variables are set: using the built-in sandbox (billcheck -list shows its accounts)")
+	return client, sandbox.Close, true
 }
 
 // result is what one account came to, as -json and -batch print it.
