@@ -288,8 +288,10 @@ func (c *Client) refuse(ctx context.Context, cl *call, err error) error {
 }
 
 // loop makes the call's attempts, one after another: each answer is
-// classified, and only one that is not an outcome may be retried.
-func (c *Client) loop(ctx context.Context, cl *call) (res, last *response, err error) {
+// classified, and only one that is not an outcome may be retried. It returns
+// the outcome's answer, the last answer of any attempt, and the call's error.
+func (c *Client) loop(ctx context.Context, cl *call) (*response, *response, error) {
+	var last *response
 	for {
 		res, err := c.send(ctx, cl)
 		if res != nil {
