@@ -263,7 +263,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*response, error) {
 		start = time.Now()
 		ctx, end = c.observer.StartCall(ctx, CallInfo{Operation: cl.op, Product: cl.product})
 	}
-	res, last, err := c.loop(ctx, cl)
+	last, err := c.loop(ctx, cl)
 	if err != nil {
 		err = c.fail(cl, err)
 	}
@@ -274,7 +274,10 @@ func (c *Client) do(ctx context.Context, cl *call) (*response, error) {
 	if end != nil {
 		end(c.callResult(cl, last, err, time.Since(start)))
 	}
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	return last, nil
 }
 
 // refuse ends a call that sends nothing, such as an invalid query.
@@ -289,23 +292,22 @@ func (c *Client) refuse(ctx context.Context, cl *call, err error) error {
 
 // loop makes the call's attempts, one after another: each answer is
 // classified, and only one that is not an outcome may be retried. It returns
-// the outcome's answer, the last answer of any attempt, and the call's error.
-func (c *Client) loop(ctx context.Context, cl *call) (*response, *response, error) {
-	var last *response
+// the last answer of any attempt, which is the outcome when err is nil.
+func (c *Client) loop(ctx context.Context, cl *call) (last *response, err error) {
 	for {
 		res, err := c.send(ctx, cl)
 		if res != nil {
 			last = res
 			switch v, err := cl.check(res); v {
 			case outcome:
-				return res, last, nil
+				return last, nil
 			case malformed:
-				return nil, last, err
+				return last, err
 			}
 		}
 		wait, why, again := c.shouldRetry(ctx, cl, res, err)
 		if !again {
-			return nil, last, c.finalError(cl, last, err)
+			return last, c.finalError(cl, last, err)
 		}
 		attrs := []slog.Attr{slog.String("reason", why), slog.Duration("wait", wait)}
 		if err != nil && c.logger.Enabled(ctx, slog.LevelWarn) {
@@ -313,7 +315,7 @@ func (c *Client) loop(ctx context.Context, cl *call) (*response, *response, erro
 		}
 		c.log(ctx, cl, slog.LevelWarn, "iimmpact: retrying", attrs...)
 		if serr := c.sleep(ctx, wait); serr != nil {
-			return nil, last, joinCtx(serr, c.finalError(cl, last, err))
+			return last, joinCtx(serr, c.finalError(cl, last, err))
 		}
 	}
 }
