@@ -130,5 +130,3 @@ func skipDigits[T string | []byte](s T, i int) int {
 	}
 	return i
 }
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }

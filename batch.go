@@ -110,8 +110,10 @@ func (b *batch) present(c *Client, j job, wait time.Duration) (out indexed) {
 			out.panic = recover()
 		}
 	}()
-	bill, err := c.billPresentment(b.ctx, j.q, wait)
-	out.r, out.panicked = BatchResult{Query: j.q, Bill: bill, Err: err}, false
+	cl := c.billCall(j.q)
+	cl.quotaWait = wait
+	r := do(b.ctx, c, cl, checkBill)
+	out.r, out.panicked = BatchResult{Query: j.q, Bill: r.value, Err: r.err}, false
 	return out
 }
 

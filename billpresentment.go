@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -91,18 +89,6 @@ func (q Query) validate() error {
 
 func (q Query) isJomPAY() bool { return strings.EqualFold(q.Product, productJomPAY) }
 
-// badCharacter reports a control or invisible character, or bytes that are
-// not UTF-8: none belongs in an account number or a code, and the API would
-// read them as part of it.
-func badCharacter(s string) bool {
-	for _, r := range s {
-		if r == utf8.RuneError || unicode.IsControl(r) || unicode.In(r, unicode.Cf) {
-			return true
-		}
-	}
-	return false
-}
-
 // validAmount accepts digits with an optional "." and one or two more digits,
 // above zero.
 func validAmount(s string) bool {
@@ -138,59 +124,56 @@ func validAmount(s string) bool {
 // are retried with capped exponential backoff and jitter, honouring
 // Retry-After, never past ctx's deadline; no other status is retried.
 func (c *Client) BillPresentment(ctx context.Context, q Query) (*Bill, error) {
-	return c.billPresentment(ctx, q, c.quotaWait)
+	r := do(ctx, c, c.billCall(q), checkBill)
+	return r.value, r.err
 }
 
-// billPresentment is BillPresentment waiting up to quotaWait for the quota.
-func (c *Client) billPresentment(ctx context.Context, q Query, quotaWait time.Duration) (*Bill, error) {
+// billCall describes the bill presentment call for q, trimmed as it is sent.
+func (c *Client) billCall(q Query) call {
 	q = q.trimmed()
-	cl := &call{op: opBillPresentment, path: billPath, product: q.Product, personal: [2]string{q.Account, q.Ref2}, quotaWait: quotaWait}
-	if err := q.validate(); err != nil {
-		return nil, c.refuse(ctx, cl, err)
-	}
 	values, err := query.Values(q)
 	if err != nil {
-		return nil, c.refuse(ctx, cl, &QueryError{Field: "query", Rule: "cannot be encoded: " + err.Error()})
+		values = nil
 	}
-	cl.setQuery(values)
-	var bill *Bill
-	cl.check = func(res *response) (verdict, error) {
-		b, v, err := checkBill(res.status, res.body)
-		if b != nil {
-			bill, cl.decision = b, b.Decision()
-		}
-		return v, err
+	cl := c.getCall(opBillPresentment, billPath, q.Product, values, q.Account, q.Ref2)
+	switch verr := q.validate(); {
+	case verr != nil:
+		cl.invalid = verr
+	case err != nil:
+		cl.invalid = &QueryError{Field: "query", Rule: "cannot be encoded: " + err.Error()}
 	}
-	res, err := c.do(ctx, cl)
-	if err != nil {
-		return nil, err
-	}
-	bill.RequestID = c.answerID(cl, res)
-	if len(bill.unreadable) > 0 {
-		c.log(ctx, cl, levelDebug, "iimmpact: unreadable fields", slog.Any("fields", bill.unreadable))
-	}
-	if cl.decision.Reason == ReasonUnrecognised {
-		c.unrecognised(ctx, cl, "data.message", bill.Data.Message.String())
-	}
-	return bill, nil
+	return cl
 }
 
-// checkBill says what one bill presentment answer means, from its status and
-// body alone: an outcome (a Bill), malformed (a 200 that is no envelope), or
-// not an outcome, which the client may retry and otherwise reports as an
-// *APIError. It is the one place that reads an answer; the request loop asks
-// it on every attempt before it decides to retry, so an answer that blocks
-// ends the call under any status.
-func checkBill(status int, body []byte) (*Bill, verdict, error) {
-	bill, err := DecodeBill(body)
+// checkBill says what one bill presentment answer means, from the answer
+// alone: an outcome (a Bill), malformed (a 200 that is no envelope), or not
+// an outcome, which the client may retry and otherwise reports as an
+// *APIError. The request loop asks it on every attempt before it decides to
+// retry, so an answer that blocks ends the call under any status.
+func checkBill(res *response) (*Bill, verdict, error) {
+	bill, err := DecodeBill(res.body)
 	switch {
-	case err == nil && (status == 200 || status == 400 || bill.Decision().Action == ActionBlock):
-		bill.StatusCode = status
+	case err == nil && (res.status == 200 || res.status == 400 || bill.Decision().Action == ActionBlock):
+		bill.StatusCode, bill.RequestID = res.status, res.requestID
 		return bill, outcome, nil
-	case status == 200:
+	case res.status == 200:
 		return nil, malformed, err
 	}
 	return nil, notOutcome, nil
+}
+
+// report is what the observer and the logs hear of a bill: its decision (the
+// fail-open hide of an error for a nil Bill), a message the SDK does not know
+// and the fields it could not read.
+func (b *Bill) report() report {
+	r := report{decision: b.Decision()}
+	if b != nil {
+		r.unreadable = b.unreadable
+		if r.decision.Reason == ReasonUnrecognised {
+			r.driftField, r.driftText = "data.message", b.Data.Message.String()
+		}
+	}
+	return r
 }
 
 // Bill is the outcome of one bill presentment call: the decoded envelope of an
@@ -351,11 +334,9 @@ func (b *Bill) Extra() map[string]json.RawMessage {
 		return nil
 	}
 	var extra map[string]json.RawMessage
-	_, _ = eachMemberOf(trimFraming(b.raw), func(key, val []byte) error {
-		if string(key) != "data" {
-			return nil
-		}
-		return eachMember(val, func(key, val []byte) error {
+	var k keys
+	_, _ = readEnvelope(b.raw, &k, func(val []byte) {
+		_ = eachMember(val, func(key, val []byte) error {
 			if dataField(key) < 0 {
 				if extra == nil {
 					extra = map[string]json.RawMessage{}
@@ -364,32 +345,23 @@ func (b *Bill) Extra() map[string]json.RawMessage {
 			}
 			return nil
 		})
-	})
+	}, nil)
 	return extra
-}
-
-// trimFraming drops a UTF-8 byte order mark and white space around body.
-func trimFraming(body []byte) []byte {
-	return bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\ufeff")))
 }
 
 // decoder holds what decoding learns beyond the Bill itself.
 type decoder struct {
 	b          *Bill
-	seen       [24]string // documented keys met so far, as "data.Outstanding"; no map to allocate
-	nseen      int
-	duplicate  string // the first documented key met twice
-	hasData    bool   // a "data" object was read
-	hasMessage bool   // a data.message that is a scalar was read
-	block      *Text  // a data.message that said the account is invalid
-	atMetadata []byte
+	keys       keys
+	hasData    bool  // a "data" object was read
+	hasMessage bool  // a data.message that is a scalar was read
+	block      *Text // a data.message that said the account is invalid
 }
 
 func decodeBill(body []byte, b *Bill) error {
 	*b = Bill{raw: body}
 	d := decoder{b: b}
-	env := trimFraming(body)
-	end, err := eachMemberOf(env, d.envelope)
+	env, err := readEnvelope(body, &d.keys, d.data, d.envelope)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformedResponse, err)
 	}
@@ -399,8 +371,11 @@ func decodeBill(body []byte, b *Bill) error {
 	case !d.hasMessage:
 		return fmt.Errorf("%w: data.message is missing or not a string", ErrMalformedResponse)
 	}
-	if d.atMetadata != nil && !d.met("metadata") {
-		d.metadata(d.atMetadata, "@metadata")
+	if env.metadata != nil {
+		d.metadata(env.metadata, env.metadataName)
+	}
+	for _, name := range d.keys.dups {
+		d.unreadableField(name)
 	}
 	// Any copy of data.message that says the account is invalid blocks: a body
 	// that also says otherwise, or that a proxy spoilt, must not let the
@@ -408,37 +383,12 @@ func decodeBill(body []byte, b *Bill) error {
 	switch {
 	case d.block != nil:
 		b.Data.Message = *d.block
-	case d.duplicate != "":
-		return fmt.Errorf("%w: %s is sent twice", ErrMalformedResponse, d.duplicate)
-	case end < len(env):
+	case len(d.keys.dups) > 0:
+		return fmt.Errorf("%w: %s is sent twice", ErrMalformedResponse, d.keys.duplicate())
+	case env.trailing:
 		return fmt.Errorf("%w: bytes after the envelope", ErrMalformedResponse)
 	}
 	return nil
-}
-
-// once records a documented key and reports whether it was new.
-func (d *decoder) once(name string) bool {
-	if d.met(name) {
-		if d.duplicate == "" {
-			d.duplicate = name
-		}
-		d.unreadableField(name)
-		return false
-	}
-	if d.nseen < len(d.seen) {
-		d.seen[d.nseen] = name
-		d.nseen++
-	}
-	return true
-}
-
-func (d *decoder) met(name string) bool {
-	for _, n := range d.seen[:d.nseen] {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 func (d *decoder) unreadableField(name string) {
@@ -450,24 +400,22 @@ func (d *decoder) unreadableField(name string) {
 	d.b.unreadable = append(d.b.unreadable, name)
 }
 
-func (d *decoder) envelope(key, val []byte) error {
+// data reads one "data" member: a body may repeat it, and every copy is read
+// so that any one that blocks does.
+func (d *decoder) data(val []byte) {
+	if val[0] != '{' || eachMember(val, d.dataMember) != nil {
+		d.unreadableField("data")
+		return // malformed unless another "data" object is read
+	}
+	d.hasData = true
+}
+
+// envelope reads the envelope's other members.
+func (d *decoder) envelope(key, val []byte) {
 	b := d.b
 	switch name := string(key); name {
-	case "data":
-		d.once(name)
-		if val[0] != '{' || eachMember(val, d.data) != nil {
-			d.unreadableField(name)
-			return nil // malformed unless another "data" object is read
-		}
-		d.hasData = true
-	case "metadata":
-		d.once(name)
-		d.metadata(val, name)
-	case "@metadata":
-		d.once(name)
-		d.atMetadata = val
 	case "transaction_validity":
-		d.once(name)
+		d.keys.once(name)
 		b.TransactionValidity = nil
 		switch string(val) {
 		case "true", "false":
@@ -478,22 +426,21 @@ func (d *decoder) envelope(key, val []byte) error {
 			d.unreadableField(name)
 		}
 	case "transaction_message":
-		d.once(name)
+		d.keys.once(name)
 		b.TransactionMessage = d.text(name, val)
 	case "error_message":
-		d.once(name)
+		d.keys.once(name)
 		b.ErrorMessage = d.text(name, val)
 	}
-	return nil
 }
 
-func (d *decoder) data(key, val []byte) error {
+func (d *decoder) dataMember(key, val []byte) error {
 	i := dataField(key)
 	if i < 0 {
 		return nil // kept for Extra
 	}
 	name := dataFields[i].name
-	d.once(name)
+	d.keys.once(name)
 	var state Presence
 	switch f := dataFields[i].of(&d.b.Data).(type) {
 	case *Text:
@@ -544,7 +491,7 @@ func (d *decoder) metadata(val []byte, name string) {
 		switch string(key) {
 		case "status_code":
 			field = names[0]
-			d.once(field)
+			d.keys.once(field)
 			n, err := strconv.Atoi(string(val))
 			if err != nil {
 				d.unreadableField(field)
@@ -552,11 +499,11 @@ func (d *decoder) metadata(val []byte, name string) {
 			m.StatusCode = n
 		case "product_code":
 			field = names[1]
-			d.once(field)
+			d.keys.once(field)
 			m.ProductCode = d.text(field, val).String()
 		case "last_updated":
 			field = names[2]
-			d.once(field)
+			d.keys.once(field)
 			if m.LastUpdated = (Timestamp{readTime(val, timestampLayout)}); m.LastUpdated.state == Unreadable {
 				d.unreadableField(field)
 			}

@@ -39,6 +39,7 @@ var aksb = Query{Account: "1234567890", Product: "AKSB"}
 type harness struct {
 	c         *Client
 	mt        *httpmock.MockTransport
+	origins   *quota.Table
 	serverNow func() time.Time
 
 	mu     sync.Mutex
@@ -49,8 +50,8 @@ type harness struct {
 
 func newHarness(t *testing.T, opts ...Option) *harness {
 	t.Helper()
-	h := &harness{mt: httpmock.NewMockTransport()}
-	c, err := NewClient(testKey, testSecret, append([]Option{freshOrigins(), WithHTTPClient(&http.Client{Transport: h.mt})}, opts...)...)
+	h := &harness{mt: httpmock.NewMockTransport(), origins: new(quota.Table)}
+	c, err := NewClient(testKey, testSecret, append([]Option{withOrigins(h.origins), WithHTTPClient(&http.Client{Transport: h.mt})}, opts...)...)
 	require.NoError(t, err)
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		h.mu.Lock()
@@ -65,9 +66,12 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 
 // freshOrigins gives a client a quota table of its own, so that a test's
 // spent quota or open breaker is no other test's.
-func freshOrigins() Option {
-	return func(c *Client) error {
-		c.origins = new(quota.Table)
+func freshOrigins() Option { return withOrigins(new(quota.Table)) }
+
+// withOrigins makes a client count its quota in table.
+func withOrigins(table *quota.Table) Option {
+	return func(o *options) error {
+		o.origins = table
 		return nil
 	}
 }

@@ -16,8 +16,8 @@ import (
 // caller waiting on it, in the caller's own goroutine, as it would without
 // coalescing.
 func WithCoalescing() Option {
-	return func(c *Client) error {
-		c.flights = &flights{calls: map[string]*flight{}}
+	return func(o *options) error {
+		o.coalesce = true
 		return nil
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/iimmpact-go/iimmpact/internal/retry"
 )
 
 // ErrInvalidQuery is matched (errors.Is) by every error Query.Validate returns.
@@ -73,8 +75,11 @@ var (
 // or Ref-2.
 type APIError struct {
 	StatusCode int
-	Code       string // the body's "error", when it is JSON
-	Message    string // the body's "message", when it is JSON
+	// Code is the body's "error", or a payment's data.statusCode (such as
+	// "43", insufficient wallet credit), when the body is JSON.
+	Code string
+	// Message is the body's "message", or data.message, when it is JSON.
+	Message string
 	// Body is the start of the body (at most 512 bytes of valid UTF-8), redacted.
 	Body string
 	// Attempts is how many requests the call sent, retries and a re-signed
@@ -137,17 +142,29 @@ func newAPIError(r *redactor, res *response, attempts int, hint string) *APIErro
 		Attempts:   attempts,
 		RequestID:  r.clean(requestID(res.header)),
 	}
-	_, _ = eachMemberOf(trimFraming(res.body), func(key, val []byte) error {
+	text := func(val []byte) string { return excerpt([]byte(r.clean(forPeople(scalarText(val)))), 200) }
+	var k keys
+	_, _ = readEnvelope(res.body, &k, func(val []byte) {
+		// A payment's refusal: {"data": {"status": "Failed", "statusCode": 43, "message": …}}
+		_ = eachMember(val, func(key, val []byte) error {
+			switch string(key) {
+			case "statusCode":
+				e.Code = text(val)
+			case "message":
+				e.Message = text(val)
+			}
+			return nil
+		})
+	}, func(key, val []byte) {
 		switch string(key) {
 		case "error":
-			e.Code = excerpt([]byte(r.clean(forPeople(scalarText(val)))), 200)
+			e.Code = text(val)
 		case "message":
-			e.Message = excerpt([]byte(r.clean(forPeople(scalarText(val)))), 200)
+			e.Message = text(val)
 		}
-		return nil
 	})
 	if res.status == http.StatusTooManyRequests || res.status == http.StatusServiceUnavailable {
-		e.RetryAfter, _ = parseRetryAfter(res.header)
+		e.RetryAfter, _ = retry.ParseRetryAfter(res.header.Get("Retry-After"), time.Now())
 	}
 	if res.status == http.StatusUnauthorized {
 		e.hint = hint

@@ -170,13 +170,4 @@ func unquote(b []byte) (string, error) {
 	return s, err
 }
 
-func noControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 {
-			return false
-		}
-	}
-	return true
-}
-
 func isNull(b []byte) bool { return string(b) == "null" }

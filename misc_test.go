@@ -32,9 +32,10 @@ func TestTextUnquotesEscapes(t *testing.T) {
 func TestAPIErrorDetails(t *testing.T) {
 	c, err := NewClient(testKey, testSecret)
 	require.NoError(t, err)
-	cl := &call{sent: 1}
+	var cl call
+	sent := 1
 	apiErr := func(status int, body string) *APIError {
-		return newAPIError(c.redactor(cl), &response{status: status, header: http.Header{}, body: []byte(body)}, cl.sent, "")
+		return newAPIError(c.redactor(cl, nil), &response{status: status, header: http.Header{}, body: []byte(body)}, sent, "")
 	}
 	e := apiErr(503, "\xff\xfe not utf8 "+strings.Repeat("x", 600))
 	assert.LessOrEqual(t, len(e.Body), 512+6, "bounded")
@@ -49,17 +50,17 @@ func TestAPIErrorDetails(t *testing.T) {
 	assert.Equal(t, "unauthorized", e.Code, "keys are matched exactly")
 	assert.Empty(t, e.Message)
 
-	cl.sent = 3
+	sent = 3
 	e = apiErr(502, "<html>\n<title>502</title>")
 	assert.Equal(t, `iimmpact: HTTP 502 Bad Gateway: "<html>" (after 3 attempts)`, e.Error())
 
-	e = newAPIError(c.redactor(cl), &response{status: 429, body: []byte(`{"message":"slow down"}`), header: http.Header{
+	e = newAPIError(c.redactor(cl, nil), &response{status: 429, body: []byte(`{"message":"slow down"}`), header: http.Header{
 		"Retry-After": {"120"}, "X-Amzn-Requestid": {"c0ffee-1234"},
-	}}, cl.sent, "")
+	}}, sent, "")
 	assert.Equal(t, 2*time.Minute, e.RetryAfter)
 	assert.Equal(t, "c0ffee-1234", e.RequestID)
 	assert.Equal(t, "iimmpact: HTTP 429 Too Many Requests: slow down (after 3 attempts) (retry after 2m0s) (request ID c0ffee-1234)", e.Error())
-	e = newAPIError(c.redactor(cl), &response{status: 500, body: nil, header: http.Header{"X-Request-Id": {"r-9"}, "Retry-After": {"5"}}}, cl.sent, "")
+	e = newAPIError(c.redactor(cl, nil), &response{status: 500, body: nil, header: http.Header{"X-Request-Id": {"r-9"}, "Retry-After": {"5"}}}, sent, "")
 	assert.Equal(t, "r-9", e.RequestID)
 	assert.Zero(t, e.RetryAfter, "Retry-After is kept for 429 and 503, which ask for it")
 }

@@ -60,91 +60,77 @@ func (s *NetworkStatus) Raw() []byte {
 // customer go on; on an error, show nothing.
 func (c *Client) NetworkStatus(ctx context.Context, product string) (*NetworkStatus, error) {
 	product = trimEdges(product)
-	cl := &call{op: opNetworkStatus, path: networkStatusPath, product: product, quotaWait: c.quotaWait}
+	cl := c.getCall(opNetworkStatus, networkStatusPath, product, url.Values{"product": {product}})
 	switch {
 	case product == "":
-		return nil, c.refuse(ctx, cl, &QueryError{Field: "product", Code: QueryRequired, Rule: "is required"})
+		cl.invalid = &QueryError{Field: "product", Code: QueryRequired, Rule: "is required"}
 	case badCharacter(product):
-		return nil, c.refuse(ctx, cl, &QueryError{Field: "product", Code: QueryBadCharacter, Rule: "must not contain control or invisible characters"})
+		cl.invalid = &QueryError{Field: "product", Code: QueryBadCharacter, Rule: "must not contain control or invisible characters"}
 	}
-	cl.setQuery(url.Values{"product": {product}})
-	var status *NetworkStatus
-	cl.check = func(res *response) (verdict, error) {
-		s, v, err := checkNetworkStatus(res.status, res.body)
-		status = s
-		return v, err
-	}
-	res, err := c.do(ctx, cl)
-	if err != nil {
-		return nil, err
-	}
-	status.RequestID = c.answerID(cl, res)
-	if !strings.EqualFold(normalMessage(status.Status), statusHealthy) && !status.Interrupted() {
-		c.unrecognised(ctx, cl, "network_status", status.Status)
-	}
-	return status, nil
+	r := do(ctx, c, cl, checkNetworkStatus)
+	return r.value, r.err
 }
 
 // checkNetworkStatus says what one network status answer means: an outcome
 // (a 200 with the documented envelope), malformed (a 200 with anything
 // else), or not an outcome.
-func checkNetworkStatus(status int, body []byte) (*NetworkStatus, verdict, error) {
-	if status != 200 {
+func checkNetworkStatus(res *response) (*NetworkStatus, verdict, error) {
+	if res.status != 200 {
 		return nil, notOutcome, nil
 	}
-	s, err := decodeNetworkStatus(body)
+	s, err := decodeNetworkStatus(res.body)
 	if err != nil {
 		return nil, malformed, err
 	}
+	s.RequestID = res.requestID
 	return s, outcome, nil
 }
 
-// decodeNetworkStatus reads the envelope with exact keys, as bills are read:
-// data.network_status must be a string; a documented key sent twice, or
-// bytes after the envelope, make it malformed.
+// report names a status the SDK does not know, for the drift alarm.
+func (s *NetworkStatus) report() report {
+	if s == nil || strings.EqualFold(normalMessage(s.Status), statusHealthy) || s.Interrupted() {
+		return report{}
+	}
+	return report{driftField: "network_status", driftText: s.Status}
+}
+
+// decodeNetworkStatus reads the envelope with exact keys, as bills are read
+// (both metadata spellings, "metadata" first): data.network_status must be a
+// string; a documented key sent twice, or bytes after the envelope, make it
+// malformed.
 func decodeNetworkStatus(body []byte) (*NetworkStatus, error) {
 	s := &NetworkStatus{raw: body}
-	env := trimFraming(body)
-	seen := map[string]bool{}
-	once := func(name string) error {
-		if seen[name] {
-			return fmt.Errorf("%s is sent twice", name)
+	var k keys
+	var derr error
+	env, err := readEnvelope(body, &k, func(val []byte) {
+		if e := eachMember(val, func(key, val []byte) error { return s.data(&k, string(key), val) }); e != nil && derr == nil {
+			derr = e
 		}
-		seen[name] = true
-		return nil
+	}, nil)
+	if err == nil && env.metadata != nil {
+		_ = eachMember(env.metadata, func(key, val []byte) error {
+			if string(key) == "last_updated" && k.once(env.metadataName+".last_updated") {
+				s.LastUpdated = Timestamp{readTime(val, timestampLayout)}
+			}
+			return nil
+		})
 	}
-	end, err := eachMemberOf(env, func(key, val []byte) error {
-		switch name := string(key); name {
-		case "data":
-			if err := once(name); err != nil {
-				return err
-			}
-			return eachMember(val, func(key, val []byte) error { return s.data(string(key), val, once) })
-		case "metadata", "@metadata":
-			if err := once("metadata"); err != nil {
-				return err
-			}
-			return eachMember(val, func(key, val []byte) error {
-				if string(key) == "last_updated" {
-					s.LastUpdated = Timestamp{readTime(val, timestampLayout)}
-				}
-				return nil
-			})
-		}
-		return nil
-	})
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
-	case end < len(env):
+	case derr != nil:
+		return nil, fmt.Errorf("%w: %w", ErrMalformedResponse, derr)
+	case len(k.dups) > 0:
+		return nil, fmt.Errorf("%w: %s is sent twice", ErrMalformedResponse, k.duplicate())
+	case env.trailing:
 		return nil, fmt.Errorf("%w: bytes after the envelope", ErrMalformedResponse)
-	case !seen["data.network_status"]:
+	case !k.met("data.network_status"):
 		return nil, fmt.Errorf("%w: data.network_status is missing or not a string", ErrMalformedResponse)
 	}
 	return s, nil
 }
 
-func (s *NetworkStatus) data(key string, val []byte, once func(string) error) error {
+func (s *NetworkStatus) data(k *keys, key string, val []byte) error {
 	name := "data." + key
 	var dst *string
 	switch key {
@@ -159,9 +145,7 @@ func (s *NetworkStatus) data(key string, val []byte, once func(string) error) er
 	default:
 		return nil
 	}
-	if err := once(name); err != nil {
-		return err
-	}
+	k.once(name)
 	t := readText(val)
 	if key == "product_img" {
 		t = readLink(val)

@@ -26,18 +26,19 @@ type Observer interface {
 
 // WithObserver makes the client report its calls and requests to o.
 func WithObserver(o Observer) Option {
-	return func(c *Client) error {
+	return func(opts *options) error {
 		if o == nil {
 			return errors.New("iimmpact: WithObserver: observer is nil")
 		}
-		c.observer = o
+		opts.observer = o
 		return nil
 	}
 }
 
 // CallInfo is what a call asks.
 type CallInfo struct {
-	// Operation is "bill_presentment" or "network_status".
+	// Operation is "bill_presentment", "network_status", "payment" or
+	// "balance".
 	Operation string
 	// Product is the product code queried, such as "TNB".
 	Product string
@@ -61,10 +62,11 @@ type CallResult struct {
 	// Err is the call's error, as the caller gets it.
 	Err error
 	// ErrorKind names Err in a word, for a metric's attribute: "" when there
-	// is none, else invalid_query, quota_exceeded, blocked, http_error,
-	// malformed_response, response_too_large, redirect, canceled,
-	// deadline_exceeded or transport.
-	ErrorKind string
+	// is none, else one of the ErrorKind constants.
+	ErrorKind ErrorKind
+	// TransactionStatus is a payment's status ("" for other calls and for
+	// a payment that failed).
+	TransactionStatus TransactionStatus
 }
 
 // RequestInfo is one HTTP request about to be sent.
@@ -87,92 +89,155 @@ type RequestResult struct {
 	// StatusCode is the answer's status; 0 when none was read.
 	StatusCode int
 	Duration   time.Duration
-	// ErrorType names a failure to get an answer: "" for none, else timeout,
-	// canceled, response_too_large or transport.
-	ErrorType string
+	// ErrorType names a failure to get an answer: "" for none, else one of
+	// the ErrorType constants. An attempt cut short by WithTimeout or by the
+	// caller's deadline is ErrorTypeTimeout.
+	ErrorType ErrorType
 	// BreakerOpened reports that this answer opened the 403 breaker.
 	BreakerOpened bool
 }
 
+// ErrorKind names a call's error in a word, for a metric's attribute. The
+// values are stable: operators alert on them.
+type ErrorKind string
+
+// The kinds of a call's error.
+const (
+	ErrorKindInvalidQuery      ErrorKind = "invalid_query"      // ErrInvalidQuery or ErrInvalidPayment: nothing sent
+	ErrorKindQuotaExceeded     ErrorKind = "quota_exceeded"     // ErrQuotaExceeded: not sent
+	ErrorKindBlocked           ErrorKind = "blocked"            // ErrBlocked: not sent
+	ErrorKindHTTPError         ErrorKind = "http_error"         // an *APIError
+	ErrorKindMalformedResponse ErrorKind = "malformed_response" // ErrMalformedResponse
+	ErrorKindResponseTooLarge  ErrorKind = "response_too_large" // ErrResponseTooLarge
+	ErrorKindRedirect          ErrorKind = "redirect"           // ErrRedirect
+	ErrorKindCanceled          ErrorKind = "canceled"           // the caller cancelled
+	ErrorKindDeadlineExceeded  ErrorKind = "deadline_exceeded"  // a deadline or timeout, the caller's or WithTimeout's
+	ErrorKindTransport         ErrorKind = "transport"          // no answer for another reason
+	ErrorKindOutcomeUnknown    ErrorKind = "outcome_unknown"    // ErrOutcomeUnknown: a payment may have been made
+)
+
+// ErrorType names why one request got no answer, for a metric's attribute.
+// The values are stable.
+type ErrorType string
+
+// The reasons a request got no answer.
+const (
+	ErrorTypeTimeout          ErrorType = "timeout" // WithTimeout, the caller's deadline, or the network's
+	ErrorTypeCanceled         ErrorType = "canceled"
+	ErrorTypeResponseTooLarge ErrorType = "response_too_large"
+	ErrorTypeTransport        ErrorType = "transport"
+)
+
 // callResult is what the observer hears of a finished call.
-func (c *Client) callResult(cl *call, last *response, err error, d time.Duration) CallResult {
-	r := CallResult{Decision: cl.decision, Attempts: cl.sent, Duration: d, QuotaWait: cl.waited, Err: err, ErrorKind: errorKind(err)}
-	if err != nil && cl.op == opBillPresentment {
-		r.Decision = (*Bill)(nil).Decision()
-	}
+func callResult(rep report, st attempts, last *response, err error, d time.Duration) CallResult {
+	r := CallResult{Decision: rep.decision, TransactionStatus: rep.status, Attempts: st.sent, Duration: d,
+		QuotaWait: st.waited, Err: err, ErrorKind: errorKind(err)}
 	if last != nil {
-		r.StatusCode, r.RequestID = last.status, c.answerID(cl, last)
+		r.StatusCode, r.RequestID = last.status, last.requestID
 	}
 	return r
 }
 
-func errorKind(err error) string {
+func errorKind(err error) ErrorKind {
 	var apiErr *APIError
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, ErrInvalidQuery):
-		return "invalid_query"
+	case errors.Is(err, ErrOutcomeUnknown):
+		return ErrorKindOutcomeUnknown
+	case errors.Is(err, ErrInvalidQuery), errors.Is(err, ErrInvalidPayment):
+		return ErrorKindInvalidQuery
 	case errors.Is(err, ErrQuotaExceeded):
-		return "quota_exceeded"
+		return ErrorKindQuotaExceeded
 	case errors.Is(err, ErrBlocked):
-		return "blocked"
+		return ErrorKindBlocked
 	case errors.Is(err, ErrMalformedResponse):
-		return "malformed_response"
+		return ErrorKindMalformedResponse
 	case errors.Is(err, ErrRedirect):
-		return "redirect"
+		return ErrorKindRedirect
 	case errors.As(err, &apiErr):
-		return "http_error"
+		return ErrorKindHTTPError
 	}
-	return errorType(err)
+	switch errorType(err) {
+	case ErrorTypeResponseTooLarge:
+		return ErrorKindResponseTooLarge
+	case ErrorTypeCanceled:
+		return ErrorKindCanceled
+	case ErrorTypeTimeout:
+		return ErrorKindDeadlineExceeded
+	}
+	return ErrorKindTransport
 }
 
-func errorType(err error) string {
+func errorType(err error) ErrorType {
+	var timeout interface{ Timeout() bool }
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, ErrResponseTooLarge):
-		return "response_too_large"
+		return ErrorTypeResponseTooLarge
 	case errors.Is(err, context.Canceled):
-		return "canceled"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "deadline_exceeded"
+		return ErrorTypeCanceled
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &timeout) && timeout.Timeout():
+		return ErrorTypeTimeout
 	}
-	var timeout interface{ Timeout() bool }
-	if errors.As(err, &timeout) && timeout.Timeout() {
-		return "timeout"
-	}
-	return "transport"
+	return ErrorTypeTransport
 }
 
-// maxUnrecognised bounds the texts the vendor-drift alarm remembers.
+// maxUnrecognised bounds the texts the vendor-drift alarm remembers, for
+// each of its two sets.
 const maxUnrecognised = 256
 
 // unrecognisedTexts are the texts the drift alarm has warned about, once each
-// per process.
+// per process: those that could reword a blocking message apart, so that no
+// number of other texts (billers that put reference numbers in messages)
+// silences them.
 var unrecognisedTexts = struct {
 	sync.Mutex
-	seen map[string]bool
-}{seen: map[string]bool{}}
+	seen, blockLike map[string]bool
+}{seen: map[string]bool{}, blockLike: map[string]bool{}}
 
 // unrecognised is the vendor-drift alarm: the first time the process meets a
 // text in field that the vendor's table does not list (data.message reworded
 // as "Invalid account number", say, which would let payments through), it logs
-// a Warn; the call's reason, unrecognised_message, counts every time.
-func (c *Client) unrecognised(ctx context.Context, cl *call, field, text string) {
-	text = c.redactor(cl).clean(normalMessage(text))
+// a Warn; the call's reason, unrecognised_message, counts every time. A text
+// that could be a rewording of "Invalid account no" warns the first time
+// whatever came before, and every time once its own set is full.
+func (c *Client) unrecognised(ctx context.Context, cl call, sigs []string, field, text string) {
+	if !c.logger.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	text = c.redactor(cl, sigs).clean(normalMessage(text))
 	if len(text) > 200 {
 		text = excerpt([]byte(text), 200)
 	}
 	key := field + "\x00" + strings.ToLower(text)
+	set := &unrecognisedTexts.seen
+	if resemblesBlock(text) {
+		set = &unrecognisedTexts.blockLike
+	}
 	unrecognisedTexts.Lock()
-	warn := !unrecognisedTexts.seen[key] && len(unrecognisedTexts.seen) < maxUnrecognised
-	if warn {
-		unrecognisedTexts.seen[key] = true
+	warn := !(*set)[key]
+	if warn && len(*set) < maxUnrecognised {
+		(*set)[key] = true
+	} else if warn && set == &unrecognisedTexts.seen {
+		warn = false
 	}
 	unrecognisedTexts.Unlock()
 	if warn {
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "iimmpact: "+field+" is not one the SDK knows; the vendor may have reworded it (alert on reason "+string(ReasonUnrecognised)+")",
 			slog.String("text", text), slog.String("product", cl.product))
 	}
+}
+
+// resemblesBlock reports a text that could be the vendor rewording "Invalid
+// account no", in English or Malay.
+func resemblesBlock(text string) bool {
+	t := strings.ToLower(text)
+	for _, w := range [...]string{"invalid", "not valid", "tidak sah", "not found", "tidak dijumpai", "does not exist", "incorrect", "wrong"} {
+		if strings.Contains(t, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -83,7 +83,7 @@ func TestObserverSeesCallsAndRequests(t *testing.T) {
 	_, err = srv.Client.BillPresentment(ctx, iimmpact.Query{Product: "JOMPAY", Account: "1"})
 	require.Error(t, err)
 	last := rec.results[len(rec.results)-1]
-	assert.Equal(t, "invalid_query", last.ErrorKind)
+	assert.Equal(t, iimmpact.ErrorKindInvalidQuery, last.ErrorKind)
 	assert.Equal(t, iimmpact.ReasonError, last.Decision.Reason, "an error decides too")
 	assert.Equal(t, 0, last.Attempts)
 }
@@ -105,7 +105,7 @@ func TestObserverSeesTheQuotaAndTheBreaker(t *testing.T) {
 	assert.Equal(t, 1, opened, "the third 403 in a row opens the breaker")
 	kinds := []string{}
 	for _, r := range rec.results {
-		kinds = append(kinds, r.ErrorKind)
+		kinds = append(kinds, string(r.ErrorKind))
 	}
 	assert.Equal(t, []string{"", "", "http_error", "http_error", "http_error", "blocked"}, kinds)
 	assert.Len(t, rec.requests, 5, "a refused call sends no request")
@@ -116,7 +116,7 @@ func TestObserverSeesTheQuotaAndTheBreaker(t *testing.T) {
 	require.NoError(t, err)
 	_, err = srv2.Client.BillPresentment(context.Background(), q)
 	require.ErrorIs(t, err, iimmpact.ErrQuotaExceeded)
-	assert.Equal(t, "quota_exceeded", rec2.results[1].ErrorKind)
+	assert.Equal(t, iimmpact.ErrorKindQuotaExceeded, rec2.results[1].ErrorKind)
 	assert.Len(t, rec2.requests, 1)
 }
 

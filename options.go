@@ -10,24 +10,73 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iimmpact-go/iimmpact/internal/quota"
 	"github.com/iimmpact-go/iimmpact/internal/retry"
 )
 
 // Option configures a Client. An option given a bad value makes NewClient fail
 // with an error that names the option and the rule.
-type Option func(*Client) error
+type Option func(*options) error
+
+// The client's defaults, in one place. The retry defaults are in
+// internal/retry, the quota's in quota.go.
+const (
+	// defaultTimeout bounds one attempt: above the API's own 29 s limit on a
+	// slow biller, so its 504 arrives before the client gives up.
+	defaultTimeout = 35 * time.Second
+	// defaultMaxBody bounds a response body.
+	defaultMaxBody = 1 << 20
+)
+
+// options is what the options said, collected before NewClient validates it
+// once and builds the Client from it; nothing of it stays on the Client.
+type options struct {
+	baseURL    string
+	hc         *http.Client
+	maxRetries int
+	timeout    time.Duration
+	userAgent  string
+	logger     *slog.Logger
+	maxBody    int64
+	backoff    retry.Backoff
+	observer   Observer
+	coalesce   bool
+
+	quotaLimit  int
+	quotaWindow time.Duration
+	quotaSet    bool
+	quotaOff    bool
+	quotaStore  QuotaStore
+	quotaKey    string
+	fallback    int
+	quotaWait   time.Duration
+	origins     *quota.Table // quota.Process; a test's own table
+}
+
+func defaultOptions() options {
+	return options{
+		maxRetries: retry.DefaultMaxRetries,
+		timeout:    defaultTimeout,
+		userAgent:  "iimmpact-go/" + Version,
+		logger:     slog.New(slog.DiscardHandler),
+		maxBody:    defaultMaxBody,
+		backoff:    retry.DefaultBackoff,
+		origins:    quota.Process,
+	}
+}
 
 // WithBaseURL sets the API's origin, such as StagingURL or an httptest server's
-// URL; "/v2/bill-presentment" is appended. A trailing "/" or "/v2" is dropped.
+// URL; each endpoint's path ("/v2/bill-presentment", "/v2/networkstatus",
+// "/v2/topup", "/v2/balance") is appended. A trailing "/" or "/v2" is dropped.
 // Plain http is accepted only for loopback hosts, so credentials never cross a
 // network unencrypted.
 func WithBaseURL(u string) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		base, err := parseBaseURL(u)
 		if err != nil {
 			return fmt.Errorf("iimmpact: WithBaseURL: %w", err)
 		}
-		c.baseURL = base
+		o.baseURL = base
 		return nil
 	}
 }
@@ -66,12 +115,11 @@ func isLoopback(host string) bool {
 // are used as given. hc is not modified; the client works on a copy whose
 // redirect rule refuses every redirect.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if hc == nil {
 			return errors.New("iimmpact: WithHTTPClient: client is nil")
 		}
-		copied := *hc
-		c.hc = &copied
+		o.hc = hc
 		return nil
 	}
 }
@@ -79,11 +127,11 @@ func WithHTTPClient(hc *http.Client) Option {
 // WithMaxRetries sets how many times a failed attempt is retried (0 disables
 // retries; at most 10). The default is 2.
 func WithMaxRetries(n int) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if n < 0 || n > retry.MaxRetriesLimit {
 			return fmt.Errorf("iimmpact: WithMaxRetries: %d is not between 0 and %d", n, retry.MaxRetriesLimit)
 		}
-		c.maxRetries = n
+		o.maxRetries = n
 		return nil
 	}
 }
@@ -91,13 +139,14 @@ func WithMaxRetries(n int) Option {
 // WithTimeout bounds each attempt, from sending the request to reading the last
 // byte of the body. The caller's context still bounds the whole call. The default,
 // 35 s, is above the API's own 29 s limit on a slow biller, so the API's 504
-// arrives before the client gives up.
+// arrives before the client gives up. An attempt it cuts short is reported to
+// observers with ErrorType timeout.
 func WithTimeout(d time.Duration) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if d <= 0 {
 			return fmt.Errorf("iimmpact: WithTimeout: %s is not positive", d)
 		}
-		c.timeout = d
+		o.timeout = d
 		return nil
 	}
 }
@@ -106,23 +155,23 @@ func WithTimeout(d time.Duration) Option {
 // between half and all of min(base·2ⁿ⁻¹, max). The default is 200 ms and 4 s. A
 // Retry-After from the server takes precedence.
 func WithRetryBackoff(base, max time.Duration) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if base <= 0 || max < base {
 			return fmt.Errorf("iimmpact: WithRetryBackoff: want 0 < base <= max, got %s and %s", base, max)
 		}
-		c.backoff = retry.Backoff{Base: base, Max: max}
+		o.backoff = retry.Backoff{Base: base, Max: max}
 		return nil
 	}
 }
 
 // WithUserAgent appends s to the User-Agent "iimmpact-go/VERSION".
 func WithUserAgent(s string) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if !validHeaderValue(s) {
 			return errors.New("iimmpact: WithUserAgent: contains control characters")
 		}
 		if s = strings.TrimSpace(s); s != "" {
-			c.userAgent = "iimmpact-go/" + Version + " " + s
+			o.userAgent = "iimmpact-go/" + Version + " " + s
 		}
 		return nil
 	}
@@ -134,11 +183,11 @@ func WithUserAgent(s string) Option {
 // use the caller's context and never hold a credential, a signature, an
 // account number or Ref-2. By default nothing is logged.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if l == nil {
 			return errors.New("iimmpact: WithLogger: logger is nil")
 		}
-		c.logger = l
+		o.logger = l
 		return nil
 	}
 }
@@ -146,11 +195,11 @@ func WithLogger(l *slog.Logger) Option {
 // WithMaxResponseSize bounds a response body; a larger one is ErrResponseTooLarge
 // and is read no further. The default is 1 MiB.
 func WithMaxResponseSize(n int64) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if n <= 0 {
 			return fmt.Errorf("iimmpact: WithMaxResponseSize: %d is not positive", n)
 		}
-		c.maxBody = n
+		o.maxBody = n
 		return nil
 	}
 }

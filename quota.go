@@ -54,11 +54,11 @@ type QuotaStore interface {
 // gateway, set it yourself, with a margin below the vendor's 30,000 per 5
 // minutes for your other traffic.
 func WithQuota(requests int, window time.Duration) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if requests <= 0 || window <= 0 {
 			return fmt.Errorf("iimmpact: WithQuota: want requests > 0 and window > 0, got %d and %s", requests, window)
 		}
-		c.quota.limit, c.quota.window, c.quota.set = requests, window, true
+		o.quotaLimit, o.quotaWindow, o.quotaSet = requests, window, true
 		return nil
 	}
 }
@@ -74,19 +74,19 @@ func WithQuota(requests int, window time.Duration) Option {
 // is open, calls fail at once with ErrBlocked. A request is signed when it is
 // admitted, after its wait.
 func WithQuotaWait(max time.Duration) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if max <= 0 {
 			return fmt.Errorf("iimmpact: WithQuotaWait: %s is not positive", max)
 		}
-		c.quotaWait = max
+		o.quotaWait = max
 		return nil
 	}
 }
 
 // WithoutQuota turns the quota guard and the 403 breaker off.
 func WithoutQuota() Option {
-	return func(c *Client) error {
-		c.quota.off = true
+	return func(o *options) error {
+		o.quotaOff = true
 		return nil
 	}
 }
@@ -97,11 +97,11 @@ func WithoutQuota() Option {
 // client counts in-process at the fallback share (WithQuotaFallback), tries
 // the store again after 5 seconds, and logs a Warn at most once a minute.
 func WithQuotaStore(store QuotaStore, key string) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if store == nil || strings.TrimSpace(key) == "" {
 			return errors.New("iimmpact: WithQuotaStore: want a store and a non-empty key")
 		}
-		c.quota.store, c.quota.key = store, key
+		o.quotaStore, o.quotaKey = store, key
 		return nil
 	}
 }
@@ -110,49 +110,38 @@ func WithQuotaStore(store QuotaStore, key string) Option {
 // the QuotaStore is down. The default is a tenth of the quota, so a fleet of up
 // to ten processes stays under it through an outage.
 func WithQuotaFallback(requests int) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if requests <= 0 {
 			return fmt.Errorf("iimmpact: WithQuotaFallback: %d is not positive", requests)
 		}
-		c.quota.fallback = requests
+		o.fallback = requests
 		return nil
 	}
 }
 
-// quotaConfig is what the options said; setupGuard turns it into a guard.
-type quotaConfig struct {
-	limit    int
-	window   time.Duration
-	set, off bool
-	store    QuotaStore
-	key      string
-	fallback int
-}
-
-// setupGuard applies the quota options, or reports their conflict. The 403
-// breaker is on for every base URL (a proxy in front of IIMMPACT passes its
-// block on); the quota is on for the vendor's hosts, or when asked for.
-func (c *Client) setupGuard() error {
-	q := c.quota
-	if q.off {
-		if q.set || q.store != nil || q.fallback != 0 || c.quotaWait != 0 {
-			return errors.New("iimmpact: NewClient: WithoutQuota conflicts with WithQuota, WithQuotaStore, WithQuotaFallback and WithQuotaWait")
+// newGuard builds the guard the options ask for, or reports their conflict.
+// The 403 breaker is on for every base URL (a proxy in front of IIMMPACT
+// passes its block on); the quota is on for the vendor's hosts, or when asked
+// for. It returns a nil guard for WithoutQuota.
+func newGuard(o *options) (*quota.Guard, error) {
+	if o.quotaOff {
+		if o.quotaSet || o.quotaStore != nil || o.fallback != 0 || o.quotaWait != 0 {
+			return nil, errors.New("iimmpact: NewClient: WithoutQuota conflicts with WithQuota, WithQuotaStore, WithQuotaFallback and WithQuotaWait")
 		}
-		return nil
+		return nil, nil
 	}
-	cfg := quota.Config{Logger: c.logger, Store: q.store, Key: q.key}
-	if q.set || q.store != nil || isAPIHost(c.baseURL) {
+	cfg := quota.Config{Logger: o.logger, Store: o.quotaStore, Key: o.quotaKey}
+	if o.quotaSet || o.quotaStore != nil || isAPIHost(o.baseURL) {
 		cfg.Limit, cfg.Window = defaultQuota, defaultQuotaWindow
-		if q.set {
-			cfg.Limit, cfg.Window = q.limit, q.window
+		if o.quotaSet {
+			cfg.Limit, cfg.Window = o.quotaLimit, o.quotaWindow
 		}
-		cfg.Fallback = q.fallback
+		cfg.Fallback = o.fallback
 		if cfg.Fallback == 0 {
 			cfg.Fallback = max(1, cfg.Limit/10)
 		}
 	}
-	c.guard = quota.New(c.origins.Origin(originOf(c.baseURL)), cfg)
-	return nil
+	return quota.New(o.origins.Origin(originOf(o.baseURL)), cfg), nil
 }
 
 // originOf names the origin of a base URL as the quota counts it: the case of

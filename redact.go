@@ -152,8 +152,6 @@ func percentDecode(s string, plus bool) string {
 	return string(b)
 }
 
-func isHex(c byte) bool { return isDigit(c) || ('a' <= c|0x20 && c|0x20 <= 'f') }
-
 func unhex(c byte) byte {
 	if isDigit(c) {
 		return c - '0'

@@ -454,36 +454,6 @@ func forPeople(s string) string {
 	return string(out)
 }
 
-// blankText reports whether s shows nothing to a person: only white space,
-// control and invisible characters. Most texts answer at their first byte.
-func blankText(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c > ' ' && c < 0x7f:
-			return false
-		case c >= 0x80:
-			return forPeople(s) == ""
-		}
-	}
-	return true
-}
-
-// plainText reports whether s is printable ASCII with single spaces inside
-// only, which forPeople leaves as it is.
-func plainText(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e || (c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' ')) {
-			return false
-		}
-	}
-	return true
-}
-
-// invisible reports the characters that show nothing and mean nothing in a
-// bill's text: zero-width space, word joiner, byte order mark.
-func invisible(r rune) bool { return r == '\u200b' || r == '\u2060' || r == '\ufeff' }
-
 // skipCSI returns the index past the rest of a terminal control sequence
 // "ESC [ parameters final" whose ESC ends at s[i], or i when there is none.
 func skipCSI(s string, i int) int {

@@ -20,11 +20,14 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
 	"go.opentelemetry.io/otel/semconv/v1.39.0/httpconv"
 	"go.opentelemetry.io/otel/trace"
@@ -43,14 +46,26 @@ const (
 	attrRequestID = attribute.Key("iimmpact.request_id")
 	attrAttempts  = attribute.Key("iimmpact.attempts")
 	attrOperation = attribute.Key("iimmpact.operation")
+	attrStatus    = attribute.Key("iimmpact.transaction.status")
 )
 
 // Instrument returns the iimmpact.Option that reports the client's calls and
-// requests to OpenTelemetry.
+// requests to OpenTelemetry. An instrument the meter provider refuses is
+// reported to otel.Handle, and the metrics are then not recorded; traces are.
 func Instrument(opts ...Option) iimmpact.Option {
 	c := newConfig(opts)
-	o := &observer{tracer: c.tp.Tracer(scope, trace.WithInstrumentationVersion(iimmpact.Version), trace.WithSchemaURL(semconv.SchemaURL))}
-	meter := c.mp.Meter(scope, metric.WithInstrumentationVersion(iimmpact.Version), metric.WithSchemaURL(semconv.SchemaURL))
+	o, err := newObserver(c.tp, c.mp)
+	if err != nil {
+		otel.Handle(err)
+		o, _ = newObserver(c.tp, noop.NewMeterProvider())
+	}
+	return iimmpact.WithObserver(o)
+}
+
+// newObserver makes the tracer and the instruments.
+func newObserver(tp trace.TracerProvider, mp metric.MeterProvider) (*observer, error) {
+	o := &observer{tracer: tp.Tracer(scope, trace.WithInstrumentationVersion(iimmpact.Version), trace.WithSchemaURL(semconv.SchemaURL))}
+	meter := mp.Meter(scope, metric.WithInstrumentationVersion(iimmpact.Version), metric.WithSchemaURL(semconv.SchemaURL))
 	var err error
 	o.duration, err = httpconv.NewClientRequestDuration(meter)
 	if err == nil {
@@ -70,12 +85,40 @@ func Instrument(opts ...Option) iimmpact.Option {
 		o.opens, err = meter.Int64Counter("iimmpact.breaker.opens", metric.WithUnit("{opening}"),
 			metric.WithDescription("Times the 403 breaker opened: the API looked to be blocking the IP."))
 	}
-	return func(cl *iimmpact.Client) error {
-		if err != nil {
-			return err
-		}
-		return iimmpact.WithObserver(o)(cl)
+	if err == nil {
+		o.payments, err = meter.Int64Counter("iimmpact.payments", metric.WithUnit("{payment}"),
+			metric.WithDescription("Payment calls, by transaction status; outcome_unknown ones by error type."))
 	}
+	return o, err
+}
+
+// maxProducts bounds the distinct iimmpact.product values this package
+// records per process; later ones are recorded as "other". A checkout that
+// takes free-text product codes would otherwise fill the SDK's cardinality
+// limit and push every later decision into its overflow series, where the
+// unrecognised_message alert cannot see it.
+const maxProducts = 200
+
+// products holds the product codes recorded so far.
+type products struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// attr is the product's attribute: its code, or "other" past maxProducts.
+func (p *products) attr(code string) attribute.KeyValue {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.seen[code] {
+		if len(p.seen) >= maxProducts {
+			return attrProduct.String("other")
+		}
+		if p.seen == nil {
+			p.seen = map[string]bool{}
+		}
+		p.seen[code] = true
+	}
+	return attrProduct.String(code)
 }
 
 // observer is the iimmpact.Observer Instrument installs.
@@ -86,19 +129,29 @@ type observer struct {
 	refusals  metric.Int64Counter
 	waits     metric.Float64Histogram
 	opens     metric.Int64Counter
+	payments  metric.Int64Counter
+	products  products
 }
 
 // StartCall starts the call's span.
 func (o *observer) StartCall(ctx context.Context, call iimmpact.CallInfo) (context.Context, func(iimmpact.CallResult)) {
+	product := o.products.attr(call.Product)
 	ctx, span := o.tracer.Start(ctx, "iimmpact."+call.Operation, trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(attrOperation.String(call.Operation), attrProduct.String(call.Product)))
+		trace.WithAttributes(attrOperation.String(call.Operation), product))
 	return ctx, func(r iimmpact.CallResult) {
 		if r.Decision.Action != "" {
 			o.decisions.Add(ctx, 1, metric.WithAttributes(attrAction.String(string(r.Decision.Action)),
-				attrReason.String(string(r.Decision.Reason)), attrProduct.String(call.Product)))
+				attrReason.String(string(r.Decision.Reason)), product))
 		}
-		if r.ErrorKind == "quota_exceeded" {
-			o.refusals.Add(ctx, 1, metric.WithAttributes(attrOperation.String(call.Operation), attrProduct.String(call.Product)))
+		if r.ErrorKind == iimmpact.ErrorKindQuotaExceeded {
+			o.refusals.Add(ctx, 1, metric.WithAttributes(attrOperation.String(call.Operation), product))
+		}
+		if call.Operation == "payment" {
+			status := string(r.TransactionStatus)
+			if r.Err != nil {
+				status = string(r.ErrorKind)
+			}
+			o.payments.Add(ctx, 1, metric.WithAttributes(attrStatus.String(status), product))
 		}
 		if !span.IsRecording() {
 			span.End()
@@ -111,14 +164,17 @@ func (o *observer) StartCall(ctx context.Context, call iimmpact.CallInfo) (conte
 		if r.Decision.Action != "" {
 			attrs = append(attrs, attrAction.String(string(r.Decision.Action)), attrReason.String(string(r.Decision.Reason)))
 		}
+		if r.TransactionStatus != "" {
+			attrs = append(attrs, attrStatus.String(string(r.TransactionStatus)))
+		}
 		switch r.ErrorKind {
-		case "quota_exceeded":
+		case iimmpact.ErrorKindQuotaExceeded:
 			span.AddEvent("iimmpact.quota.refused")
-		case "blocked":
+		case iimmpact.ErrorKindBlocked:
 			span.AddEvent("iimmpact.breaker.refused")
 		}
 		if r.Err != nil {
-			attrs = append(attrs, semconv.ErrorTypeKey.String(r.ErrorKind))
+			attrs = append(attrs, semconv.ErrorTypeKey.String(string(r.ErrorKind)))
 			span.SetStatus(codes.Error, r.Err.Error())
 		}
 		span.SetAttributes(attrs...)
@@ -149,8 +205,8 @@ func (o *observer) StartRequest(ctx context.Context, req iimmpact.RequestInfo) (
 		}
 		switch {
 		case r.ErrorType != "":
-			end = append(end, semconv.ErrorTypeKey.String(r.ErrorType))
-			span.SetStatus(codes.Error, r.ErrorType)
+			end = append(end, semconv.ErrorTypeKey.String(string(r.ErrorType)))
+			span.SetStatus(codes.Error, string(r.ErrorType))
 		case r.StatusCode >= 400:
 			end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(r.StatusCode)))
 			span.SetStatus(codes.Error, "")
