@@ -44,14 +44,26 @@ type Server struct {
 	nonces   *verify.Nonces
 	ips      map[string]*ipCount
 	requests []Request
+
+	// Payments.
+	txns           map[string]*transaction // by refid
+	wallet         int64                   // sen
+	paySteps       int
+	callbackURL    string
+	callbacks      sync.WaitGroup
+	callbackClient *http.Client
 }
 
 type key struct{ product, account string }
 
 // Request is what the server received, recorded for assertions.
 type Request struct {
+	Method string
+	Path   string
 	Query  url.Values
 	Header http.Header
+	// Body is the request's body (a payment's JSON).
+	Body []byte
 	// Authenticated reports whether the request passed the checks; AuthError
 	// says why not.
 	Authenticated bool
@@ -171,12 +183,15 @@ func Start(t TB, opts ...Option) *Server {
 // newServer builds the server state without a listener; Responder uses it too.
 func newServer(opts ...Option) *Server {
 	s := &Server{
-		scripts:  map[key][]Outcome{},
-		failures: map[key][]Outcome{},
-		products: map[string]Outcome{},
-		statuses: map[string]string{},
-		billers:  map[string]JomPAYBiller{},
-		ips:      map[string]*ipCount{},
+		scripts:        map[key][]Outcome{},
+		failures:       map[key][]Outcome{},
+		products:       map[string]Outcome{},
+		statuses:       map[string]string{},
+		billers:        map[string]JomPAYBiller{},
+		ips:            map[string]*ipCount{},
+		txns:           map[string]*transaction{},
+		wallet:         100_000, // RM 1,000.00
+		callbackClient: &http.Client{Timeout: 30 * time.Second},
 		cfg: config{
 			now: time.Now, tolerance: verify.DefaultTolerance,
 			rate: rateLimit{30_000, 5 * time.Minute, 240 * time.Minute},
@@ -209,6 +224,8 @@ func (s *Server) Close() {
 	if s.ts != nil {
 		s.ts.Close()
 	}
+	s.callbacks.Wait()
+	s.callbackClient.CloseIdleConnections()
 }
 
 // Set scripts the answers for one product and account. With several outcomes,
@@ -272,13 +289,18 @@ func (s *Server) ResetRequests() {
 	s.requests = nil
 }
 
-// ServeHTTP answers GET /v2/bill-presentment and GET /v2/networkstatus as the
-// API does, and GET /img/CODE.svg with a logo for the products' product_img;
-// any other path is 404 and any other method 405.
+// ServeHTTP answers GET /v2/bill-presentment, GET /v2/networkstatus, POST
+// /v2/topup and GET /v2/balance as the API does, and GET /img/CODE.svg with a
+// logo for the products' product_img; any other path is 404 and any other
+// method 405.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.now()
-	rec := Request{Query: r.URL.Query(), Header: r.Header.Clone(), Time: now}
-	status, header, body, delay := s.answer(r, now, &rec)
+	var reqBody []byte
+	if r.Body != nil { // a client's request, through Responder, may have none
+		reqBody, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: reqBody, Time: now}
+	status, header, body, delay := s.answer(r, reqBody, now, &rec)
 	rec.Status = status
 	s.mu.Lock()
 	s.requests = append(s.requests, rec)
@@ -308,26 +330,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // answer decides the response and fills in rec's authentication result.
-func (s *Server) answer(r *http.Request, now time.Time, rec *Request) (int, http.Header, []byte, time.Duration) {
+func (s *Server) answer(r *http.Request, body []byte, now time.Time, rec *Request) (int, http.Header, []byte, time.Duration) {
 	if code, ok := strings.CutPrefix(r.URL.Path, "/img/"); ok && r.Method == http.MethodGet {
 		return logo(strings.TrimSuffix(code, ".svg"))
 	}
-	if r.URL.Path != "/v2/bill-presentment" && r.URL.Path != "/v2/networkstatus" {
+	method, known := endpoints[r.URL.Path]
+	switch {
+	case !known:
 		return jsonError(http.StatusNotFound, "not_found", "no such endpoint")
-	}
-	if r.Method != http.MethodGet {
-		return jsonError(http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
-	}
-	if s.limited(r, now) {
+	case r.Method != method:
+		return jsonError(http.StatusMethodNotAllowed, "method_not_allowed", "use "+method)
+	case s.limited(r, now):
 		return http.StatusForbidden, nil, []byte(`{"message":"Forbidden"}`), 0
 	}
 	if !s.cfg.skipAuth {
-		if msg := s.authenticate(r, now); msg != "" {
+		if msg := s.authenticate(r, body, now); msg != "" {
 			rec.AuthError = msg
 			return jsonError(http.StatusUnauthorized, "unauthorized", msg)
 		}
 	}
 	rec.Authenticated = true
+	switch r.URL.Path {
+	case "/v2/topup":
+		return s.pay(body, now)
+	case "/v2/balance":
+		return s.balance(now)
+	}
 	q := r.URL.Query()
 	for name, vs := range q {
 		if len(vs) > 1 { // the API could read it either way
@@ -351,14 +379,7 @@ func (s *Server) answer(r *http.Request, now time.Time, rec *Request) (int, http
 // its 401. It checks with its own code, not the client's, so it can catch the
 // client's signing bugs. A nonce is remembered only once the signature is good,
 // so a forged request cannot burn a real one.
-func (s *Server) authenticate(r *http.Request, now time.Time) string {
-	var body []byte
-	if r.Body != nil { // a client's request, through Responder, may have none
-		var err error
-		if body, err = io.ReadAll(io.LimitReader(r.Body, 1<<20)); err != nil {
-			return verify.BadSignature
-		}
-	}
+func (s *Server) authenticate(r *http.Request, body []byte, now time.Time) string {
 	if msg := verify.Request(r, body, s.APIKey, s.keys, now, s.cfg.tolerance); msg != "" {
 		return msg
 	}
@@ -368,6 +389,14 @@ func (s *Server) authenticate(r *http.Request, now time.Time) string {
 		return verify.ReplayedNonce
 	}
 	return ""
+}
+
+// endpoints are the paths the server serves, with their methods.
+var endpoints = map[string]string{
+	"/v2/bill-presentment": http.MethodGet,
+	"/v2/networkstatus":    http.MethodGet,
+	"/v2/balance":          http.MethodGet,
+	"/v2/topup":            http.MethodPost,
 }
 
 // ipCount is one IP address's requests in the rate limit's window.
