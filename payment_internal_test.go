@@ -1,0 +1,157 @@
+package iimmpact
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/iimmpact-go/iimmpact/internal/verify"
+)
+
+var testPayment = Payment{RefID: "order-1", Product: "TNB", Account: "220012345678", Amount: "45.94"}
+
+func txBody(status string, code int) string {
+	return `{"data":{"status":"` + status + `","statusCode":` + strconv.Itoa(code) + `,"refid":"order-1","amount":45.94}}`
+}
+
+// payHarness answers POST /v2/topup with answers in turn (the last stays),
+// checking each request is signed over its body.
+func payHarness(t *testing.T, answers ...func() (*http.Response, error)) *harness {
+	t.Helper()
+	h := newHarness(t)
+	var mu sync.Mutex
+	n := 0
+	h.mt.RegisterResponder(http.MethodPost, ProductionURL+paymentPath, func(req *http.Request) (*http.Response, error) {
+		body, _ := io.ReadAll(req.Body)
+		assert.Empty(t, verifyBody(h, req, body), "request must be signed over its body")
+		mu.Lock()
+		a := answers[min(n, len(answers)-1)]
+		n++
+		mu.Unlock()
+		return a()
+	})
+	return h
+}
+
+func verifyBody(h *harness, req *http.Request, body []byte) string {
+	return verify.Request(req, body, testKey, [][]byte{[]byte("secret-key-for-tests-only-123456")}, h.serverNow(), verify.DefaultTolerance)
+}
+
+func reply(status int, body string) func() (*http.Response, error) {
+	return func() (*http.Response, error) { return httpmock.NewStringResponse(status, body), nil }
+}
+
+func TestPayUntilFinalAsksAtTheVendorsCadence(t *testing.T) {
+	h := payHarness(t, reply(200, txBody("Accepted", 0)), reply(503, `{}`), reply(200, txBody("Processing", 1)),
+		reply(200, txBody("Succesful", 20)))
+	h.c.maxRetries = 0 // each ask is one request here
+	tx, err := h.c.PayUntilFinal(context.Background(), testPayment)
+	require.NoError(t, err)
+	assert.Equal(t, TransactionSucceeded, tx.Status)
+	assert.Equal(t, 4, h.mt.GetTotalCallCount(), "an unknown outcome is asked again too")
+	require.Len(t, h.sleeps, 3)
+	for _, d := range h.sleeps {
+		assert.GreaterOrEqual(t, d, 5*time.Second)
+		assert.LessOrEqual(t, d, 10*time.Second)
+	}
+}
+
+func TestPayUntilFinalStopsWithTheContext(t *testing.T) {
+	h := payHarness(t, reply(200, txBody("Processing", 1)))
+	ctx, cancel := context.WithCancel(context.Background())
+	h.c.sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
+	tx, err := h.c.PayUntilFinal(ctx, testPayment)
+	require.ErrorIs(t, err, ErrOutcomeUnknown, "still processing is not failed")
+	require.NotNil(t, tx)
+	assert.Equal(t, TransactionProcessing, tx.Status)
+}
+
+func TestPayUntilFinalReturnsARefusal(t *testing.T) {
+	h := payHarness(t, reply(400, `{"data":{"status":"Failed","statusCode":43,"message":"Insufficient wallet credit"}}`))
+	_, err := h.c.PayUntilFinal(context.Background(), testPayment)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, "43", apiErr.Code)
+	assert.NotErrorIs(t, err, ErrOutcomeUnknown)
+	assert.Empty(t, h.sleeps)
+}
+
+func TestPayIsNeverCoalesced(t *testing.T) {
+	h := newHarness(t, WithCoalescing())
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 2)
+	h.mt.RegisterResponder(http.MethodPost, ProductionURL+paymentPath, func(*http.Request) (*http.Response, error) {
+		arrived <- struct{}{}
+		<-release
+		return httpmock.NewStringResponse(200, txBody("Succesful", 20)), nil
+	})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := h.c.Pay(context.Background(), testPayment)
+			assert.NoError(t, err)
+		}()
+	}
+	<-arrived
+	<-arrived // both reached the API: neither joined the other
+	close(release)
+	wg.Wait()
+	assert.Equal(t, 2, h.mt.GetTotalCallCount())
+}
+
+// FuzzPayNeverFailsAfterACharge: whatever a server answers, over up to three
+// attempts, a payment it took is never reported as an error that says nothing
+// was created. The server takes the payment on an attempt only when its
+// answer to that attempt could come from a server that took it (a refusal,
+// 400, 401, 403 or 429, never does).
+func FuzzPayNeverFailsAfterACharge(f *testing.F) {
+	f.Add(uint8(0x11), uint16(503), uint16(400), []byte(`{}`))
+	f.Add(uint8(0x01), uint16(200), uint16(200), []byte(txBody("Succesful", 20)))
+	f.Add(uint8(0x03), uint16(0), uint16(429), []byte(`{"message":"slow"}`))
+	f.Add(uint8(0x07), uint16(500), uint16(401), []byte(txBody("Failed", 47)))
+	f.Fuzz(func(t *testing.T, takes uint8, first, then uint16, body []byte) {
+		mt := httpmock.NewMockTransport()
+		var mu sync.Mutex
+		charged, n := false, 0
+		mt.RegisterResponder(http.MethodPost, ProductionURL+paymentPath, func(*http.Request) (*http.Response, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			status := int(then)
+			if n == 0 {
+				status = int(first)
+			}
+			take := takes&(1<<n) != 0
+			n++
+			if status != 0 && (status < 100 || status > 599) {
+				status = 200
+			}
+			if take && !refusedUncreated(status) {
+				charged = true
+			}
+			if status == 0 {
+				return nil, errors.New("connection reset by peer")
+			}
+			return httpmock.NewBytesResponse(status, body), nil
+		})
+		c, err := NewClient(testKey, testSecret, freshOrigins(), WithHTTPClient(&http.Client{Transport: mt}))
+		require.NoError(t, err)
+		c.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+		_, err = c.Pay(context.Background(), testPayment)
+		mu.Lock()
+		defer mu.Unlock()
+		if charged && err != nil && !errors.Is(err, ErrOutcomeUnknown) {
+			t.Fatalf("the server took the payment, and Pay said nothing was created: %v", err)
+		}
+	})
+}
