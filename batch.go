@@ -13,6 +13,10 @@ import (
 // ErrBlocked too) or the batch's context ended (it matches the context's error).
 var ErrNotSent = errors.New("iimmpact: not sent: the batch stopped first")
 
+// batchQuotaWait is how long a batch's call may wait for the quota: as long
+// as its context allows.
+const batchQuotaWait = time.Duration(1 << 62)
+
 type notSentError struct{ cause error }
 
 func (e *notSentError) Error() string        { return ErrNotSent.Error() + ": " + e.cause.Error() }
@@ -36,9 +40,10 @@ type BatchResult struct {
 // and yields each result with its query's index (from 0) as the calls end,
 // not in input order.
 //
-// It paces itself through the client's quota: a call waits for a slot as with
-// WithQuotaWait, for the client's maximum or, without that option, up to a
-// quota window. A per-account error (an invalid query, an unavailable biller,
+// It paces itself through the client's quota: each call waits for its slot
+// as long as ctx allows, with or without WithQuotaWait, so no query is ever
+// refused for a slot the batch could have waited for. Every query ends as a
+// result: presented, refused for its own reason, or ErrNotSent. A per-account error (an invalid query, an unavailable biller,
 // an API error) is a result like any other and the batch goes on. At the
 // first ErrBlocked, or when ctx ends, it hands out no more work: the calls in
 // flight finish, and every query not sent yet is yielded with an error that
@@ -83,13 +88,7 @@ type indexed struct {
 func newBatch(ctx context.Context, c *Client, workers int) *batch {
 	ctx, cancel := context.WithCancel(ctx)
 	b := &batch{ctx: ctx, cancel: cancel, jobs: make(chan job), results: make(chan indexed)}
-	wait := c.quotaWait
-	if wait == 0 {
-		wait = defaultQuotaWindow
-		if g := c.guard; g != nil && g.Config().Window > 0 {
-			wait = g.Config().Window
-		}
-	}
+	wait := batchQuotaWait
 	for range workers {
 		b.wg.Add(1)
 		go func() {

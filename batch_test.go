@@ -221,3 +221,30 @@ func ExampleClient_BillPresentments() {
 	// TNB RM 120.50 due 28/06/2025
 	// AKSB invalid_account
 }
+
+// Without WithQuotaWait, a batch under a tight quota still presents every
+// query: it waits for each slot instead of refusing.
+func TestBatchNeverDropsAQuery(t *testing.T) {
+	srv := iimmpacttest.Start(t)
+	c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithQuota(3, 300*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	presented := 0
+	for _, r := range c.BillPresentments(context.Background(), repeat(iimmpact.Query{Product: "AKSB", Account: "1234567890"}, 12), 6) {
+		require.NoError(t, r.Err)
+		presented++
+	}
+	assert.Equal(t, 12, presented)
+	assert.LessOrEqual(t, mostInWindow(srv, 300*time.Millisecond), 3)
+}
+
+func TestQuotaRetryAfterIsNeverZero(t *testing.T) {
+	srv := iimmpacttest.NewHandler(iimmpacttest.WithClientOptions(iimmpact.WithQuota(1, time.Hour)))
+	_, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "AKSB", Account: "1234567890"})
+	require.NoError(t, err)
+	_, err = srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "AKSB", Account: "1234567890"})
+	var qe *iimmpact.QuotaError
+	require.ErrorAs(t, err, &qe)
+	assert.Positive(t, qe.RetryAfter)
+	assert.NotContains(t, err.Error(), "in 0s")
+}

@@ -1,8 +1,8 @@
 // Package iimmpact is a typed client for the IIMMPACT API, the service Malaysian
 // apps use to sell bill payments (water, electricity, telco and JomPAY billers).
-// Its central call is bill presentment: fetch a customer's outstanding bill before
-// they pay, show exactly the fields the biller returned, and stop the payment only
-// when the account is invalid.
+// It presents a customer's outstanding bill before they pay (show exactly the
+// fields the biller returned, stop the payment only when the account is
+// invalid), then pays it, exactly once.
 //
 //	client, err := iimmpact.NewClientFromEnv()
 //	...
@@ -16,9 +16,11 @@
 //
 // # Outcomes
 //
-// Every answer is read once, by one function, before the client decides to
-// retry: it is an outcome (a Bill), malformed, or not an outcome (an
-// *APIError, retried when its status allows). Bill.Decision applies the
+// Every call takes one request path: it is described once (the method, the
+// query or the JSON body, the personal values to redact), and each answer's
+// body is decoded once, by its endpoint's classifier, before the client
+// decides to retry: it is an outcome (a Bill, a Transaction), malformed, or
+// not an outcome (an *APIError, retried when its status allows). Bill.Decision applies the
 // vendor's table to data.message, read as a person reads it (case, runs of
 // white space, invisible characters and surrounding punctuation make no
 // difference, other words do): show, hide or block, with a Reason to log and
@@ -26,8 +28,21 @@
 // status, whatever else the body holds or a proxy appended to it, and it is
 // never retried into something else; every error decides hide and can
 // proceed, because the vendor lets the customer pay on "any other error".
-// A data.message the table does not list logs one Warn per text per process:
-// alert on the reason unrecognised_message, the sign of a vendor rewording.
+// A data.message the table does not list logs one Warn per text per process
+// to the logger given with WithLogger (none by default): alert on the reason
+// unrecognised_message, the sign of a vendor rewording.
+//
+// # Payments
+//
+// Pay sends a Payment (POST /v2/topup), and is also how its status is asked:
+// the API answers a refid it knows with that transaction, never charging
+// twice. The body is built once and sent byte for byte the same on every
+// attempt. One rule holds: a non-nil error means no money moved, unless it
+// matches ErrOutcomeUnknown, which means the payment may have been made and
+// must be asked again with the same Payment (PayUntilFinal does, at the
+// vendor's cadence), never reported as failed. NewCallbackHandler takes the
+// vendor's unsigned callbacks from its callback IPs only, as hints to confirm
+// with Pay. Balance reads the wallet.
 //
 // # Decoding
 //
@@ -70,7 +85,7 @@
 //
 // No error, log line, observer report or fmt or slog output of this package
 // holds the API key, the secret in any Base64 form, a signature sent, or the
-// customer's account number or Ref-2: error texts and APIError fields are
+// customer's account number, Ref-2 or IC number: error texts and APIError fields are
 // redacted, JSON strings after their escapes are read and URL text after it
 // is percent-decoded, so no encoding can hide a secret; credentials sit where
 // no fmt verb reaches them. Redirects are refused, so the headers reach no
@@ -82,5 +97,6 @@
 // payment). WithObserver reports calls and requests to telemetry; module
 // github.com/iimmpact-go/iimmpact/iimmpactotel does it for OpenTelemetry.
 // Package iimmpacttest is a fake IIMMPACT, as strict as the API, for tests and
-// first runs without an account. Signer signs requests to other endpoints.
+// first runs without an account; it pays too, with a wallet and the vendor's
+// failure accounts. Signer signs requests to other endpoints.
 package iimmpact

@@ -31,11 +31,11 @@ type QuotaStore interface {
 	// the client then counts in-process.
 	Reserve(ctx context.Context, key string, limit int, window, maxWait time.Duration, member string) (ok bool, wait time.Duration, err error)
 	// Release ends the booking of member. When its request was sent, the slot
-	// stays counted until a window after now, by the store's clock: the API
+	// stays counted until window after now, by the store's clock: the API
 	// counts a request when it arrives, which may be well after its booking.
 	// When it was never sent (its caller gave up while it waited), the
-	// booking counts nothing.
-	Release(ctx context.Context, key, member string, sent bool) error
+	// booking counts nothing. window is the client's quota window.
+	Release(ctx context.Context, key, member string, sent bool, window time.Duration) error
 }
 
 // WithQuota makes the client send at most requests requests in any trailing
@@ -174,7 +174,7 @@ func (c *Client) refusal(err error) error {
 	var open *quota.Open
 	switch {
 	case errors.As(err, &full):
-		return &QuotaError{RetryAfter: full.RetryAfter}
+		return &QuotaError{RetryAfter: max(full.RetryAfter, time.Millisecond)} // never "retry after 0s"
 	case errors.As(err, &open):
 		b := &blockedError{left: open.Left}
 		if last, ok := open.Last.(*APIError); ok {

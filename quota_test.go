@@ -195,7 +195,7 @@ func (s failingStore) Reserve(context.Context, string, int, time.Duration, time.
 	return false, 0, errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
 }
 
-func (failingStore) Release(context.Context, string, string, bool) error { return nil }
+func (failingStore) Release(context.Context, string, string, bool, time.Duration) error { return nil }
 
 func TestQuotaStoreOutageFallsBackToALocalShare(t *testing.T) {
 	var calls atomic.Int32

@@ -30,7 +30,7 @@ const (
 type Data map[string]any
 
 // Outcome is one scripted answer. Build it with ValidBill, InvalidAccount,
-// Unavailable, ServiceUnavailable or Raw.
+// Unavailable, ServiceUnavailable, Message or Raw.
 type Outcome struct {
 	// Status is the HTTP status.
 	Status int

@@ -114,15 +114,14 @@ func (s *Store) Reserve(ctx context.Context, key string, limit int, window, maxW
 	return false, max(wait, time.Millisecond), nil
 }
 
-// Release implements iimmpact.QuotaStore. It needs the window only to keep
-// the done set alive, so it uses the longest a quota is kept: the vendor's
-// five minutes.
-func (s *Store) Release(ctx context.Context, key, member string, sent bool) error {
+// Release implements iimmpact.QuotaStore: a sent request stays in the done
+// set, and the set alive, for window.
+func (s *Store) Release(ctx context.Context, key, member string, sent bool, window time.Duration) error {
 	flag := "0"
 	if sent {
 		flag = "1"
 	}
-	if err := release.Run(ctx, s.rdb, keys(key), member, flag, (5 * time.Minute).Microseconds()).Err(); err != nil {
+	if err := release.Run(ctx, s.rdb, keys(key), member, flag, window.Microseconds()).Err(); err != nil {
 		return fmt.Errorf("redisquota: %w", err)
 	}
 	return nil

@@ -97,7 +97,7 @@ func TestTrailingWindowFreesSlots(t *testing.T) {
 		ok, _, err := store.Reserve(ctx, k, 3, 300*time.Millisecond, 0, fmt.Sprint(i))
 		require.NoError(t, err)
 		require.True(t, ok)
-		require.NoError(t, store.Release(ctx, k, fmt.Sprint(i), true), "answered")
+		require.NoError(t, store.Release(ctx, k, fmt.Sprint(i), true, 300*time.Millisecond), "answered")
 	}
 	ok, after, err := store.Reserve(ctx, k, 3, 300*time.Millisecond, 0, "late")
 	require.NoError(t, err)
@@ -128,7 +128,7 @@ func TestBookingAhead(t *testing.T) {
 	assert.False(t, ok, "requests in flight hold every slot: no time can be named yet")
 	assert.Equal(t, window, wait, "ask again in a window at the soonest")
 	for i := range 3 {
-		require.NoError(t, store.Release(ctx, k, fmt.Sprint(i), true), "answered")
+		require.NoError(t, store.Release(ctx, k, fmt.Sprint(i), true, window), "answered")
 	}
 	ok, wait, err = store.Reserve(ctx, k, 3, window, time.Minute, "fourth")
 	require.NoError(t, err)
@@ -144,9 +144,9 @@ func TestBookingAhead(t *testing.T) {
 		return n
 	}
 	assert.Equal(t, []int64{1, 3}, []int64{count(live), count(done)}, "a refusal books nothing")
-	require.NoError(t, store.Release(ctx, k, "fourth", false))
+	require.NoError(t, store.Release(ctx, k, "fourth", false, window))
 	assert.Equal(t, []int64{0, 3}, []int64{count(live), count(done)}, "a booking never sent counts nothing")
-	require.NoError(t, store.Release(ctx, k, "0", true))
+	require.NoError(t, store.Release(ctx, k, "0", true, window))
 	assert.Equal(t, int64(3), count(done), "releasing again adds nothing")
 	ttl, err := rdb.PTTL(ctx, done).Result()
 	require.NoError(t, err)

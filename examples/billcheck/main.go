@@ -10,7 +10,7 @@
 //	go run ./examples/billcheck -batch accounts.csv -out results.jsonl
 //
 // With IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET set it calls the real API
-// (IIMMPACT_BASE_URL picks staging or a test server). With none of the three
+// (an iimm_dev_ key calls staging by itself; IIMMPACT_BASE_URL picks another server). With none of the three
 // set it runs the built-in sandbox, iimmpacttest, in-process; setting only some
 // of them is an error. billcheck -h documents every flag and exit status.
 package main
@@ -85,7 +85,7 @@ Batch mode (-batch FILE, or - for standard input):
 Environment:
   IIMMPACT_API_KEY      the API key (iimm_prod_... or iimm_dev_...)
   IIMMPACT_HMAC_SECRET  the Base64 HMAC secret from the dashboard
-  IIMMPACT_BASE_URL     optional: https://staging.iimmpact.com, or a test server
+  IIMMPACT_BASE_URL     optional: another server (an iimm_dev_ key calls staging by itself)
   With none of the three set, billcheck runs on the built-in sandbox
   (billcheck -list shows its accounts). Setting only some of them is an error.
 

@@ -188,7 +188,7 @@ func (s *bookingStore) Reserve(_ context.Context, _ string, _ int, _, maxWait ti
 	return s.wait <= maxWait, s.wait, nil
 }
 
-func (s *bookingStore) Release(_ context.Context, _, member string, sent bool) error {
+func (s *bookingStore) Release(_ context.Context, _, member string, sent bool, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sent {

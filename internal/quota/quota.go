@@ -26,7 +26,7 @@ const (
 // Store is iimmpact.QuotaStore; the root package documents it.
 type Store interface {
 	Reserve(ctx context.Context, key string, limit int, window, maxWait time.Duration, member string) (ok bool, wait time.Duration, err error)
-	Release(ctx context.Context, key, member string, sent bool) error
+	Release(ctx context.Context, key, member string, sent bool, window time.Duration) error
 }
 
 // Clock is the time the guard waits on; tests replace it.
@@ -239,7 +239,7 @@ func (g *Guard) release(ctx context.Context, member string, sent bool) {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	_ = g.cfg.Store.Release(rctx, g.cfg.Key, member, sent)
+	_ = g.cfg.Store.Release(rctx, g.cfg.Key, member, sent, g.cfg.Window)
 }
 
 func (g *Guard) storeFailed(ctx context.Context, err error) {

@@ -24,4 +24,4 @@ func Client(opts ...iimmpact.Option) (*iimmpact.Client, *iimmpacttest.Server, er
 }
 
 // Hint follows a configuration error: what the user can do about it.
-const Hint = "set IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET (and IIMMPACT_BASE_URL for staging), or none of the three to use the built-in sandbox"
+const Hint = "set IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET (an iimm_dev_ key calls staging by itself; IIMMPACT_BASE_URL only for another server), or none of the three to use the built-in sandbox"
