@@ -96,6 +96,16 @@ func WithoutQuota() Option {
 // WithQuota says otherwise. When the store fails or takes over 50 ms, the
 // client counts in-process at the fallback share (WithQuotaFallback), tries
 // the store again after 5 seconds, and logs a Warn at most once a minute.
+//
+// Each process also keeps its own count of what it sent, and never sends past
+// its own limit in any trailing window, whatever the store says. A store that
+// forgets (Redis restarted without persistence, the key evicted, a failover to
+// a replica that lagged) costs at most one window of double counting: in the
+// window after it forgets, the fleet may send its limit again on top of what
+// it sent before, while no single process passes its own limit. With a
+// fleet of N processes, a per-client limit of at most 15,000 (the vendor's
+// 30,000 halved) keeps even that window under the vendor's block; or run
+// Redis with persistence (appendonly yes) and noeviction.
 func WithQuotaStore(store QuotaStore, key string) Option {
 	return func(o *options) error {
 		if store == nil || strings.TrimSpace(key) == "" {

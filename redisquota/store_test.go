@@ -296,6 +296,17 @@ func TestThreeClientsShareOneQuota(t *testing.T) {
 // startRedis runs a redis-server of its own, to be stopped by the test.
 func startRedis(t *testing.T) (addr string, stop func()) {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	return startRedisOn(t, port)
+}
+
+// startRedisOn runs a redis-server of its own on port, empty, with no
+// persistence.
+func startRedisOn(t *testing.T, port int) (addr string, stop func()) {
+	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -303,10 +314,6 @@ func startRedis(t *testing.T) (addr string, stop func()) {
 		}
 		t.Skip("redis-server is not installed")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
 	cmd := exec.Command(path, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -361,6 +368,48 @@ func TestStoppedRedisFallsBack(t *testing.T) {
 	assert.ErrorIs(t, err, iimmpact.ErrQuotaExceeded, "3 from Redis + 2 more reach the fallback share of 5")
 	assert.Equal(t, 1, strings.Count(logs.String(), "quota store failed"), "one warning, not one a call")
 	assert.Len(t, srv.Requests(), 5)
+}
+
+// A Redis that restarts empty mid-run has forgotten what the process sent:
+// the process still never sends past its own limit in any trailing window.
+func TestRedisRestartedEmptyNeverLetsAProcessPastItsLimit(t *testing.T) {
+	addr, stop := startRedis(t)
+	const limit, window = 10, 8 * time.Second
+	srv := iimmpacttest.Start(t)
+	c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL),
+		iimmpact.WithQuota(limit, window), iimmpact.WithQuotaStore(redisquota.New(newRedis(t, addr)), key(t)))
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	q := iimmpact.Query{Product: "AKSB", Account: "1234567890"}
+	for range limit {
+		_, err := c.BillPresentment(context.Background(), q)
+		require.NoError(t, err, "counted in Redis")
+	}
+	stop()
+	_, port, _ := net.SplitHostPort(addr)
+	var p int
+	_, _ = fmt.Sscan(port, &p)
+	startRedisOn(t, p) // the same address, empty
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n := 0
+	for _, r := range c.BillPresentments(ctx, func(yield func(iimmpact.Query) bool) {
+		for range limit {
+			if !yield(q) {
+				return
+			}
+		}
+	}, 4) {
+		require.NoError(t, r.Err)
+		n++
+	}
+	assert.Equal(t, limit, n)
+	reqs := srv.Requests()
+	require.Len(t, reqs, 2*limit)
+	for i := limit; i < len(reqs); i++ {
+		assert.GreaterOrEqual(t, reqs[i].Time.Sub(reqs[i-limit].Time), window,
+			"request %d came within a window of request %d: %d in a window", i, i-limit, limit+1)
+	}
 }
 
 // countHook counts the round trips go-redis makes, or only the scripts it runs.

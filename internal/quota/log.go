@@ -55,13 +55,6 @@ func (l *Log) after(now time.Time, limit int, window time.Duration, queued int) 
 	return window
 }
 
-// start counts a request admitted elsewhere (by the store).
-func (l *Log) start() {
-	l.mu.Lock()
-	l.inflight++
-	l.mu.Unlock()
-}
-
 // release gives back a slot whose request was never sent.
 func (l *Log) release() {
 	l.mu.Lock()

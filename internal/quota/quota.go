@@ -223,8 +223,35 @@ func (g *Guard) reserveInStore(ctx context.Context, maxWait time.Duration) (wait
 			}
 		}
 		if booked {
-			g.o.log.start() // so a switch to the fallback starts from a true count
+			if err := g.holdLocally(ctx, maxWait-g.clock.Now().Sub(start)); err != nil {
+				g.release(ctx, member, false)
+				return 0, "", err, true
+			}
 			return g.clock.Now().Sub(start), member, nil, true
+		}
+	}
+}
+
+// holdLocally takes a slot of the process's own log, under the client's own
+// limit, for a request the store booked: whatever the store says (a Redis
+// that restarted empty, evicted the key or failed over to a lagging replica
+// has forgotten what this process sent), the process never sends past its
+// limit in any trailing window. It waits up to maxWait for the slot.
+func (g *Guard) holdLocally(ctx context.Context, maxWait time.Duration) error {
+	waited := time.Duration(0)
+	for {
+		after, ok := g.o.log.reserve(g.clock.Now(), g.cfg.Limit, g.cfg.Window)
+		switch {
+		case ok:
+			return nil
+		case waited+after > maxWait:
+			return &Full{RetryAfter: after}
+		}
+		select {
+		case <-g.clock.After(after):
+			waited += after
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
