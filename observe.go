@@ -15,6 +15,10 @@ import (
 // traces and metrics. What an Observer is given is redacted as errors are: it
 // never holds a credential, a nonce, a signature, the account number or Ref-2.
 // Its methods are called from the calling goroutines, concurrently.
+//
+// A panic in an Observer (or in a WithLogger handler) reaches the caller, in
+// its own goroutine, as a bug should; the client settles the request first,
+// so the quota slot it held and the 403 breaker's probe are never left taken.
 type Observer interface {
 	// StartCall is called when a call starts. The call goes on with the
 	// context it returns (to carry a span); it calls end once, when it ends.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -163,4 +164,76 @@ func TestUnrecognisedMessageWarnsOnce(t *testing.T) {
 	_, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "AKSB", Account: "1234567890"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), "the same text after the decision's normalisation")
+}
+
+// panicky is an Observer whose every request hook panics.
+type panicky struct{ recorder }
+
+func (p *panicky) StartRequest(context.Context, iimmpact.RequestInfo) (context.Context, func(iimmpact.RequestResult)) {
+	panic("observer bug")
+}
+
+// An observer that panics reaches the caller, and never eats a quota slot or
+// leaves the breaker's probe taken.
+func TestPanickingObserverLeaksNoSlot(t *testing.T) {
+	obs := &panicky{}
+	srv := iimmpacttest.NewHandler(iimmpacttest.WithClientOptions(iimmpact.WithObserver(obs), iimmpact.WithQuota(3, time.Hour)))
+	plain, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithQuota(3, time.Hour),
+		iimmpact.WithHTTPClient(&http.Client{Transport: roundTrip(srv.Responder())}))
+	require.NoError(t, err)
+	q := iimmpact.Query{Product: "TNB", Account: "220012345678"}
+	for range 3 {
+		assert.PanicsWithValue(t, "observer bug", func() { _, _ = srv.Client.BillPresentment(context.Background(), q) })
+	}
+	assert.Empty(t, srv.Requests(), "nothing was sent")
+	for range 3 {
+		_, err := plain.BillPresentment(context.Background(), q)
+		require.NoError(t, err, "the three slots were given back")
+	}
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Every reported name is a documented one: an attempt cut short by
+// WithTimeout is ErrorType timeout, and its call deadline_exceeded.
+func TestTimeoutsAreReportedByTheirDocumentedNames(t *testing.T) {
+	srv := iimmpacttest.Start(t)
+	srv.Set("TNB", "220012345678", iimmpacttest.Message("Account no is valid").After(time.Hour))
+	rec := &recorder{}
+	c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithObserver(rec),
+		iimmpact.WithTimeout(50*time.Millisecond), iimmpact.WithMaxRetries(0))
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	_, err = c.BillPresentment(context.Background(), iimmpact.Query{Product: "TNB", Account: "220012345678"})
+	require.Error(t, err)
+	require.Len(t, rec.answers, 1)
+	assert.Equal(t, iimmpact.ErrorTypeTimeout, rec.answers[0].ErrorType)
+	assert.Equal(t, iimmpact.ErrorKindDeadlineExceeded, rec.results[0].ErrorKind)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	c2, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithObserver(rec))
+	require.NoError(t, err)
+	t.Cleanup(c2.CloseIdleConnections)
+	_, err = c2.BillPresentment(ctx, iimmpact.Query{Product: "TNB", Account: "220012345678"})
+	require.Error(t, err)
+	assert.Equal(t, iimmpact.ErrorTypeTimeout, rec.answers[1].ErrorType, "the caller's deadline too")
+}
+
+func TestNetworkStatusReadsBothMetadataSpellings(t *testing.T) {
+	srv := iimmpacttest.NewHandler()
+	mt := roundTrip(func(*http.Request) (*http.Response, error) {
+		body := `{"data":{"product_code":"TNB","product_name":"TNB","network_status":"Healthy"},` +
+			`"metadata":{"status_code":200,"last_updated":"19-05-2025 14:49:03"},"@metadata":{"status_code":200,"last_updated":"01-01-2020 00:00:00"}}`
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}, nil
+	})
+	c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithHTTPClient(&http.Client{Transport: mt}), iimmpact.WithoutQuota())
+	require.NoError(t, err)
+	s, err := c.NetworkStatus(context.Background(), "TNB")
+	require.NoError(t, err, "both spellings, as a bill's are read")
+	ts, err := s.LastUpdated.Time()
+	require.NoError(t, err)
+	assert.Equal(t, 2025, ts.Year(), "metadata first")
 }

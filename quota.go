@@ -102,10 +102,10 @@ func WithoutQuota() Option {
 // forgets (Redis restarted without persistence, the key evicted, a failover to
 // a replica that lagged) costs at most one window of double counting: in the
 // window after it forgets, the fleet may send its limit again on top of what
-// it sent before, while no single process passes its own limit. With a
-// fleet of N processes, a per-client limit of at most 15,000 (the vendor's
-// 30,000 halved) keeps even that window under the vendor's block; or run
-// Redis with persistence (appendonly yes) and noeviction.
+// it sent before (twice the limit at most), while no single process passes
+// its own limit. A limit of at most 15,000 (the vendor's 30,000 halved) keeps
+// even that window under the vendor's block; or run Redis with persistence
+// (appendonly yes) and maxmemory-policy noeviction.
 func WithQuotaStore(store QuotaStore, key string) Option {
 	return func(o *options) error {
 		if store == nil || strings.TrimSpace(key) == "" {

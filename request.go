@@ -371,12 +371,16 @@ func (c *Client) attempt(ctx context.Context, cl call, resend int) (out attemptR
 		ticket, out.waited = t, t.Waited
 	}
 	status := 0 // what the breaker learns: 0 for no answer
+	sent := false
 	var end func(RequestResult)
 	start := time.Now()
 	defer func() {
 		var opened bool
-		if c.guard != nil {
+		switch {
+		case c.guard != nil && sent:
 			opened = c.guard.Done(ctx, ticket, status)
+		case c.guard != nil:
+			c.guard.Unsent(ctx, ticket)
 		}
 		if end != nil {
 			end(RequestResult{StatusCode: status, Duration: time.Since(start), ErrorType: errorType(out.err), BreakerOpened: opened})
@@ -400,6 +404,7 @@ func (c *Client) attempt(ctx context.Context, cl call, resend int) (out attemptR
 		out.err = finalError{err}
 		return out
 	}
+	sent = true
 	out.res, out.err = c.roundTrip(req, cl, out.sig)
 	if out.res != nil {
 		status = out.res.status

@@ -162,6 +162,16 @@ func (g *Guard) Done(ctx context.Context, t Ticket, status int) (opened bool) {
 	return g.o.breaker.observe(t, status, g.clock.Now)
 }
 
+// Unsent gives back what a request admitted with t held when it was never
+// sent (a panic before it left): its slot counts nothing, and a probe frees.
+func (g *Guard) Unsent(ctx context.Context, t Ticket) {
+	if t.quota {
+		g.o.log.release()
+		g.release(ctx, t.member, false)
+	}
+	g.o.breaker.observe(t, 0, g.clock.Now)
+}
+
 // Remember keeps the last 403's error for the refusals of an open breaker.
 func (g *Guard) Remember(err error) { g.o.breaker.remember(err) }
 
