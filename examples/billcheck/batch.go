@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
 )
 
 // grace is how long calls in flight may finish after SIGINT or SIGTERM.
@@ -39,14 +36,55 @@ var columns = map[string]func(*iimmpact.Query, string){
 	"amount":      func(q *iimmpact.Query, v string) { q.Amount = v },
 }
 
+// batchRun is one run of -batch: what it has recorded, and why it stopped.
+type batchRun struct {
+	out      *jobfile.Results
+	s        *summary
+	prog     *progress
+	lang     iimmpact.Language
+	stop     context.CancelFunc // stops handing out rows, after a write failed
+	writeErr error
+	read     int  // rows read this run, with or without a result before
+	readAll  bool // every row of the file was read
+	recorded int  // rows given a result this run
+	prior    int  // rows among those read that had a result before
+}
+
+// record appends one row's result; a failed write stops the run.
+func (b *batchRun) record(l line) {
+	if b.writeErr != nil {
+		return
+	}
+	data, _ := json.Marshal(l)
+	if err := b.out.Append(data); err != nil {
+		b.writeErr = err
+		b.stop()
+		return
+	}
+	b.recorded++
+	b.s.add(l)
+	b.prog.row()
+}
+
 func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) int {
-	in, out, rows, total, done, err := openBatch(o, stdin, stdout)
+	in, total, err := jobfile.Open(o.batch, stdin)
 	if err != nil {
 		fmt.Fprintln(stderr, "billcheck:", err)
 		return exitUsage
 	}
 	defer in.Close()
-	defer out.Close()
+	rows, err := readRows(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "billcheck: %s: %v\n", o.batch, err)
+		return exitUsage
+	}
+	out, prior, err := jobfile.OpenResults(o.out, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "billcheck:", err)
+		return exitUsage
+	}
+	s := &summary{now: time.Now}
+	done := s.load(prior)
 
 	prog := newProgress(stderr, total-len(done), time.Now)
 	opts := []iimmpact.Option{iimmpact.WithTimeout(o.timeout), iimmpact.WithObserver(prog)}
@@ -55,31 +93,43 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 	}
 	client, closeClient, ok := newClient(stderr, opts...)
 	if !ok {
+		out.Close()
 		return exitUsage
 	}
 	defer closeClient()
 	if len(done) > 0 {
 		fmt.Fprintf(stderr, "billcheck: %s already has %d results: resuming with the rest\n", o.out, len(done))
 	}
-	calls, stop := afterGrace(ctx)
-	defer stop()
+	calls, stopCalls := jobfile.AfterGrace(ctx, grace)
+	defer stopCalls()
+	handing, stopHanding := context.WithCancel(ctx)
+	defer stopHanding()
+	defer context.AfterFunc(ctx, func() { prog.say("stopping: no more rows are sent; the calls in flight get 5 s to finish") })()
 
+	b := &batchRun{out: out, s: s, prog: prog, lang: o.lang, stop: stopHanding}
 	prog.start()
-	s := summary{now: time.Now}
-	record := func(l line) {
-		write(out, l)
-		s.add(l)
-		prog.row()
-	}
+	blocked := b.present(handing, calls, client, rows, done, o.workers)
+	prog.stop()
+	syncErr := out.Close()
+	s.print(stderr, time.Since(prog.began), o.out != "")
+	return b.status(stderr, blocked, ctx.Err() != nil, syncErr)
+}
+
+// present sends every row without a result, and records each result. It
+// reports whether IIMMPACT looked to block the IP.
+func (b *batchRun) present(handing, calls context.Context, client *iimmpact.Client, rows iter.Seq[row], done map[int]bool, workers int) bool {
 	var lines []int // the line of each query handed to the batch, by its index
 	pending := func(yield func(iimmpact.Query) bool) {
 		for r := range rows {
-			switch {
-			case ctx.Err() != nil:
+			if handing.Err() != nil {
 				return
+			}
+			b.read++
+			switch {
 			case done[r.line]:
+				b.prior++
 			case r.err != nil: // never sent: it is no query
-				record(line{Line: r.line, Query: r.q, result: newResult(nil, r.err, o.lang)})
+				b.record(line{Line: r.line, Query: r.q, result: newResult(nil, r.err, b.lang)})
 			default:
 				lines = append(lines, r.line)
 				if !yield(r.q) {
@@ -87,51 +137,50 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 				}
 			}
 		}
+		b.readAll = true
 	}
 	blocked := false
-	for i, r := range client.BillPresentments(calls, pending, o.workers) {
+	for i, r := range client.BillPresentments(calls, pending, workers) {
 		if unsent(r.Err) {
 			blocked = blocked || errors.Is(r.Err, iimmpact.ErrBlocked)
 			continue // no result yet: the next run sends it
 		}
-		record(line{Line: lines[i], Query: r.Query, result: newResult(r.Bill, r.Err, o.lang)})
+		b.record(line{Line: lines[i], Query: r.Query, result: newResult(r.Bill, r.Err, b.lang)})
 	}
-	prog.stop()
-	s.print(stderr, time.Since(prog.began))
-	return s.status(stderr, blocked, ctx.Err() != nil)
+	return blocked
 }
 
-// openBatch opens the input, reads its header, and opens the results file.
-func openBatch(o options, stdin io.Reader, stdout io.Writer) (in io.ReadCloser, out io.WriteCloser, rows iter.Seq[row], total int, done map[int]bool, err error) {
-	if in, total, err = openInput(o.batch, stdin); err != nil {
-		return nil, nil, nil, 0, nil, err
+// status says how the run ended and returns its exit status: 0 only when
+// every row of the file has a result written and synced.
+func (b *batchRun) status(w io.Writer, blocked, stopped bool, syncErr error) int {
+	left := b.read - b.prior - b.recorded
+	rest := fmt.Sprintf("%d rows have no result", left)
+	if !b.readAll {
+		rest += ", nor do the rows after them"
 	}
-	if rows, err = readRows(in); err != nil {
-		in.Close()
-		return nil, nil, nil, 0, nil, fmt.Errorf("%s: %w", o.batch, err)
+	switch {
+	case b.writeErr != nil || syncErr != nil:
+		err := b.writeErr
+		if err == nil {
+			err = syncErr
+		}
+		fmt.Fprintf(w, "billcheck: writing the results failed: %v\nbillcheck: %s; make room and run the same command again to resume\n", err, rest)
+		return exitWrite
+	case blocked:
+		fmt.Fprintf(w, "billcheck: IIMMPACT answers 403 to this IP: it looks blocked (the vendor blocks an IP for 240 minutes after 30,000 requests in 5 minutes).\n"+
+			"billcheck: %s; run the same command again after %s to resume.\n", rest, b.s.now().Add(240*time.Minute).Format("15:04"))
+		return exitBlocked
+	case stopped || left > 0 || !b.readAll:
+		fmt.Fprintf(w, "billcheck: stopped: %s; run the same command again to resume with them\n", rest)
+		return exitStopped
+	case b.s.errors > 0:
+		return exitErrors
 	}
-	if out, done, err = openOutput(o.out, stdout); err != nil {
-		in.Close()
-		return nil, nil, nil, 0, nil, err
-	}
-	return in, out, rows, total, done, nil
-}
-
-// afterGrace returns the context the calls run in: a signal (ctx ending) stops
-// handing out rows, and the calls in flight get grace to finish before it is
-// cancelled too.
-func afterGrace(ctx context.Context) (context.Context, func()) {
-	calls, abandon := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(grace, abandon)
-		context.AfterFunc(calls, func() { t.Stop() })
-	})
-	return calls, func() { stop(); abandon() }
+	return exitOK
 }
 
 // unsent reports an error of a row that has no result yet: it was never sent
-// (the batch stopped, the IP looked blocked, the quota had no slot) or its
-// call was abandoned.
+// (the batch stopped, the IP looked blocked) or its call was abandoned.
 func unsent(err error) bool {
 	return errors.Is(err, iimmpact.ErrNotSent) || errors.Is(err, iimmpact.ErrBlocked) ||
 		errors.Is(err, iimmpact.ErrQuotaExceeded) || errors.Is(err, context.Canceled)
@@ -144,130 +193,26 @@ type row struct {
 	err  error
 }
 
-func openInput(name string, stdin io.Reader) (io.ReadCloser, int, error) {
-	if name == "-" {
-		return io.NopCloser(stdin), 0, nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, 0, err
-	}
-	// The total is for the progress line: the lines less the header, at most.
-	n, err := countLines(f)
-	if _, serr := f.Seek(0, io.SeekStart); err == nil {
-		err = serr
-	}
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, max(n-1, 0), nil
-}
-
-func countLines(r io.Reader) (int, error) {
-	n := 0
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) != "" {
-			n++
-		}
-	}
-	return n, sc.Err()
-}
-
-// readRows reads the header, then yields each row.
+// readRows reads the header, then yields each row as a query.
 func readRows(in io.Reader) (iter.Seq[row], error) {
-	cr := csv.NewReader(in)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
+	rows, err := jobfile.ReadCSV(in, []string{"product", "account", "biller_code", "ref2", "amount"}, []string{"product", "account"})
 	if err != nil {
-		return nil, fmt.Errorf("reading the header row: %w", err)
-	}
-	set := make([]func(*iimmpact.Query, string), len(header))
-	for i, name := range header {
-		name = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(name, "\ufeff")))
-		if set[i] = columns[name]; set[i] == nil {
-			return nil, fmt.Errorf("the header names column %q; the columns are product, account, biller_code, ref2 and amount", name)
-		}
-	}
-	for _, need := range []string{"product", "account"} {
-		if !slices.ContainsFunc(header, func(h string) bool { return strings.EqualFold(strings.TrimSpace(h), need) }) {
-			return nil, fmt.Errorf("the header has no %s column", need)
-		}
+		return nil, err
 	}
 	return func(yield func(row) bool) {
-		for {
-			fields, err := cr.Read()
-			if err == io.EOF {
-				return
-			}
-			r := row{}
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				r.line = pe.StartLine
-			} else {
-				r.line, _ = cr.FieldPos(0)
-			}
-			switch {
-			case err != nil:
-				r.err = fmt.Errorf("not CSV: %w", err)
-			case len(fields) != len(header):
-				r.err = fmt.Errorf("line %d has %d fields; the header has %d", r.line, len(fields), len(header))
-			default:
-				for i, v := range fields {
-					set[i](&r.q, v)
+		for r := range rows {
+			out := row{line: r.Line, err: r.Err}
+			if r.Err == nil {
+				for name, v := range r.Fields {
+					columns[name](&out.q, v)
 				}
-				r.err = r.q.Validate()
+				out.err = out.q.Validate()
 			}
-			if !yield(r) {
+			if !yield(out) {
 				return
 			}
 		}
 	}, nil
-}
-
-// openOutput opens the results file for appending, after dropping a last line
-// a kill cut short, and returns the lines that already have a result.
-func openOutput(name string, stdout io.Writer) (io.WriteCloser, map[int]bool, error) {
-	done := map[int]bool{}
-	if name == "" {
-		return nopWriteCloser{stdout}, done, nil
-	}
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, nil, err
-	}
-	data, err := io.ReadAll(f)
-	if err == nil {
-		whole := data[:bytes.LastIndexByte(data, '\n')+1]
-		for _, l := range bytes.Split(whole, []byte("\n")) {
-			var got struct{ Line int }
-			if json.Unmarshal(l, &got) == nil && got.Line > 0 {
-				done[got.Line] = true
-			}
-		}
-		err = f.Truncate(int64(len(whole)))
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekEnd)
-	}
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return f, done, nil
-}
-
-type nopWriteCloser struct{ io.Writer }
-
-func (nopWriteCloser) Close() error { return nil }
-
-// write appends l as one line, in one write, so a kill never leaves half of it.
-func write(w io.Writer, l line) {
-	b, _ := json.Marshal(l)
-	_, _ = w.Write(append(b, '\n'))
 }
 
 // parseQuota reads "N/DURATION"; "" is the SDK's own quota.
@@ -284,15 +229,31 @@ func parseQuota(s string) (int, time.Duration, error) {
 	return requests, window, nil
 }
 
-// summary counts what a batch came to.
+// summary counts what the results file holds: the rows of earlier runs
+// (after a resume) and this run's.
 type summary struct {
-	now      func() time.Time
-	mu       sync.Mutex
-	counts   map[string]int // "action reason"
-	errors   int
-	dueSoon  int
-	dueSen   int64
-	recorded int
+	now        func() time.Time
+	mu         sync.Mutex
+	counts     map[string]int // "action reason"
+	errors     int
+	dueSoon    int
+	dueSen     int64
+	overdue    int
+	overdueSen int64
+	recorded   int
+}
+
+// load counts the results an earlier run recorded, and returns their lines.
+func (s *summary) load(prior [][]byte) map[int]bool {
+	done := map[int]bool{}
+	for _, data := range prior {
+		var l line
+		if json.Unmarshal(data, &l) == nil && l.Line > 0 && !done[l.Line] {
+			done[l.Line] = true
+			s.add(l)
+		}
+	}
+	return done
 }
 
 func (s *summary) add(l line) {
@@ -306,38 +267,36 @@ func (s *summary) add(l line) {
 	if l.Error != "" {
 		s.errors++
 	}
+	if l.DueDate == "" {
+		return
+	}
+	owed := int64(0)
+	if l.OutstandingSen != nil {
+		owed = *l.OutstandingSen
+	}
 	today := s.now().In(myt).Format(time.DateOnly)
 	week := s.now().In(myt).AddDate(0, 0, 7).Format(time.DateOnly)
-	if l.DueDate != "" && l.DueDate >= today && l.DueDate <= week {
+	switch {
+	case l.DueDate < today && owed > 0:
+		s.overdue++
+		s.overdueSen += owed
+	case l.DueDate >= today && l.DueDate <= week:
 		s.dueSoon++
-		if l.OutstandingSen != nil {
-			s.dueSen += *l.OutstandingSen
-		}
+		s.dueSen += owed
 	}
 }
 
 var myt = time.FixedZone("GMT+8", 8*60*60) // the API's dates are Malaysian
 
-// status says how the run ended and returns its exit status.
-func (s *summary) status(w io.Writer, blocked, stopped bool) int {
-	switch {
-	case blocked:
-		fmt.Fprintf(w, "billcheck: IIMMPACT answers 403 to this IP: it looks blocked (the vendor blocks an IP for 240 minutes after 30,000 requests in 5 minutes).\n"+
-			"billcheck: the rows not sent have no result; run the same command again after %s to resume.\n", s.now().Add(240*time.Minute).Format("15:04"))
-		return exitBlocked
-	case stopped:
-		fmt.Fprintln(w, "billcheck: stopped; run the same command again to resume with the rows that have no result")
-		return exitStopped
-	case s.errors > 0:
-		return exitErrors
-	}
-	return exitOK
-}
-
-func (s *summary) print(w io.Writer, elapsed time.Duration) {
+// print writes the summary of the whole results file.
+func (s *summary) print(w io.Writer, elapsed time.Duration, file bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fmt.Fprintf(w, "billcheck: %d results in %s", s.recorded, elapsed.Round(time.Millisecond))
+	what := "this run"
+	if file {
+		what = "the results file"
+	}
+	fmt.Fprintf(w, "billcheck: %d results in %s (%s)", s.recorded, what, elapsed.Round(time.Millisecond))
 	keys := make([]string, 0, len(s.counts))
 	for k := range s.counts {
 		keys = append(keys, k)
@@ -346,6 +305,8 @@ func (s *summary) print(w io.Writer, elapsed time.Duration) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "; %s %d", k, s.counts[k])
 	}
-	fmt.Fprintf(w, "\nbillcheck: %d errors; %d accounts due within 7 days, owing RM %d.%02d in all\n",
-		s.errors, s.dueSoon, s.dueSen/100, s.dueSen%100)
+	fmt.Fprintf(w, "\nbillcheck: %d errors; %d accounts overdue, owing RM %s; %d accounts due within 7 days, owing RM %s in all\n",
+		s.errors, s.overdue, ringgit(s.overdueSen), s.dueSoon, ringgit(s.dueSen))
 }
+
+func ringgit(sen int64) string { return fmt.Sprintf("%d.%02d", sen/100, sen%100) }

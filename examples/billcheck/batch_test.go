@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -122,9 +123,10 @@ func TestBatchResumesAfterAKill(t *testing.T) {
 	assert.LessOrEqual(t, len(srv.Requests()), 4, "the rows already recorded were not sent again")
 
 	srv.ResetRequests()
-	code, _, _ = runBillcheck(t, "-batch", in, "-out", out)
-	assert.Equal(t, exitOK, code, "nothing left to do")
+	code, _, stderr = runBillcheck(t, "-batch", in, "-out", out)
+	assert.Equal(t, exitErrors, code, "nothing left to do; the file still has its one bad row")
 	assert.Empty(t, srv.Requests())
+	assert.Contains(t, stderr, "7 results in the results file", "the summary covers the whole file")
 }
 
 func TestBatchStopsOnABlock(t *testing.T) {
@@ -204,4 +206,119 @@ func TestBatchBadInput(t *testing.T) {
 		assert.Equal(t, exitUsage, code, args)
 		assert.Contains(t, stderr, msg)
 	}
+}
+
+// A tight quota and many workers: every row gets its result and the run
+// exits 0. Stopped halfway, the same command resumes to one result per row.
+func TestBatchTightQuotaLosesNoRow(t *testing.T) {
+	srv := iimmpacttest.NewHandler()
+	arrived := make(chan struct{}, 100)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	env(t, map[string]string{"IIMMPACT_API_KEY": srv.APIKey, "IIMMPACT_HMAC_SECRET": srv.HMACSecret, "IIMMPACT_BASE_URL": front.URL})
+	var csv strings.Builder
+	csv.WriteString("product,account\n")
+	for range 12 {
+		csv.WriteString("AKSB,1234567890\n")
+	}
+	in, out := writeFile(t, "a.csv", csv.String()), filepath.Join(t.TempDir(), "results.jsonl")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for range 4 {
+			<-arrived
+		}
+		cancel() // SIGTERM halfway
+	}()
+	var stdout, stderr strings.Builder
+	code := run(ctx, []string{"-batch", in, "-out", out, "-quota", "2/300ms", "-workers", "8"}, &stdout, &stderr)
+	assert.Equal(t, exitStopped, code, stderr.String())
+	assert.Contains(t, stderr.String(), "stopping: no more rows are sent")
+	assert.Regexp(t, `stopped: \d+ rows have no result`, stderr.String())
+	first := len(results(t, out))
+	assert.Less(t, first, 12)
+
+	code, _, errOut := runBillcheck(t, "-batch", in, "-out", out, "-quota", "2/300ms", "-workers", "8")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Len(t, results(t, out), 12, "one result per row")
+	assert.Contains(t, errOut, "12 results in the results file")
+	info, err := os.Stat(out)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "results hold personal data")
+}
+
+// failingWriter fails every write after the first n.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n == 0 {
+		return 0, errors.New("no space left on device")
+	}
+	w.n--
+	return len(p), nil
+}
+
+func TestBatchWriteFailureIsNotSuccess(t *testing.T) {
+	sandboxEnv(t)
+	var csv strings.Builder
+	csv.WriteString("product,account\n")
+	for range 50 {
+		csv.WriteString("AKSB,1234567890\n")
+	}
+	var stderr strings.Builder
+	code := run(context.Background(), []string{"-batch", writeFile(t, "a.csv", csv.String()), "-workers", "2"}, &failingWriter{n: 5}, &stderr)
+	assert.Equal(t, exitWrite, code, stderr.String())
+	assert.Contains(t, stderr.String(), "writing the results failed: no space left on device")
+	assert.Contains(t, stderr.String(), "5 results in this run")
+	assert.NotContains(t, stderr.String(), "50 results")
+}
+
+func TestBatchReadsExcelCSV(t *testing.T) {
+	sandboxEnv(t)
+	in := writeFile(t, "excel.csv", "\ufeffProduct,Account\r\nAKSB,1234567890\r\nTNB,220012345678\r\n")
+	code, stdout, stderr := runBillcheck(t, "-batch", in)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, 2, strings.Count(stdout, `"action":"show"`))
+}
+
+func TestBatchRefusesAColumnNamedTwice(t *testing.T) {
+	env(t, nil)
+	code, _, stderr := runBillcheck(t, "-batch", writeFile(t, "a.csv", "product,account,Account\nAKSB,1,1234567890\n"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, `the header names column "account" twice`)
+}
+
+func TestBatchOversizedRowGetsItsOwnError(t *testing.T) {
+	srv := sandboxEnv(t)
+	in := writeFile(t, "a.csv", "product,account\nAKSB,"+strings.Repeat("9", 10<<20)+"\nAKSB,1234567890\nAKSB,\"broken\n")
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	code, _, stderr := runBillcheck(t, "-batch", in, "-out", out)
+	assert.Equal(t, exitErrors, code, stderr)
+	got := results(t, out)
+	require.Len(t, got, 3, "every row has its line")
+	assert.Contains(t, got[2].Error, "a field over 4096 bytes")
+	assert.Equal(t, "show valid", string(got[3].Action)+" "+string(got[3].Reason))
+	assert.Contains(t, got[4].Error, "not CSV")
+	assert.Len(t, srv.Requests(), 1)
+}
+
+func TestBatchCountsOverdueBills(t *testing.T) {
+	srv := sandboxEnv(t, iimmpacttest.WithoutSamples())
+	today := time.Now().In(myt)
+	for account, due := range map[string]time.Time{"1": today.AddDate(0, 0, -30), "2": today.AddDate(-1, 0, 0), "3": today.AddDate(0, 0, 3)} {
+		srv.Set("TNB", account, iimmpacttest.ValidBill(iimmpacttest.Data{"Outstanding": json.Number("10.25"), "DueDate": due.Format("02/01/2006")}))
+	}
+	code, _, stderr := runBillcheck(t, "-batch", writeFile(t, "a.csv", "product,account\nTNB,1\nTNB,2\nTNB,3\n"))
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "2 accounts overdue, owing RM 20.50; 1 accounts due within 7 days, owing RM 10.25")
+}
+
+func TestBatchMalayBlockTexts(t *testing.T) {
+	sandboxEnv(t)
+	code, stdout, _ := runBillcheck(t, "-batch", writeFile(t, "a.csv", "product,account\nAKSB,0000000000\n"), "-lang", "ms")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, `"message":"Nombor akaun tidak sah."`)
 }

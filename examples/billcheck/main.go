@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/blocktext"
 	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
@@ -45,8 +46,9 @@ const (
 	exitOK      = 0 // a decision for every account (show, hide or block)
 	exitErrors  = 1 // some call failed; its fail-open decision is printed
 	exitUsage   = 2 // bad flags, environment or input file
-	exitStopped = 3 // -batch stopped by SIGINT or SIGTERM; run it again to resume
+	exitStopped = 3 // -batch stopped with rows that have no result; run it again to resume
 	exitBlocked = 4 // -batch stopped: IIMMPACT answers 403 to this IP; resume after the block
+	exitWrite   = 5 // -batch could not write or sync its results; make room and resume
 )
 
 const usage = `usage: billcheck -product CODE -account NUMBER [flags]
@@ -63,24 +65,30 @@ Flags:
 
 const moreUsage = `
 Batch mode (-batch FILE, or - for standard input):
-  The file is CSV with a header row naming its columns, in any order, among
-  product, account, biller_code, ref2 and amount; blank lines are skipped. A
-  row that breaks a rule (a missing account, ref2 for a non-JomPAY product) gets
-  its own result, with the error, and is never sent.
+  The file is CSV with a header row naming its columns, once each, in any
+  order, among product, account, biller_code, ref2 and amount; a file Excel
+  saves as "CSV UTF-8" (a byte order mark, CRLF) is read as it is. Blank lines
+  are skipped. A row that breaks a rule (a missing account, ref2 for a
+  non-JomPAY product, a field over 4 KiB, a malformed line) gets its own
+  result, with the error, and is never sent; the rows after it go on.
   Each row's result is one JSON object a line (JSON Lines) on standard output,
-  or appended to -out FILE: the input line, the query, action, can_proceed,
-  reason, message, outstanding_sen, due_date (YYYY-MM-DD), fields, request_id
-  and error. Lines are written whole, one write each.
+  or appended to -out FILE (created readable by its owner only: it holds
+  account numbers, names and addresses): the input line, the query, action,
+  can_proceed, reason, message, outstanding_sen, due_date (YYYY-MM-DD),
+  fields, request_id and error. Lines are written whole, one write each, and
+  the file is synced before billcheck says it is done.
   Resume: run the same command again with the same -out, and only the rows
   without a result are sent. A row that was never sent or was interrupted (the
   IP blocked, the run stopped) has no result yet.
   Progress goes to standard error: a line redrawn in place on a terminal, a
-  line every 10% or 30 s otherwise; then a summary: counts by action and
-  reason, errors, the accounts due within 7 days and what they owe, the time.
-  SIGINT or SIGTERM stops handing out rows, lets the calls in flight finish
-  (abandoning them after 5 s) and exits 3. When IIMMPACT answers 403 to the IP,
-  the batch stops at once and exits 4: the vendor blocks an IP for 240 minutes
-  after 30,000 requests in 5 minutes, so resume after that.
+  line every 10% or 30 s otherwise; then a summary of the whole results file:
+  counts by action and reason, errors, the accounts overdue and those due
+  within 7 days with what they owe, the time.
+  SIGINT or SIGTERM stops handing out rows at once (billcheck says
+  "stopping"), lets the calls in flight finish (abandoning them after 5 s)
+  and exits 3. When IIMMPACT answers 403 to the IP, the batch stops at once
+  and exits 4: the vendor blocks an IP for 240 minutes after 30,000 requests
+  in 5 minutes, so resume after that.
 
 Environment:
   IIMMPACT_API_KEY      the API key (iimm_prod_... or iimm_dev_...)
@@ -90,11 +98,15 @@ Environment:
   (billcheck -list shows its accounts). Setting only some of them is an error.
 
 Exit status:
-  0  a decision for every account (show, hide or block)
+  0  a decision for every account (show, hide or block); with -batch, every
+     row of the file has a result, written and synced
   1  a call failed; its fail-open decision is printed (-batch: some row has an error)
   2  bad flags, a bad environment or an unreadable input file
-  3  -batch was stopped by SIGINT or SIGTERM; run it again to resume
+  3  -batch stopped (SIGINT or SIGTERM) with rows that have no result: it says
+     how many; run the same command again to resume
   4  -batch stopped because IIMMPACT answers 403 to this IP; resume after the block
+  5  -batch could not write or sync its results (a full disk): make room and
+     run the same command again to resume
 
 Examples:
   billcheck -product AKSB -account 1234567890
@@ -102,8 +114,12 @@ Examples:
   billcheck -lang ms -json -product TNB -account 220012345678
   billcheck -batch accounts.csv -out results.jsonl -workers 8 -quota 20000/5m
 
-  A nightly reminders run from cron, resuming if last night's was cut short:
-  30 1 * * * cd /srv/reminders && billcheck -batch accounts.csv -out results-$(date +\%F).jsonl 2>>billcheck.log
+  A nightly reminders run from cron, resuming if last night's was cut short.
+  Build the binary once (go run leaves its child running when cron's SIGTERM
+  reaches only the go command), from a clone of the SDK:
+    go build -o /usr/local/bin/billcheck ./examples/billcheck
+  then, in the crontab of a user with the IIMMPACT_ variables set:
+    30 1 * * * cd /srv/reminders && /usr/local/bin/billcheck -batch accounts.csv -out results-$(date +\%F).jsonl 2>>billcheck.log
 `
 
 // options are what the command line asked for.
@@ -200,6 +216,9 @@ func newResult(bill *iimmpact.Bill, err error, lang iimmpact.Language) result {
 	}
 	if err != nil {
 		r.Error = err.Error()
+	}
+	if lang == iimmpact.Malay && r.Action == iimmpact.ActionBlock {
+		r.Message = blocktext.InMalay(r.Message)
 	}
 	return r
 }

@@ -188,7 +188,7 @@ func TestHelpListsEverything(t *testing.T) {
 	assert.Empty(t, out)
 	for _, want := range []string{"-product", "-account", "-biller-code", "-ref2", "-amount", "-json", "-lang", "-list", "-timeout",
 		"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL", "built-in sandbox", "Exit status", "0  a decision", "1  a call failed", "2  bad flags",
-		"-batch", "-out", "-workers", "-quota", "Resume", "SIGTERM", "3  -batch was stopped", "4  -batch stopped", "cron"} {
+		"-batch", "-out", "-workers", "-quota", "Resume", "SIGTERM", "3  -batch stopped", "4  -batch stopped", "5  -batch could not write", "cron", "go build -o"} {
 		assert.Contains(t, errOut, want)
 	}
 	code, _, noArgs := runBillcheck(t)

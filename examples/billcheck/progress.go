@@ -71,6 +71,17 @@ func (p *progress) stop() {
 	}
 }
 
+// say prints msg on a line of its own, at once, even while the progress
+// line is being redrawn.
+func (p *progress) say(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.terminal {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	fmt.Fprintln(p.w, "billcheck: "+msg)
+}
+
 // row counts one row with a result.
 func (p *progress) row() {
 	p.mu.Lock()

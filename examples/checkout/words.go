@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/blocktext"
 )
 
 // words are the page's texts in one language. %s in a message is the field's
@@ -77,12 +78,7 @@ var pageWords = map[iimmpact.Language]words{
 			iimmpact.QueryAmountTooLarge: "%s terlalu besar.",
 			codeRef2Needed:               "%s diperlukan oleh biller ini.",
 		},
-		blocks: map[string]string{
-			"the provided biller code is invalid": "Kod Biller tidak sah.",
-			"the provided amount is invalid":      "Jumlah tidak sah.",
-			"invalid account no":                  "Nombor akaun tidak sah.",
-			"ref-2 is required":                   "Ref-2 diperlukan.",
-		},
+		blocks: blocktext.Malay,
 	},
 }
 
@@ -95,8 +91,7 @@ func fill(format, arg string) string { return strings.ReplaceAll(format, "%s", a
 // block words the API's error_message for the customer: the four texts the
 // vendor documents in the page's language, any other as the API sent it.
 func (w words) block(message string) string {
-	key := strings.ToLower(strings.TrimRight(strings.Join(strings.Fields(message), " "), ".!"))
-	if text, ok := w.blocks[key]; ok {
+	if text, ok := w.blocks[blocktext.Key(message)]; ok {
 		return text
 	}
 	return message
