@@ -6,7 +6,9 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,15 +22,37 @@ var files embed.FS
 
 var page = template.Must(template.New("page.html").Funcs(template.FuncMap{"fill": fill}).ParseFS(files, "page.html"))
 
-// Handler serves the checkout: GET / shows the form, POST /bill the bill (the
-// account number travels in the body, never in a URL), POST /pay decides again
-// and stands in for the payment step, GET /style.css the stylesheet.
+// Handler serves the checkout: GET / shows the form, POST /bill the bill and
+// the payment form (the account number travels in bodies, never in a URL),
+// POST /pay decides again and pays, GET /payment/{refid} asks again about a
+// payment still being processed, /iimmpact/callback takes the vendor's
+// callbacks, GET /style.css the stylesheet.
 type Handler struct {
-	client  *iimmpact.Client
-	timeout time.Duration
-	logger  *slog.Logger
-	billers catalog
-	mux     *http.ServeMux
+	client   *iimmpact.Client
+	timeout  time.Duration
+	logger   *slog.Logger
+	billers  catalog
+	orders     *orders
+	callback   http.Handler
+	payTimeout time.Duration
+	mux        *http.ServeMux
+}
+
+// Config is what a Handler needs beyond its client.
+type Config struct {
+	// Timeout bounds a lookup: the network status and the bill together.
+	Timeout time.Duration
+	// PayTimeout bounds one payment call; past it the page says the payment
+	// is being processed and asks again.
+	PayTimeout time.Duration
+	Logger     *slog.Logger
+	Billers    catalog
+	// CallbackIPs, when set, replace the vendor's callback IPs (the sandbox
+	// calls back from loopback).
+	CallbackIPs []netip.Prefix
+	// TrustedProxies are the proxies in front of the checkout, whose
+	// X-Forwarded-For the callback handler reads.
+	TrustedProxies []netip.Prefix
 }
 
 // biller is one the page offers by name.
@@ -42,25 +66,63 @@ type biller struct {
 // catalog is what the page offers: products, and JomPAY's billers.
 type catalog struct{ Products, JomPAY []biller }
 
-// NewHandler returns the checkout for client; the network status and the bill
-// of a lookup share one deadline, timeout.
-func NewHandler(client *iimmpact.Client, timeout time.Duration, logger *slog.Logger, billers catalog) *Handler {
-	h := &Handler{client: client, timeout: timeout, logger: logger, billers: billers, mux: http.NewServeMux()}
+// NewHandler returns the checkout for client.
+func NewHandler(client *iimmpact.Client, cfg Config) *Handler {
+	h := &Handler{client: client, timeout: cfg.Timeout, logger: cfg.Logger, billers: cfg.Billers, orders: newOrders(), mux: http.NewServeMux()}
+	var opts []iimmpact.CallbackOption
+	if cfg.CallbackIPs != nil {
+		opts = append(opts, iimmpact.WithCallbackIPs(cfg.CallbackIPs...))
+	}
+	if cfg.TrustedProxies != nil {
+		opts = append(opts, iimmpact.WithTrustedProxies(cfg.TrustedProxies...))
+	}
+	h.payTimeout = cfg.PayTimeout
+	h.callback = iimmpact.NewCallbackHandler(h.confirm, opts...)
 	h.mux.HandleFunc("GET /{$}", h.form)
 	h.mux.HandleFunc("POST /bill", h.bill)
 	h.mux.HandleFunc("POST /pay", h.pay)
+	h.mux.HandleFunc("GET /payment/{refid}", h.status)
+	h.mux.Handle("/iimmpact/callback", h.callback)
 	h.mux.Handle("GET /style.css", http.FileServerFS(files))
 	return h
 }
 
-// ServeHTTP routes to the checkout's pages; a POST from another site is
-// refused, so no other page can start a payment.
+// maxForm bounds a form's body: the checkout's forms are a few hundred bytes.
+const maxForm = 16 << 10
+
+// csp lets the page load its own stylesheet and the billers' logos, run no
+// script at all, post forms only to itself, and be framed by no one.
+const csp = "default-src 'none'; style-src 'self'; img-src 'self' https: http:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// ServeHTTP routes to the checkout's pages. Every answer forbids framing
+// (the pay button must not sit under another site's page); a POST from
+// another site is refused, so no other page can start a payment; a form is
+// read only as a urlencoded body of at most 16 KiB, never as multipart.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && !sameOrigin(r) {
-		v := h.newView(r)
-		v.Refused, v.Notice = true, v.T.CrossSite
-		h.render(w, http.StatusForbidden, v)
+	hdr := w.Header()
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("Content-Security-Policy", csp)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Path == "/iimmpact/callback" {
+		h.mux.ServeHTTP(w, r) // the vendor's server: neither a browser nor a form
 		return
+	}
+	if r.Method == http.MethodPost {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+			http.Error(w, "forms only", http.StatusUnsupportedMediaType)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "the form is too large or malformed", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if !sameOrigin(r) {
+			v := h.newView(r)
+			v.Refused, v.Notice = true, v.T.CrossSite
+			h.render(w, http.StatusForbidden, v)
+			return
+		}
 	}
 	h.mux.ServeHTTP(w, r)
 }
@@ -99,8 +161,11 @@ type view struct {
 	Card     card
 	Notice   string // why no bill is shown, or that payment was refused
 	Warning  string // the biller's network is interrupted
-	Paid     bool
 	Refused  bool
+	PayOnly  bool      // the card holds only the payment form (after a payment error)
+	Pay      payForm   // the payment form of a bill the customer may pay
+	Order    orderView // where a payment stands, after POST /pay
+	Refresh  string    // the processing page asks again at this URL
 }
 
 // card is the bill as the shopper sees it: who, how much, by when, then the
@@ -108,6 +173,7 @@ type view struct {
 type card struct {
 	Name, Code, Logo, Initials string
 	Amount, Due, EBill         string
+	Overdue                    bool
 	Details                    []iimmpact.Field
 }
 
@@ -164,28 +230,12 @@ func (h *Handler) bill(w http.ResponseWriter, r *http.Request) {
 		v.Warning = fill(v.T.Interrupted, v.Card.Name)
 	}
 	v.Notice = v.notice(err)
-	h.render(w, http.StatusOK, v)
-}
-
-// pay decides again on the server: a page, a stale tab or a hand-made POST must
-// never start a payment for an account the API calls invalid.
-func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
-	v := h.newView(r)
-	if !v.check() {
-		h.render(w, http.StatusUnprocessableEntity, v)
-		return
+	if v.Decision.CanProceed {
+		v.Pay = payForm{RefID: newRefID(), Amount: v.Query.Amount}
+		if bill.Decision().Action == iimmpact.ActionShow && bill.Data.Outstanding.Sen() > 0 {
+			v.Pay.Amount = bill.Data.Outstanding.String()
+		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
-	defer cancel()
-	bill, err := h.client.BillPresentment(ctx, v.Query)
-	h.log(v.Query, bill, err)
-	if v.Decision = bill.Decision(); !v.Decision.CanProceed {
-		v.Looked, v.Refused = true, true
-		v.Card = v.cardOf(nil, nil)
-		h.render(w, http.StatusUnprocessableEntity, v)
-		return
-	}
-	v.Paid = true
 	h.render(w, http.StatusOK, v)
 }
 
@@ -275,7 +325,10 @@ func (v view) cardOf(bill *iimmpact.Bill, status *iimmpact.NetworkStatus) card {
 		case "outstanding":
 			c.Amount = f.Value
 		case "due_date":
-			c.Due = fill(v.T.DueBy, v.date(bill))
+			c.Due, c.Overdue = fill(v.T.DueBy, v.date(bill)), overdue(bill)
+			if c.Overdue {
+				c.Due = fill(v.T.Overdue, v.date(bill))
+			}
 		case "e_bill":
 			c.EBill = f.Value
 		default:
@@ -296,6 +349,17 @@ func (v view) date(bill *iimmpact.Bill) string {
 		return bill.Data.DueDate.String()
 	}
 	return t.Format("2") + " " + strings.Fields(v.T.Months)[t.Month()-1] + " " + t.Format("2006")
+}
+
+// overdue reports a bill whose due date has passed, in Malaysia, with money
+// still owed.
+func overdue(bill *iimmpact.Bill) bool {
+	due, err := bill.Data.DueDate.Time()
+	if err != nil {
+		return false
+	}
+	y, m, d := time.Now().In(due.Location()).Date()
+	return due.Before(time.Date(y, m, d, 0, 0, 0, 0, due.Location())) && bill.Data.Outstanding.Sen() > 0
 }
 
 func initials(name string) string {

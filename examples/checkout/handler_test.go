@@ -1,13 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,7 +123,8 @@ func lookup(t *testing.T, h http.Handler, form url.Values) (int, *node) {
 
 func newCheckout(t *testing.T, timeout time.Duration) (*Handler, *iimmpacttest.Server) {
 	srv := iimmpacttest.Start(t)
-	return NewHandler(srv.Client, timeout, slog.New(slog.DiscardHandler), sandboxCatalog(srv)), srv
+	return NewHandler(srv.Client, Config{Timeout: timeout, PayTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler), Billers: sandboxCatalog(srv),
+		CallbackIPs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}), srv
 }
 
 func disabled(n *node) bool {
@@ -135,7 +140,8 @@ func TestShowPutsTheAmountDueFirst(t *testing.T) {
 	assert.Equal(t, "show", bill.attr["data-action"])
 	assert.Equal(t, "Air Kelantan", page.byID("biller-name").Text())
 	assert.Equal(t, "RM 45.94", page.byID("amount-due").Text())
-	assert.Equal(t, "Pay by 13 Jun 2025", page.byID("due-date").Text())
+	assert.Equal(t, "Overdue: it was due on 13 Jun 2025", page.byID("due-date").Text(), "the sample's due date has passed")
+	assert.Contains(t, page.byID("due-date").attr["class"], "overdue")
 	assert.False(t, disabled(page.byID("proceed")))
 	assert.Equal(t, []string{"Customer name", "Address"}, labels(page), "the rest of what the API returned, below")
 	assert.Nil(t, page.byID("block-message"))
@@ -285,29 +291,290 @@ func TestSlowBillerDoesNotHangThePage(t *testing.T) {
 	assert.False(t, disabled(page.byID("proceed")), "the deadline fails open")
 }
 
+// payFields returns the payment form's fields of a bill page, as the browser
+// would send them.
+func payFields(t *testing.T, page *node) url.Values {
+	t.Helper()
+	form := page.byID("pay")
+	require.NotNil(t, form, "a pay form")
+	v := url.Values{}
+	for _, in := range form.all(func(c *node) bool { return c.name == "input" }) {
+		v.Set(in.attr["name"], in.attr["value"])
+	}
+	return v
+}
+
 func TestPayDecidesAgainOnTheServer(t *testing.T) {
 	h, srv := newCheckout(t, time.Second)
-	code, page := post(t, h, "/pay", url.Values{"product": {"AKSB"}, "account": {"0000000000"}})
-	assert.Equal(t, http.StatusUnprocessableEntity, code, "a hand-made POST for a blocked account is refused")
-	assert.Contains(t, page.byID("block-message").Text(), "The account number is not valid.")
-	assert.Nil(t, page.byID("paid"))
-	assert.Nil(t, page.byID("proceed"), "no button to try again")
+	for _, form := range []url.Values{
+		{"product": {"AKSB"}, "account": {"0000000000"}, "refid": {"co-test-1"}, "pay_amount": {"10.00"}},
+		{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"9999"}, "refid": {"co-test-2"}, "pay_amount": {"10.00"}, "ic_number": {"900101145678"}},
+	} {
+		code, page := post(t, h, "/pay", form)
+		assert.Equal(t, http.StatusUnprocessableEntity, code, "a hand-made POST for a blocked account is refused")
+		require.NotNil(t, page.byID("block-message"))
+		assert.Nil(t, page.byID("order"))
+		code, _ = post(t, h, "/pay", form)
+		assert.Equal(t, http.StatusUnprocessableEntity, code, "and refused again with the same refid")
+	}
+	assert.Zero(t, srv.Payments(), "no payment was sent")
 
-	code, page = post(t, h, "/pay", url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"9999"}})
+	code, _ := post(t, h, "/pay", url.Values{"product": {"AKSB"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
-	assert.Contains(t, page.byID("block-message").Text(), "The biller code is not valid.")
+}
 
-	code, page = post(t, h, "/pay", url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+func TestPayShowsAReceipt(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	form := payFields(t, page)
+	assert.Equal(t, "45.94", form.Get("pay_amount"), "the amount due, to pay")
+	assert.Regexp(t, `^co-[a-z2-7]{26}$`, form.Get("refid"))
+	code, page := post(t, h, "/pay", form)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+	assert.Equal(t, "✓ Payment successful", page.byID("order-title").Text())
+	assert.Equal(t, "RM 45.94", page.byID("paid-amount").Text())
+	receipt := map[string]string{}
+	for _, dd := range page.byID("receipt").all(func(c *node) bool { return c.name == "dd" }) {
+		receipt[dd.attr["data-key"]] = dd.Text()
+	}
+	assert.Equal(t, "Air Kelantan", receipt["biller"])
+	assert.Regexp(t, `^SBX\d+$`, receipt["serial"])
+	assert.Equal(t, form.Get("refid"), receipt["refid"])
+	assert.NotEmpty(t, receipt["time"])
+	assert.Equal(t, 1, srv.Charges("1234567890"))
+
+	// A double click, a refresh, a back-and-resubmit: the same refid.
+	for range 3 {
+		code, page = post(t, h, "/pay", form)
+		assert.Equal(t, http.StatusOK, code)
+		assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+	}
+	assert.Equal(t, 1, srv.Charges("1234567890"), "charged once")
+}
+
+func TestPayConcurrentDoubleSubmitChargesOnce(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"220012345678"}})
+	form := payFields(t, page)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			h.ServeHTTP(rec, req)
+			assert.Equal(t, http.StatusOK, rec.Code)
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 1, srv.Charges("220012345678"))
+	assert.Equal(t, 1, srv.Payments())
+}
+
+func TestPayPendingThenPaid(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	srv.SetPaymentSteps(2)
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"220012345678"}, "lang": {"ms"}})
+	form := payFields(t, page)
+	_, page = post(t, h, "/pay", form)
+	assert.Equal(t, "processing", page.byID("order").attr["data-state"])
+	assert.Contains(t, page.byID("processing").Text(), "Jangan bayar sekali lagi")
+	status := page.byID("check-status").attr["href"]
+	assert.Equal(t, "/payment/"+form.Get("refid")+"?lang=ms", status)
+	refresh := page.all(func(c *node) bool { return c.name == "meta" && c.attr["http-equiv"] == "refresh" })
+	require.Len(t, refresh, 1, "the page asks again by itself, without JavaScript")
+	assert.Equal(t, "5;url="+status, refresh[0].attr["content"])
+	assert.Nil(t, page.byID("not-charged"), "never 'failed'")
+
+	_, page = get(t, h, status)
+	assert.Equal(t, "processing", page.byID("order").attr["data-state"])
+	_, page = get(t, h, status)
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+	assert.Equal(t, "✓ Pembayaran berjaya", page.byID("order-title").Text())
+	_, page = get(t, h, status)
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+	assert.Equal(t, 1, srv.Charges("220012345678"))
+	assert.Len(t, topups(srv), 3, "a receipt is not asked about again")
+
+	code, _ := get(t, h, "/payment/co-unknown")
+	assert.Equal(t, http.StatusNotFound, code)
+}
+
+func topups(srv *iimmpacttest.Server) []iimmpacttest.Request {
+	var out []iimmpacttest.Request
+	for _, r := range srv.Requests() {
+		if r.Path == "/v2/topup" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestPayRefusedIsNotCharged(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	srv.SetBalance("1.00")
+	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	form := payFields(t, page)
+	code, page := post(t, h, "/pay", form)
 	assert.Equal(t, http.StatusOK, code)
-	assert.Contains(t, page.byID("paid").Text(), "AKSB 1234567890")
+	assert.Equal(t, "refused", page.byID("order").attr["data-state"])
+	assert.Equal(t, "This shop cannot take payments right now. You have not been charged.", page.byID("not-charged").Text())
+	assert.Equal(t, form.Get("refid"), payFields(t, page).Get("refid"), "nothing was created: the same refid may be sent again")
+	assert.Zero(t, srv.Charges("1234567890"))
 
-	code, page = post(t, h, "/pay", url.Values{"product": {"DIGI"}, "account": {"0123456789"}})
-	assert.Equal(t, http.StatusOK, code, "hide lets the customer pay")
-	assert.NotNil(t, page.byID("paid"))
+	srv.SetBalance("100.00")
+	_, page = post(t, h, "/pay", payFields(t, page))
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"], "topped up, the same refid pays")
+	assert.Equal(t, 1, srv.Charges("1234567890"))
+}
 
-	code, _ = post(t, h, "/pay", url.Values{"product": {"AKSB"}})
+func TestPayFailedAtTheBillerOffersANewRefID(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	srv.Set("TNB", "60123450047", iimmpacttest.ValidBill(iimmpacttest.Data{"BillerName": "TNB", "Outstanding": json.Number("5.00")}))
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"60123450047"}})
+	form := payFields(t, page)
+	_, page = post(t, h, "/pay", form)
+	assert.Equal(t, "failed", page.byID("order").attr["data-state"])
+	assert.Equal(t, "The biller could not take this payment. You have not been charged. (code 47)", page.byID("not-charged").Text())
+	assert.NotEqual(t, form.Get("refid"), payFields(t, page).Get("refid"), "another attempt needs a new refid")
+}
+
+// An answer lost after the API took the payment is never "failed, try
+// again": the page says it is being processed, and asks again.
+func TestPayOutcomeUnknownIsProcessing(t *testing.T) {
+	srv := iimmpacttest.NewHandler()
+	lose := true
+	transport := roundTripper(func(r *http.Request) (*http.Response, error) {
+		resp, err := srv.Responder()(r)
+		if r.URL.Path == "/v2/topup" && lose {
+			return nil, errors.New("connection reset by peer") // after the sandbox took it
+		}
+		return resp, err
+	})
+	client, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithHTTPClient(&http.Client{Transport: transport}),
+		iimmpact.WithRetryBackoff(time.Millisecond, time.Millisecond))
+	require.NoError(t, err)
+	h := NewHandler(client, Config{Timeout: time.Second, PayTimeout: time.Second, Logger: slog.New(slog.DiscardHandler), Billers: sandboxCatalog(srv)})
+	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	form := payFields(t, page)
+	_, page = post(t, h, "/pay", form)
+	assert.Equal(t, "processing", page.byID("order").attr["data-state"])
+	assert.Nil(t, page.byID("not-charged"))
+	assert.Equal(t, 1, srv.Charges("1234567890"))
+
+	lose = false
+	_, page = get(t, h, page.byID("check-status").attr["href"])
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+	assert.Equal(t, 1, srv.Charges("1234567890"), "asking again never pays again")
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestPayJomPAYNeedsTheICNumber(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	_, page := lookup(t, h, url.Values{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"5454"}, "ref2": {"PJ-2025-001"}})
+	ic := page.byID("ic_number")
+	require.NotNil(t, ic)
+	assert.Equal(t, "password", ic.attr["type"], "masked on screen")
+	form := payFields(t, page)
+	code, page := post(t, h, "/pay", form)
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
-	assert.Len(t, srv.Requests(), 4, "every valid /pay asked the API again")
+	assert.Equal(t, "Enter the payer's IC number, without dashes: JomPAY needs it.", page.byID("err-ic_number").Text())
+	assert.Zero(t, srv.Payments())
+
+	form.Set("ic_number", "900101-14-5678")
+	code, page = post(t, h, "/pay", form)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.ServeHTTP(rec, req)
+	body := rec.Body.String()
+	assert.NotContains(t, body, "900101145678", "the IC number is never shown whole")
+	assert.Contains(t, body, "••••••••5678")
+	for _, r := range srv.Requests() {
+		assert.NotContains(t, r.Query.Encode(), "900101145678", "nor in a URL")
+	}
+}
+
+// The sandbox calls the checkout back; the checkout confirms by asking.
+func TestCallbackIsConfirmedByAsking(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	srv.SetPaymentSteps(1)
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"220012345678"}})
+	form := payFields(t, page)
+	_, page = post(t, h, "/pay", form)
+	require.Equal(t, "processing", page.byID("order").attr["data-state"])
+
+	callback := func(from, refid string) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/iimmpact/callback", strings.NewReader(`{"data":{"refid":"`+refid+`","status":"Succesful","statusCode":20}}`))
+		req.RemoteAddr = from
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	asked := len(topups(srv))
+	assert.Equal(t, http.StatusForbidden, callback("203.0.113.9:4000", form.Get("refid")))
+	assert.Equal(t, http.StatusOK, callback("127.0.0.1:4000", "co-not-ours"))
+	assert.Len(t, topups(srv), asked, "neither a stranger's nor an unknown refid's callback asks anything")
+	assert.Equal(t, http.StatusOK, callback("127.0.0.1:4000", form.Get("refid")))
+	assert.Len(t, topups(srv), asked+1, "the callback is confirmed by asking")
+	_, page = get(t, h, "/payment/"+form.Get("refid"))
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+}
+
+func TestEveryAnswerRefusesFraming(t *testing.T) {
+	h, _ := newCheckout(t, time.Second)
+	for _, target := range []string{"/", "/style.css", "/payment/x"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		assert.Equal(t, "DENY", rec.Header().Get("X-Frame-Options"), target)
+		assert.Contains(t, rec.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'", target)
+		assert.NotContains(t, rec.Header().Get("Content-Security-Policy"), "unsafe-inline")
+	}
+	page, err := files.ReadFile("page.html")
+	require.NoError(t, err)
+	assert.NotContains(t, string(page), "<script", "no script, inline or not")
+	assert.NotContains(t, string(page), "style=", "no inline style")
+}
+
+func TestFormsOnlyAndBounded(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	send := func(contentType, body string) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/bill", strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	multipart := "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n" + strings.Repeat("a", 1<<20) + "\r\n--x--\r\n"
+	assert.Equal(t, http.StatusUnsupportedMediaType, send("multipart/form-data; boundary=x", multipart))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, send("application/x-www-form-urlencoded", "product=AKSB&account="+strings.Repeat("1", 100<<10)))
+	assert.Equal(t, http.StatusUnsupportedMediaType, send("application/json", `{}`))
+	assert.Empty(t, srv.Requests())
+}
+
+func TestJomPAYFreeTextIsABillerCode(t *testing.T) {
+	h, _ := newCheckout(t, time.Second)
+	for lang, want := range map[string]string{"en": "Not listed? Biller code", "ms": "Tiada dalam senarai? Kod Biller"} {
+		_, page := get(t, h, "/?tab=jompay&lang="+lang)
+		assert.Equal(t, want, page.all(func(c *node) bool { return c.name == "label" && c.attr["for"] == "biller_other" })[0].Text())
+	}
+}
+
+func TestDueDateAheadIsPayBy(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	due := time.Now().AddDate(0, 0, 10)
+	srv.Set("TNB", "9", iimmpacttest.ValidBill(iimmpacttest.Data{"BillerName": "TNB", "Outstanding": json.Number("5.00"), "DueDate": due.Format("02/01/2006")}))
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"9"}})
+	assert.True(t, strings.HasPrefix(page.byID("due-date").Text(), "Pay by "))
+	assert.NotContains(t, page.byID("due-date").attr["class"], "overdue")
 }
 
 func TestCrossSitePostsAreRefused(t *testing.T) {
@@ -371,8 +638,8 @@ func TestLanguageSwitch(t *testing.T) {
 	assert.Equal(t, "ms", page.all(func(c *node) bool { return c.name == "html" })[0].attr["lang"])
 	assert.Equal(t, []string{"Nama pelanggan", "Alamat", "Maklumat tambahan"}, labels(page))
 	assert.Equal(t, "Jumlah perlu dibayar", page.byID("bill").all(func(c *node) bool { return c.attr["class"] == "due-label" })[0].Text())
-	assert.Equal(t, "Bayar sebelum 28 Jun 2025", page.byID("due-date").Text())
-	assert.Equal(t, "Teruskan ke pembayaran", page.byID("proceed").Text())
+	assert.Equal(t, "Tertunggak: perlu dibayar sebelum 28 Jun 2025", page.byID("due-date").Text())
+	assert.Equal(t, "Bayar sekarang", page.byID("proceed").Text())
 	sw := page.byID("lang-switch")
 	assert.Equal(t, "English", sw.Text())
 	assert.Equal(t, "/?lang=en", sw.attr["href"])

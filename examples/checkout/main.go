@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -36,55 +37,163 @@ import (
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
+const usage = `usage: checkout [flags]
+
+Serves a checkout page that follows the vendor's flow: check the bill (the
+biller's network status and the bill at once), then pay it through the SDK's
+Pay, exactly once: a receipt when paid, a page that asks again while the
+payment is processed, "not charged" when it was refused. The vendor's
+callbacks are taken at /iimmpact/callback.
+
+Flags:
+`
+
+const moreUsage = `
+Environment:
+  IIMMPACT_API_KEY      the API key (iimm_prod_... or iimm_dev_...)
+  IIMMPACT_HMAC_SECRET  the Base64 HMAC secret from the dashboard
+  IIMMPACT_BASE_URL     optional: another server (an iimm_dev_ key calls staging by itself)
+  With none of the three set, the checkout runs on the built-in sandbox,
+  iimmpacttest, in-process: its billers are offered, its wallet pays, and it
+  calls the checkout back from loopback. Setting only some of them is an error.
+
+Deploying:
+  SIGINT or SIGTERM stops accepting connections, lets the requests in flight
+  finish (up to 25 s: a payment in flight is never cut off), then exits.
+  Behind a reverse proxy, name it with -trusted-proxies so the callback
+  handler reads X-Forwarded-For from it, and set the callback URL in the
+  vendor's dashboard to https://YOUR-HOST/iimmpact/callback.
+
+Examples:
+  checkout                                  # the sandbox, on http://127.0.0.1:8080
+  checkout -addr :8443 -products billers.csv -trusted-proxies 10.0.0.0/8
+`
+
+// flags are the command line's settings.
+type flags struct {
+	addr, products string
+	cfg            Config
+}
+
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	timeout := flag.Duration("timeout", 5*time.Second, "deadline for a lookup: the network status and the bill together")
-	products := flag.String("products", "", "CSV `file` of the billers to offer: product,name[,biller_code,needs_ref2] (the sandbox's when it runs)")
-	flag.Parse()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := serve(*addr, *timeout, *products, logger); err != nil {
+	f, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err == nil {
+		f.cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		err = serve(ctx, f.addr, f.products, f.cfg)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "checkout:", err)
 		os.Exit(2)
 	}
 }
 
-func serve(addr string, timeout time.Duration, products string, logger *slog.Logger) error {
-	client, sandbox, err := setup.Client(iimmpact.WithLogger(logger))
+// parseFlags reads the command line; -h prints the usage to out.
+func parseFlags(args []string, out io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("checkout", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.DurationVar(&f.cfg.Timeout, "timeout", 5*time.Second, "deadline for a lookup: the network status and the bill together")
+	fs.DurationVar(&f.cfg.PayTimeout, "pay-timeout", 20*time.Second, "deadline for one payment call; past it the page says the payment is being processed")
+	fs.StringVar(&f.products, "products", "", "CSV `file` of the billers to offer: product,name[,biller_code,needs_ref2] (the sandbox's when it runs)")
+	callbackIPs := fs.String("callback-ips", "", "comma-separated `prefixes` to take callbacks from, instead of the vendor's callback IPs (staging and tests only)")
+	proxies := fs.String("trusted-proxies", "", "comma-separated `prefixes` of the reverse proxies in front of the checkout")
+	fs.Usage = func() {
+		_, _ = io.WriteString(out, usage)
+		fs.PrintDefaults()
+		_, _ = io.WriteString(out, moreUsage)
+	}
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	var err error
+	if f.cfg.CallbackIPs, err = prefixes(*callbackIPs); err == nil {
+		f.cfg.TrustedProxies, err = prefixes(*proxies)
+	}
+	return f, err
+}
+
+// prefixes reads a comma-separated list of addresses or prefixes; nil for "".
+func prefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not an address or a prefix such as 10.0.0.0/8", item)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// shutdownGrace is how long requests in flight may finish after a signal.
+const shutdownGrace = 25 * time.Second
+
+// serve runs the checkout until ctx ends, then shuts it down gracefully.
+func serve(ctx context.Context, addr, products string, cfg Config) error {
+	client, sandbox, err := setup.Client(iimmpact.WithLogger(cfg.Logger))
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, setup.Hint)
 	}
-	var billers catalog
 	switch {
 	case products != "":
-		if billers, err = readCatalog(products); err != nil {
+		if cfg.Billers, err = readCatalog(products); err != nil {
 			return err
 		}
 	case sandbox != nil:
-		billers = sandboxCatalog(sandbox)
+		cfg.Billers = sandboxCatalog(sandbox)
 	}
-	if sandbox != nil {
-		defer sandbox.Close()
-		logger.Info("no IIMMPACT_ variables are set: using the built-in sandbox", "sample_account", "AKSB 1234567890")
-	}
-
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	server := &http.Server{Handler: NewHandler(client, timeout, logger, billers), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if sandbox != nil {
+		defer sandbox.Close()
+		if cfg.CallbackIPs == nil {
+			cfg.CallbackIPs = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		}
+		sandbox.SetCallbackURL("http://" + ln.Addr().String() + "/iimmpact/callback")
+		cfg.Logger.Info("no IIMMPACT_ variables are set: using the built-in sandbox", "sample_account", "AKSB 1234567890")
+	}
+	return run(ctx, ln, NewHandler(client, cfg), cfg.Logger)
+}
+
+// run serves h on ln until ctx ends; then it stops accepting, lets the
+// requests in flight finish within shutdownGrace, and returns.
+func run(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	server := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       20 * time.Second, // a body that stalls does not hold its connection
+		WriteTimeout:      60 * time.Second, // above the lookup's and the payment's own deadlines
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+	}
+	done := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		logger.Info("stopping: finishing the requests in flight", "grace", shutdownGrace)
+		shutdown, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
-		_ = server.Shutdown(shutdown)
+		done <- server.Shutdown(shutdown)
 	}()
 	logger.Info("checkout listening", "url", "http://"+ln.Addr().String())
 	if err := server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return <-done // Serve returns at once on Shutdown; the requests in flight end here
 }
 
 // sandboxCatalog offers the sandbox's products and JomPAY billers.

@@ -15,9 +15,15 @@ type words struct {
 	Title, TabBill, TabJomPAY, Switch, Another                 string
 	Product, ProductOther, Choose, Account, Ref1, BillerCode   string
 	Ref2, Ref2Needed, Ref2IfAny, Amount, Optional, Check       string
-	AmountDue, DueBy, NoAmount, Details, EBill, Proceed, Paid  string
+	AmountDue, DueBy, NoAmount, Details, EBill, Proceed        string
 	StillPay, CannotPay, CheckAccount, Interrupted, NotNow     string
 	NoPresentment, BillerDown, Unrecognised, CrossSite, Months string
+	BillerOther, Overdue, PayAmount, IC, ICHint, PaidTitle     string
+	Processing, ProcessingTitle, CheckNow, NotChargedTitle     string
+	Failed, Refunded, TryAgain, Used, NoSuchPayment, Code      string
+	PaidAmount, Status, Succeeded, Reference, Serial, Time     string
+	BadAmount, NeedIC, Expired                                 string
+	refusals                                                   map[string]string // by order reason; "declined" takes the code
 	codes                                                      map[iimmpact.QueryCode]string
 	blocks                                                     map[string]string // the API's error_message texts
 }
@@ -30,7 +36,7 @@ var pageWords = map[iimmpact.Language]words{
 		Ref2: "Ref-2", Ref2Needed: "required by this biller", Ref2IfAny: "if your bill shows one", Amount: "Amount (RM)",
 		Optional: "optional", Check: "Check bill",
 		AmountDue: "Amount due", DueBy: "Pay by %s", NoAmount: "The biller did not say how much is due.",
-		Details: "Bill details", EBill: "View the bill (PDF)", Proceed: "Proceed to payment", Paid: "Payment would start here for",
+		Details: "Bill details", EBill: "View the bill (PDF)", Proceed: "Pay now",
 		StillPay: "You can still pay.", CannotPay: "This payment cannot go ahead.", CheckAccount: "Check the details on your bill and try again.",
 		Interrupted:   "%s is having trouble right now: your payment might be slow or might not go through. They are working on it. You can still pay.",
 		NotNow:        "Bill details are not available right now.",
@@ -38,6 +44,24 @@ var pageWords = map[iimmpact.Language]words{
 		Unrecognised: "Bill details are not available for this account right now.",
 		CrossSite:    "This request came from another site and was refused.",
 		Months:       "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+		BillerOther:  "Not listed? Biller code", Overdue: "Overdue: it was due on %s",
+		PayAmount: "Amount to pay (RM)", IC: "Payer's IC number", ICHint: "no dashes; JomPAY asks for it to check the payer's identity",
+		PaidTitle: "Payment successful", ProcessingTitle: "Payment being processed",
+		Processing: "Your payment is being processed. Do not pay again: this page updates by itself.", CheckNow: "Check now",
+		NotChargedTitle: "Payment not made", Failed: "The biller could not take this payment. You have not been charged.",
+		Refunded: "This payment was refunded to you.", TryAgain: "Try again",
+		Used:          "This payment form was already used for another payment. Check the bill again.",
+		NoSuchPayment: "We could not find this payment. Check your bill again.", Code: "code",
+		PaidAmount: "Amount paid", Status: "Status", Succeeded: "Successful", Reference: "Reference", Serial: "Receipt number", Time: "Time",
+		BadAmount: "Enter the amount to pay as a number such as 45.90.", NeedIC: "Enter the payer's IC number, without dashes: JomPAY needs it.",
+		Expired: "This payment form has expired. Check the amount and pay again.",
+		refusals: map[string]string{
+			"busy":        "Payments are busy right now. You have not been charged. Try again in a minute.",
+			"blocked":     "This payment cannot go ahead. You have not been charged.",
+			"unavailable": "Payments are not available right now. You have not been charged.",
+			"declined:43": "This shop cannot take payments right now. You have not been charged.",
+			"declined":    "The payment was not accepted (code %s). You have not been charged.",
+		},
 		codes: map[iimmpact.QueryCode]string{
 			iimmpact.QueryRequired:       "%s is required.",
 			iimmpact.QueryBadCharacter:   "%s has a character that does not belong in it.",
@@ -61,7 +85,7 @@ var pageWords = map[iimmpact.Language]words{
 		Ref2: "Ref-2", Ref2Needed: "diperlukan oleh biller ini", Ref2IfAny: "jika ada pada bil anda", Amount: "Jumlah (RM)",
 		Optional: "pilihan", Check: "Semak bil",
 		AmountDue: "Jumlah perlu dibayar", DueBy: "Bayar sebelum %s", NoAmount: "Biller tidak menyatakan jumlah yang perlu dibayar.",
-		Details: "Butiran bil", EBill: "Lihat bil (PDF)", Proceed: "Teruskan ke pembayaran", Paid: "Pembayaran akan bermula di sini untuk",
+		Details: "Butiran bil", EBill: "Lihat bil (PDF)", Proceed: "Bayar sekarang",
 		StillPay: "Anda masih boleh membayar.", CannotPay: "Pembayaran ini tidak boleh diteruskan.", CheckAccount: "Semak butiran pada bil anda dan cuba lagi.",
 		Interrupted:   "%s sedang mengalami gangguan: pembayaran anda mungkin lambat atau tidak berjaya. Mereka sedang membaikinya. Anda masih boleh membayar.",
 		NotNow:        "Butiran bil tidak dapat dipaparkan buat masa ini.",
@@ -69,6 +93,24 @@ var pageWords = map[iimmpact.Language]words{
 		Unrecognised: "Butiran bil untuk akaun ini tidak dapat dipaparkan buat masa ini.",
 		CrossSite:    "Permintaan ini datang dari laman lain dan ditolak.",
 		Months:       "Jan Feb Mac Apr Mei Jun Jul Ogo Sep Okt Nov Dis",
+		BillerOther:  "Tiada dalam senarai? Kod Biller", Overdue: "Tertunggak: perlu dibayar sebelum %s",
+		PayAmount: "Jumlah bayaran (RM)", IC: "Nombor MyKad pembayar", ICHint: "tanpa sempang; JomPAY memerlukannya untuk mengesahkan identiti pembayar",
+		PaidTitle: "Pembayaran berjaya", ProcessingTitle: "Pembayaran sedang diproses",
+		Processing: "Pembayaran anda sedang diproses. Jangan bayar sekali lagi: halaman ini dikemas kini dengan sendirinya.", CheckNow: "Semak sekarang",
+		NotChargedTitle: "Pembayaran tidak dibuat", Failed: "Biller tidak dapat menerima pembayaran ini. Anda tidak dicaj.",
+		Refunded: "Pembayaran ini telah dikembalikan kepada anda.", TryAgain: "Cuba lagi",
+		Used:          "Borang pembayaran ini telah digunakan untuk pembayaran lain. Semak bil sekali lagi.",
+		NoSuchPayment: "Pembayaran ini tidak dijumpai. Semak bil anda sekali lagi.", Code: "kod",
+		PaidAmount: "Jumlah dibayar", Status: "Status", Succeeded: "Berjaya", Reference: "Rujukan", Serial: "Nombor resit", Time: "Masa",
+		BadAmount: "Masukkan jumlah bayaran dalam angka seperti 45.90.", NeedIC: "Masukkan nombor MyKad pembayar tanpa sempang: JomPAY memerlukannya.",
+		Expired: "Borang pembayaran ini telah tamat tempoh. Semak jumlah dan bayar sekali lagi.",
+		refusals: map[string]string{
+			"busy":        "Pembayaran sibuk buat masa ini. Anda tidak dicaj. Cuba lagi sebentar lagi.",
+			"blocked":     "Pembayaran ini tidak boleh diteruskan. Anda tidak dicaj.",
+			"unavailable": "Pembayaran tidak tersedia buat masa ini. Anda tidak dicaj.",
+			"declined:43": "Kedai ini tidak dapat menerima pembayaran buat masa ini. Anda tidak dicaj.",
+			"declined":    "Pembayaran tidak diterima (kod %s). Anda tidak dicaj.",
+		},
 		codes: map[iimmpact.QueryCode]string{
 			iimmpact.QueryRequired:       "%s diperlukan.",
 			iimmpact.QueryBadCharacter:   "%s mengandungi aksara yang tidak sepatutnya.",
@@ -95,4 +137,16 @@ func (w words) block(message string) string {
 		return text
 	}
 	return message
+}
+
+// refusal words why a payment was not made: reason is the order's, such as
+// "busy" or "declined:43".
+func (w words) refusal(reason string) string {
+	if text, ok := w.refusals[reason]; ok {
+		return text
+	}
+	if code, ok := strings.CutPrefix(reason, "declined:"); ok {
+		return fill(w.refusals["declined"], code)
+	}
+	return w.refusals["unavailable"]
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// On SIGTERM the checkout stops accepting and lets a request in flight
+// finish: a lookup or a payment under way is never cut off by a deploy.
+func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = io.WriteString(w, "paid")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- run(ctx, ln, slow, slog.New(slog.DiscardHandler)) }()
+
+	answer := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			answer <- "error: " + err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		answer <- string(body)
+	}()
+	<-started
+	cancel() // SIGTERM
+	for { // the listener closes first; no new connection is taken
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+	}
+	close(release)
+	assert.Equal(t, "paid", <-answer, "the request in flight got its answer")
+	assert.NoError(t, <-served)
+}
+
+func TestHelpDocumentsTheSandboxAndTheEnvironment(t *testing.T) {
+	var out strings.Builder
+	_, err := parseFlags([]string{"-h"}, &out)
+	assert.True(t, errors.Is(err, flag.ErrHelp))
+	for _, want := range []string{"-addr", "-timeout", "-pay-timeout", "-products", "-callback-ips", "-trusted-proxies",
+		"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL", "built-in sandbox", "SIGTERM", "/iimmpact/callback"} {
+		assert.Contains(t, out.String(), want)
+	}
+	f, err := parseFlags([]string{"-callback-ips", "127.0.0.1, 10.0.0.0/8", "-trusted-proxies", "::1"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}, f.cfg.CallbackIPs)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("::1/128")}, f.cfg.TrustedProxies)
+	_, err = parseFlags([]string{"-callback-ips", "nope"}, io.Discard)
+	assert.ErrorContains(t, err, `"nope" is not an address`)
+}
