@@ -28,10 +28,10 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{"fill"
 // payment still being processed, /iimmpact/callback takes the vendor's
 // callbacks, GET /style.css the stylesheet.
 type Handler struct {
-	client   *iimmpact.Client
-	timeout  time.Duration
-	logger   *slog.Logger
-	billers  catalog
+	client     *iimmpact.Client
+	timeout    time.Duration
+	logger     *slog.Logger
+	billers    catalog
 	orders     *orders
 	callback   http.Handler
 	payTimeout time.Duration

@@ -44,7 +44,7 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 	}()
 	<-started
 	cancel() // SIGTERM
-	for { // the listener closes first; no new connection is taken
+	for {    // the listener closes first; no new connection is taken
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			break

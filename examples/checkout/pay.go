@@ -339,4 +339,3 @@ func masked(ic string) string {
 func (v view) when(t time.Time) string {
 	return t.Format("2") + " " + strings.Fields(v.T.Months)[t.Month()-1] + " " + t.Format("2006, 15:04")
 }
-
