@@ -166,6 +166,13 @@ type view struct {
 	Pay      payForm   // the payment form of a bill the customer may pay
 	Order    orderView // where a payment stands, after POST /pay
 	Refresh  string    // the processing page asks again at this URL
+	// Checkout is the refid of the checkout this page's bill form starts or
+	// continues: minted with the form, carried through the bill to the pay
+	// form, so a double click, a refresh or a back-and-resubmit of either
+	// sends the same one.
+	Checkout string
+	// NextCheckout is the refid of the "check another bill" form.
+	NextCheckout string
 }
 
 // card is the bill as the shopper sees it: who, how much, by when, then the
@@ -203,6 +210,10 @@ func (h *Handler) newView(r *http.Request) view {
 	}
 	v.T = pageWords[v.Lang]
 	v.Query = h.queryFrom(r)
+	v.Checkout, v.NextCheckout = r.PostFormValue("checkout"), newRefID()
+	if !validRefID(v.Checkout) {
+		v.Checkout = newRefID()
+	}
 	v.JomPAY = strings.EqualFold(v.Query.Product, "JOMPAY") || r.FormValue("tab") == "jompay"
 	v.Chosen = h.billers.find(v.Query)
 	return v
@@ -231,7 +242,7 @@ func (h *Handler) bill(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Notice = v.notice(err)
 	if v.Decision.CanProceed {
-		v.Pay = payForm{RefID: newRefID(), Amount: v.Query.Amount}
+		v.Pay = payForm{RefID: v.Checkout, Amount: v.Query.Amount}
 		if bill.Decision().Action == iimmpact.ActionShow && bill.Data.Outstanding.Sen() > 0 {
 			v.Pay.Amount = bill.Data.Outstanding.String()
 		}

@@ -735,3 +735,30 @@ func TestProductsFile(t *testing.T) {
 		assert.ErrorContains(t, err, msg)
 	}
 }
+
+// The refid is minted with the bill form and carried through: resubmitting
+// the bill page (back, then "confirm resubmission") keeps it, so the
+// payment it leads to is the same one.
+func TestBillPageResubmitKeepsTheRefID(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	_, form := get(t, h, "/")
+	checkout := form.all(func(c *node) bool { return c.attr["name"] == "checkout" })
+	require.Len(t, checkout, 1)
+	minted := checkout[0].attr["value"]
+	q := url.Values{"product": {"AKSB"}, "account": {"1234567890"}, "checkout": {minted}}
+	_, page := lookup(t, h, q)
+	assert.Equal(t, minted, payFields(t, page).Get("refid"))
+	_, page = post(t, h, "/pay", payFields(t, page))
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+	_, page = lookup(t, h, q) // back, and resubmit the bill page
+	assert.Equal(t, minted, payFields(t, page).Get("refid"))
+	_, page = post(t, h, "/pay", payFields(t, page))
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"], "the same payment's receipt")
+	assert.Equal(t, 1, srv.Charges("1234567890"))
+	another := page.all(func(c *node) bool { return c.attr["name"] == "checkout" })
+	assert.Empty(t, another, "the receipt page has no bill form")
+
+	q.Set("checkout", "co-not/minted")
+	_, page = lookup(t, h, q)
+	assert.Regexp(t, `^co-[a-z2-7]{26}$`, payFields(t, page).Get("refid"), "a refid the checkout did not mint is replaced")
+}

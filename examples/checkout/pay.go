@@ -75,10 +75,17 @@ func (s *orders) get(refid string) *order {
 	return s.m[refid]
 }
 
-// newRefID mints the refid of one checkout: a new one for each bill shown,
-// kept in the page, so a double click, a refresh or a back-and-resubmit
-// sends the same one and the API never charges twice.
+// newRefID mints the refid of one checkout, with its bill form: it is kept in
+// the pages (never in a URL but the processing page's), so a double click, a
+// refresh or a back-and-resubmit sends the same one, and the API never
+// charges twice.
 func newRefID() string { return "co-" + strings.ToLower(rand.Text()) }
+
+// validRefID reports a refid this checkout minted.
+func validRefID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "co-")
+	return ok && len(rest) == 26 && strings.Trim(rest, "abcdefghijklmnopqrstuvwxyz234567") == ""
+}
 
 // record takes in what Pay answered and returns the state the shopper sees.
 func (o *order) record(tx *iimmpact.Transaction, err error) string {

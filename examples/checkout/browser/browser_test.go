@@ -24,6 +24,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
 // chromium is the browser .ci/run installs (Debian's), or the test is skipped
@@ -47,6 +49,13 @@ func chromium(t *testing.T) string {
 // returns its URL.
 func startCheckout(t *testing.T) string {
 	t.Helper()
+	return startCheckoutWith(t, nil)
+}
+
+// startCheckoutWith runs the checkout with env (nil: no IIMMPACT_ variable,
+// the built-in sandbox) and args.
+func startCheckoutWith(t *testing.T, env []string, args ...string) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "checkout")
 	build := exec.Command("go", "build", "-o", bin, "./examples/checkout")
 	build.Dir = "../../.."
@@ -54,8 +63,8 @@ func startCheckout(t *testing.T) string {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")} // no IIMMPACT_ variable: the sandbox
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -245,4 +254,92 @@ func TestTheCheckoutAsAShopperSeesIt(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestPayingAsAShopper pays through the checkout in a real browser, against
+// a sandbox of the test's own so it can count the charges: paid, pending
+// then paid, refused for a short wallet, and a double submit that charges
+// once, in English and Bahasa Malaysia on a phone.
+func TestPayingAsAShopper(t *testing.T) {
+	exe := chromium(t)
+	srv := iimmpacttest.NewServer()
+	t.Cleanup(srv.Close)
+	base := startCheckoutWith(t, []string{"IIMMPACT_API_KEY=" + srv.APIKey, "IIMMPACT_HMAC_SECRET=" + srv.HMACSecret, "IIMMPACT_BASE_URL=" + srv.URL},
+		"-callback-ips", "127.0.0.1/32,::1/128", "-products", writeProducts(t))
+	srv.SetCallbackURL(base + "/iimmpact/callback")
+	titles := map[string][4]string{ // paid, processing, refused: the titles; and "not charged"
+		"en": {"✓ Payment successful", "Payment being processed", "Payment not made", "You have not been charged."},
+		"ms": {"✓ Pembayaran berjaya", "Pembayaran sedang diproses", "Pembayaran tidak dibuat", "Anda tidak dicaj."},
+	}
+	for _, lang := range []string{"en", "ms"} {
+		t.Run(lang, func(t *testing.T) {
+			s := newShopper(t, exe, 390, 844)
+			want := titles[lang]
+			pay := func(product, account string) {
+				s.lookUp(t, base, lang, product, account)
+				require.True(t, s.visible(t, "#proceed"), "the pay button is on screen")
+				s.do(t, chromedp.Click(chromedp.CSS("#proceed")), chromedp.WaitVisible(chromedp.CSS("#order")))
+			}
+
+			before := srv.Charges("1234567890")
+			pay("AKSB", "1234567890")
+			assert.Equal(t, "paid", eval[string](t, s, `document.querySelector('#order').dataset.state`))
+			assert.Equal(t, want[0], s.text(t, "#order-title"))
+			assert.Equal(t, "RM 45.94", s.text(t, "#paid-amount"))
+			assert.True(t, s.visible(t, "#paid-amount"))
+			assert.Equal(t, before+1, srv.Charges("1234567890"))
+			s.screenshot(t, "paid-"+lang+"-390")
+
+			srv.SetPaymentSteps(1)
+			pay("TNB", "220012345678")
+			assert.Equal(t, "processing", eval[string](t, s, `document.querySelector('#order').dataset.state`))
+			assert.Equal(t, want[1], s.text(t, "#order-title"))
+			s.screenshot(t, "processing-"+lang+"-390")
+			// The page asks again by itself (a meta refresh; no script).
+			s.do(t, chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
+			assert.Equal(t, want[0], s.text(t, "#order-title"))
+			s.screenshot(t, "processing-then-paid-"+lang+"-390")
+			srv.SetPaymentSteps(0)
+
+			srv.SetBalance("1.00")
+			pay("AKSB", "1234567890")
+			assert.Equal(t, "refused", eval[string](t, s, `document.querySelector('#order').dataset.state`))
+			assert.Equal(t, want[2], s.text(t, "#order-title"))
+			assert.Contains(t, s.text(t, "#not-charged"), want[3])
+			assert.Equal(t, before+1, srv.Charges("1234567890"), "not charged")
+			s.screenshot(t, "refused-"+lang+"-390")
+			srv.SetBalance("1000.00")
+
+			// A double click, then back and submit again: one charge.
+			account := map[string]string{"en": "220012345678", "ms": "220012345678"}[lang]
+			charged := srv.Charges(account)
+			s.lookUp(t, base, lang, "TNB", account)
+			s.do(t, chromedp.DoubleClick(chromedp.CSS("#proceed")), chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
+			// Back to the bill page (a POST answered no-store: Chromium asks to
+			// resubmit it), then resubmit it and pay again.
+			back, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+			_ = chromedp.Do(back, chromedp.NavigateBack()) // net::ERR_CACHE_MISS until it is resubmitted
+			cancel()
+			s.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#proceed")), chromedp.Click(chromedp.CSS("#proceed")),
+				chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
+			assert.Equal(t, charged+1, srv.Charges(account), "a double submit and a resubmit charge once")
+			s.screenshot(t, "double-submit-"+lang+"-390")
+
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for _, u := range s.urls {
+				for _, secret := range []string{"1234567890", "220012345678"} {
+					assert.NotContains(t, u, secret, "no account number in any URL the browser visited")
+				}
+			}
+		})
+	}
+}
+
+// writeProducts is the billers the checkout offers when it runs on a
+// sandbox of the test's own.
+func writeProducts(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "billers.csv")
+	require.NoError(t, os.WriteFile(path, []byte("product,name\nAKSB,Air Kelantan\nTNB,Tenaga Nasional Berhad\n"), 0o600))
+	return path
 }
