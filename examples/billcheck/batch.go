@@ -15,6 +15,7 @@ import (
 
 	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
+	"github.com/iimmpact-go/iimmpact/examples/internal/progress"
 )
 
 // grace is how long calls in flight may finish after SIGINT or SIGTERM.
@@ -40,7 +41,7 @@ var columns = map[string]func(*iimmpact.Query, string){
 type batchRun struct {
 	out      *jobfile.Results
 	s        *summary
-	prog     *progress
+	prog     *progress.Progress
 	lang     iimmpact.Language
 	stop     context.CancelFunc // stops handing out rows, after a write failed
 	writeErr error
@@ -63,7 +64,7 @@ func (b *batchRun) record(l line) {
 	}
 	b.recorded++
 	b.s.add(l)
-	b.prog.row()
+	b.prog.Row()
 }
 
 func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -86,7 +87,7 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 	s := &summary{now: time.Now}
 	done := s.load(prior)
 
-	prog := newProgress(stderr, total-len(done), time.Now)
+	prog := progress.New(stderr, "billcheck", total-len(done), time.Now)
 	opts := []iimmpact.Option{iimmpact.WithTimeout(o.timeout), iimmpact.WithObserver(prog)}
 	if n, window, _ := parseQuota(o.quota); n > 0 {
 		opts = append(opts, iimmpact.WithQuota(n, window))
@@ -104,15 +105,15 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 	defer stopCalls()
 	handing, stopHanding := context.WithCancel(ctx)
 	defer stopHanding()
-	defer context.AfterFunc(ctx, func() { prog.say("stopping: no more rows are sent; the calls in flight get 5 s to finish") })()
+	defer context.AfterFunc(ctx, func() { prog.Say("stopping: no more rows are sent; the calls in flight get 5 s to finish") })()
 
 	b := &batchRun{out: out, s: s, prog: prog, lang: o.lang, stop: stopHanding}
-	prog.start()
+	prog.Start()
 	blocked := b.present(handing, calls, client, rows, done, o.workers)
-	prog.stop()
+	prog.Stop()
 	syncErr := out.Close()
-	s.print(stderr, time.Since(prog.began), o.out != "")
-	return b.status(stderr, blocked, ctx.Err() != nil, syncErr)
+	s.print(stderr, time.Since(prog.Began), o.out != "")
+	return b.status(stderr, blocked, syncErr)
 }
 
 // present sends every row without a result, and records each result. It
@@ -152,7 +153,7 @@ func (b *batchRun) present(handing, calls context.Context, client *iimmpact.Clie
 
 // status says how the run ended and returns its exit status: 0 only when
 // every row of the file has a result written and synced.
-func (b *batchRun) status(w io.Writer, blocked, stopped bool, syncErr error) int {
+func (b *batchRun) status(w io.Writer, blocked bool, syncErr error) int {
 	left := b.read - b.prior - b.recorded
 	rest := fmt.Sprintf("%d rows have no result", left)
 	if !b.readAll {
@@ -170,7 +171,8 @@ func (b *batchRun) status(w io.Writer, blocked, stopped bool, syncErr error) int
 		fmt.Fprintf(w, "billcheck: IIMMPACT answers 403 to this IP: it looks blocked (the vendor blocks an IP for 240 minutes after 30,000 requests in 5 minutes).\n"+
 			"billcheck: %s; run the same command again after %s to resume.\n", rest, b.s.now().Add(240*time.Minute).Format("15:04"))
 		return exitBlocked
-	case stopped || left > 0 || !b.readAll:
+	case left > 0 || !b.readAll: // a signal after the last row was done stops nothing
+
 		fmt.Fprintf(w, "billcheck: stopped: %s; run the same command again to resume with them\n", rest)
 		return exitStopped
 	case b.s.errors > 0:

@@ -234,7 +234,7 @@ func TestBatchTightQuotaLosesNoRow(t *testing.T) {
 		cancel() // SIGTERM halfway
 	}()
 	var stdout, stderr strings.Builder
-	code := run(ctx, []string{"-batch", in, "-out", out, "-quota", "2/300ms", "-workers", "8"}, &stdout, &stderr)
+	code := run(ctx, []string{"-batch", in, "-out", out, "-quota", "2/300ms", "-workers", "2"}, &stdout, &stderr)
 	assert.Equal(t, exitStopped, code, stderr.String())
 	assert.Contains(t, stderr.String(), "stopping: no more rows are sent")
 	assert.Regexp(t, `stopped: \d+ rows have no result`, stderr.String())

@@ -1,4 +1,8 @@
-package main
+// Package progress tells a person how an example's batch job is going: on a
+// terminal, one line redrawn in place; elsewhere (a log file, cron's mail) a
+// line every 10 % or 30 s. It is the client's Observer, to see when calls wait
+// for the quota.
+package progress
 
 import (
 	"context"
@@ -11,15 +15,15 @@ import (
 	"github.com/iimmpact-go/iimmpact"
 )
 
-// progress tells a person how a batch is going: on a terminal, one line
-// redrawn in place; elsewhere (a log file, cron's mail) a line every 10 % or
-// 30 s. It is the client's Observer, to see when calls wait for the quota.
-type progress struct {
+// Progress is one job's progress line.
+type Progress struct {
 	w        io.Writer
+	name     string // the command, before each line
 	terminal bool
 	total    int // rows to do; 0 when unknown (standard input)
 	now      func() time.Time
-	began    time.Time
+	// Began is when Start was called.
+	Began time.Time
 
 	mu          sync.Mutex
 	done        int
@@ -31,8 +35,10 @@ type progress struct {
 	stopped     chan struct{}
 }
 
-func newProgress(w io.Writer, total int, now func() time.Time) *progress {
-	p := &progress{w: w, total: total, now: now}
+// New returns the progress of a job named name (its lines start "name: ")
+// with total rows to do (0 when unknown), written to w.
+func New(w io.Writer, name string, total int, now func() time.Time) *Progress {
+	p := &Progress{w: w, name: name, total: total, now: now}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			p.terminal = true
@@ -41,8 +47,9 @@ func newProgress(w io.Writer, total int, now func() time.Time) *progress {
 	return p
 }
 
-func (p *progress) start() {
-	p.began, p.lastLine = p.now(), p.now()
+// Start starts the line.
+func (p *Progress) Start() {
+	p.Began, p.lastLine = p.now(), p.now()
 	p.quit, p.stopped = make(chan struct{}), make(chan struct{})
 	every := 30 * time.Second
 	if p.terminal {
@@ -63,7 +70,8 @@ func (p *progress) start() {
 	}()
 }
 
-func (p *progress) stop() {
+// Stop stops the line, clearing it on a terminal.
+func (p *Progress) Stop() {
 	close(p.quit)
 	<-p.stopped
 	if p.terminal {
@@ -71,19 +79,19 @@ func (p *progress) stop() {
 	}
 }
 
-// say prints msg on a line of its own, at once, even while the progress
+// Say prints msg on a line of its own, at once, even while the progress
 // line is being redrawn.
-func (p *progress) say(msg string) {
+func (p *Progress) Say(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.terminal {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
-	fmt.Fprintln(p.w, "billcheck: "+msg)
+	fmt.Fprintln(p.w, p.name+": "+msg)
 }
 
-// row counts one row with a result.
-func (p *progress) row() {
+// Row counts one row done.
+func (p *Progress) Row() {
 	p.mu.Lock()
 	p.done++
 	tenth := 0
@@ -98,7 +106,7 @@ func (p *progress) row() {
 	}
 }
 
-func (p *progress) tick() {
+func (p *Progress) tick() {
 	if p.terminal || p.now().Sub(p.lastLine) >= 30*time.Second {
 		p.print()
 	}
@@ -106,12 +114,12 @@ func (p *progress) tick() {
 
 // print writes the progress line: done of total, rate, ETA, and whether the
 // quota holds calls back.
-func (p *progress) print() {
+func (p *Progress) print() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
 	p.lastLine = now
-	elapsed := now.Sub(p.began)
+	elapsed := now.Sub(p.Began)
 	rate := 0.0
 	if elapsed > 0 {
 		rate = float64(p.done) / elapsed.Seconds()
@@ -130,18 +138,18 @@ func (p *progress) print() {
 	if p.terminal {
 		fmt.Fprint(p.w, "\r\x1b[K"+line)
 	} else {
-		fmt.Fprintln(p.w, "billcheck: "+line)
+		fmt.Fprintln(p.w, p.name+": "+line)
 	}
 }
 
 // StartCall implements iimmpact.Observer.
-func (p *progress) StartCall(ctx context.Context, _ iimmpact.CallInfo) (context.Context, func(iimmpact.CallResult)) {
+func (p *Progress) StartCall(ctx context.Context, _ iimmpact.CallInfo) (context.Context, func(iimmpact.CallResult)) {
 	p.add(1)
 	return ctx, func(iimmpact.CallResult) { p.add(-1) }
 }
 
 // StartRequest implements iimmpact.Observer.
-func (p *progress) StartRequest(ctx context.Context, _ iimmpact.RequestInfo) (context.Context, func(iimmpact.RequestResult)) {
+func (p *Progress) StartRequest(ctx context.Context, _ iimmpact.RequestInfo) (context.Context, func(iimmpact.RequestResult)) {
 	p.mu.Lock()
 	p.waiting--
 	p.lastRequest = p.now()
@@ -149,7 +157,7 @@ func (p *progress) StartRequest(ctx context.Context, _ iimmpact.RequestInfo) (co
 	return ctx, func(iimmpact.RequestResult) { p.add(1) }
 }
 
-func (p *progress) add(n int) {
+func (p *Progress) add(n int) {
 	p.mu.Lock()
 	p.waiting += n
 	p.mu.Unlock()
