@@ -198,6 +198,7 @@ func ExampleDecision_reason() {
 	// Output:
 	// AKSB   show  valid
 	// TNB    show  valid
+	// TNB    show  valid
 	// JOMPAY show  valid
 	// DIGI   hide  unavailable
 	// SYABAS hide  service_unavailable

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -206,13 +207,42 @@ func (s *Server) pay(body []byte, now time.Time) (int, http.Header, []byte, time
 // step is what the transaction answers now.
 func (t *transaction) step() step { return t.steps[min(t.asks, len(t.steps)-1)] }
 
-// settle gives a failed payment's cost back to the wallet.
+// settle gives a failed payment's cost back to the wallet, and takes a
+// succeeded one off the bill, as a biller does.
 func (s *Server) settle(t *transaction, st step) {
-	if st.failed != nil && !t.refunded {
+	n, _ := sen(string(t.req.Amount))
+	switch {
+	case st.failed != nil && !t.refunded:
 		t.refunded = true
-		n, _ := sen(string(t.req.Amount))
 		s.wallet += n
+	case st.status == statusSuccessful:
+		s.paid[key{strings.ToUpper(t.req.Product), t.req.Account}] += n
 	}
+}
+
+// lessPaid is a bill outcome with what was paid since taken off its
+// Outstanding (never below 0), as the biller would present it: a bill paid
+// in full owes nothing.
+func (s *Server) lessPaid(o Outcome, product, account string) Outcome {
+	s.mu.Lock()
+	paid := s.paid[key{product, account}]
+	s.mu.Unlock()
+	if paid == 0 || o.envelope == nil {
+		return o
+	}
+	owed, ok := o.envelope.data["Outstanding"]
+	if !ok {
+		return o
+	}
+	n, err := sen(fmt.Sprint(owed))
+	if err != nil {
+		return o
+	}
+	e := *o.envelope
+	e.data = maps.Clone(e.data)
+	e.data["Outstanding"] = json.Number(ringgit(max(n-paid, 0)))
+	o.envelope = &e
+	return o
 }
 
 // transactionBody is a 200 answer about t, in the vendor's fields.

@@ -9,11 +9,14 @@ type Sample struct {
 	Description string
 }
 
-// Samples returns the sample accounts, one for each row of the vendor's table.
+// Samples returns the sample accounts: at least one for each row of the
+// vendor's table, and a bill with nothing owed. Payments to any of them go
+// through (see FailureAccounts for those that fail).
 func Samples() []Sample {
 	return []Sample{
 		{Product: "AKSB", Account: "1234567890", Description: "Air Kelantan water bill (the reference example): show"},
 		{Product: "TNB", Account: "220012345678", Description: "TNB electricity bill with a CustomField object and an e-bill: show"},
+		{Product: "TNB", Account: "220000000000", Description: "TNB electricity bill already paid, nothing owed: show"},
 		{Product: "JOMPAY", Account: "8800123456", BillerCode: "5454", Ref2: "PJ-2025-001", Description: "JomPAY assessment tax, needs Ref-2: show (without -ref2: block)"},
 		{Product: "DIGI", Account: "0123456789", Description: "a product without bill presentment: hide"},
 		{Product: "SYABAS", Account: "3000000001", Description: "the biller is down (network status: Interruption): hide"},
@@ -42,6 +45,11 @@ func (s *Server) loadSamples() {
 		"E-Bill":       "https://sandbox.invalid/e-bill/220012345678.pdf",
 		"CustomField":  json.RawMessage(`{"tariff":"A (domestic)","meter":"M-0042","kWh":533}`), // in the biller's order
 		"DueDate":      "28/06/2025",
+	}))
+	s.Set("TNB", "220000000000", ValidBill(Data{
+		"BillerName":  "Tenaga Nasional Berhad",
+		"Outstanding": json.Number("0.00"),
+		"DueDate":     "28/06/2025",
 	}))
 	s.AddJomPAYBiller(JomPAYBiller{Code: "5454", Name: "MBPJ Cukai Taksiran", NeedsRef2: true})
 	s.Set("JOMPAY", "8800123456", ValidBill(Data{

@@ -47,6 +47,7 @@ type Server struct {
 
 	// Payments.
 	txns           map[string]*transaction // by refid
+	paid           map[key]int64           // sen paid by succeeded payments, by product and account
 	wallet         int64                   // sen
 	paySteps       int
 	callbackURL    string
@@ -190,6 +191,7 @@ func newServer(opts ...Option) *Server {
 		billers:        map[string]JomPAYBiller{},
 		ips:            map[string]*ipCount{},
 		txns:           map[string]*transaction{},
+		paid:           map[key]int64{},
 		wallet:         100_000, // RM 1,000.00
 		callbackClient: &http.Client{Timeout: 30 * time.Second},
 		cfg: config{
@@ -372,7 +374,7 @@ func (s *Server) answer(r *http.Request, body []byte, now time.Time, rec *Reques
 		return jsonError(http.StatusBadRequest, "bad_request", "account is required")
 	}
 	o := s.outcome(product, account, q)
-	return s.render(o, product, now)
+	return s.render(s.lessPaid(o, product, account), product, now)
 }
 
 // authenticate returns "" for a request the API would accept, or the message of

@@ -30,6 +30,7 @@ func TestSamplesCoverTheVendorTable(t *testing.T) {
 	want := map[string]iimmpact.Action{
 		"AKSB/1234567890":   iimmpact.ActionShow,
 		"TNB/220012345678":  iimmpact.ActionShow,
+		"TNB/220000000000":  iimmpact.ActionShow,
 		"JOMPAY/8800123456": iimmpact.ActionShow,
 		"DIGI/0123456789":   iimmpact.ActionHide,
 		"SYABAS/3000000001": iimmpact.ActionHide,

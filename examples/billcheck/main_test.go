@@ -34,6 +34,7 @@ func TestSandboxSamples(t *testing.T) {
 	want := map[string]string{
 		"1234567890":   "Decision: SHOW",
 		"220012345678": "Decision: SHOW",
+		"220000000000": "Decision: SHOW",
 		"8800123456":   "Decision: SHOW",
 		"0123456789":   "Decision: HIDE",
 		"3000000001":   "Decision: HIDE",

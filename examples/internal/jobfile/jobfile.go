@@ -185,6 +185,15 @@ func (r *Results) Append(line []byte) error {
 	return err
 }
 
+// Sync makes what was appended durable: a job calls it before it acts on a
+// line (a payment's intent) that must survive a crash.
+func (r *Results) Sync() error {
+	if r.file == nil {
+		return nil
+	}
+	return r.file.Sync()
+}
+
 // Close syncs the file to disk and closes it: only then are its results
 // durable.
 func (r *Results) Close() error {
