@@ -67,9 +67,10 @@ func (k *killer) run(t *testing.T, bin string, killAt int, args ...string) int {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "IIMMPACT_API_KEY=" + k.srv.APIKey, "IIMMPACT_HMAC_SECRET=" + k.srv.HMACSecret, "IIMMPACT_BASE_URL=" + front.URL}
 	k.mu.Lock()
 	k.cmd, k.n, k.killAt, k.killed = cmd, 0, killAt, false
+	err := cmd.Start() // under the lock: the handler reads cmd.Process
 	k.mu.Unlock()
-	require.NoError(t, cmd.Start())
-	err := cmd.Wait()
+	require.NoError(t, err)
+	err = cmd.Wait()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var exit *exec.ExitError
