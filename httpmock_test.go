@@ -3,6 +3,8 @@ package iimmpact_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/jarcoal/httpmock"
@@ -15,8 +17,28 @@ import (
 
 // The README's httpmock paths, each as a new user writes it.
 
-const validBody = `{"data":{"message":"Account no is valid","BillerName":"Air Kelantan","Outstanding":45.94},` +
-	`"metadata":{"status_code":200,"product_code":"AKSB","last_updated":"19-05-2025 15:37:28"},"transaction_validity":true}`
+// validBody is the README's httpmock recipe's body, to the byte.
+const validBody = `{"data":{"message":"Account no is valid","BillerName":"Air Kelantan",` +
+	`"Outstanding":45.94,"DueDate":"13/06/2025"},"metadata":{"status_code":200,"product_code":"AKSB",` +
+	`"last_updated":"16-05-2025 10:49:36"},"transaction_validity":true,` +
+	`"transaction_message":"Account validation successful with AKSB.","error_message":""}`
+
+// The README's recipe holds the body these tests use, so a newcomer's copy
+// works as it is.
+func TestREADMEHTTPMockRecipeIsTested(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	start := strings.Index(string(readme), "httpmock.NewStringResponder(200, `")
+	require.Positive(t, start)
+	end := strings.Index(string(readme)[start:], "))")
+	var body strings.Builder
+	for i, part := range strings.Split(string(readme)[start:start+end], "`") {
+		if i%2 == 1 {
+			body.WriteString(part)
+		}
+	}
+	assert.Equal(t, validBody, body.String())
+}
 
 var aksb = iimmpact.Query{Product: "AKSB", Account: "1234567890"}
 
