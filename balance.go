@@ -54,28 +54,7 @@ func checkBalance(res *response) (*Balance, verdict, error) {
 	access := -1
 	var derr error
 	env, err := readEnvelope(res.body, &k, func(val []byte) {
-		derr = eachMember(val, func(key, val []byte) error {
-			name := "data." + string(key)
-			switch string(key) {
-			case "balance":
-				k.once(name)
-				b.Amount = readAmount(val)
-			case "access":
-				k.once(name)
-				n, err := strconv.Atoi(strings.Trim(string(val), `"`))
-				if err != nil {
-					return errors.New("data.access is not a number")
-				}
-				access = n
-			case "name":
-				k.once(name)
-				b.Name = forPeople(scalarText(val))
-			case "account":
-				k.once(name)
-				b.Account = scalarText(val)
-			}
-			return nil
-		})
+		derr = eachMember(val, func(key, val []byte) error { return b.member(&k, &access, string(key), val) })
 	}, nil)
 	switch {
 	case err == nil && derr != nil:
@@ -92,4 +71,26 @@ func checkBalance(res *response) (*Balance, verdict, error) {
 	}
 	b.CanPay = access == 0
 	return b, outcome, nil
+}
+
+// member reads one member of data.
+func (b *Balance) member(k *keys, access *int, key string, val []byte) error {
+	switch key {
+	case "balance":
+		b.Amount = readAmount(val)
+	case "access":
+		n, err := strconv.Atoi(strings.Trim(string(val), `"`))
+		if err != nil {
+			return errors.New("data.access is not a number")
+		}
+		*access = n
+	case "name":
+		b.Name = forPeople(scalarText(val))
+	case "account":
+		b.Account = scalarText(val)
+	default:
+		return nil
+	}
+	k.once("data." + key)
+	return nil
 }

@@ -215,12 +215,6 @@ type named struct{ account, product string }
 // member reads one member of data.
 func (t *Transaction) member(k *keys, n *named, key string, val []byte) error {
 	name := "data." + key
-	switch key {
-	case "status", "statusCode", "refid", "account", "product", "amount", "cost", "balance", "sn", "timestamp":
-		k.once(name)
-	default:
-		return nil
-	}
 	text := scalarText(val)
 	switch key {
 	case "status":
@@ -229,30 +223,56 @@ func (t *Transaction) member(k *keys, n *named, key string, val []byte) error {
 		}
 		t.statusText, t.Status = text, transactionStatus(text)
 	case "statusCode":
-		if isNull(val) {
-			return nil
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(text))
-		if err != nil || n < 0 {
+		code, err := readCode(val, text)
+		if err != nil {
 			return fmt.Errorf("%s is not a code", name)
 		}
-		t.Code = n
-	case "refid":
-		t.RefID = text
-	case "account":
-		n.account = text
-	case "product":
-		n.product = text
-	case "amount":
-		t.Amount = readAmount(val)
-	case "cost":
-		t.Cost = readAmount(val)
-	case "balance":
-		t.Balance = readAmount(val)
+		t.Code = code
+	case "refid", "account", "product":
+		*t.textOf(n, key) = text
 	case "sn":
 		t.SerialNumber = forPeople(text)
+	case "amount", "cost", "balance":
+		*t.amountOf(key) = readAmount(val)
 	case "timestamp":
 		t.Time, _ = time.ParseInLocation(transactionLayout, text, myt)
+	default:
+		return nil
 	}
+	k.once(name)
 	return nil
+}
+
+// textOf is where a text member of data goes.
+func (t *Transaction) textOf(n *named, key string) *string {
+	switch key {
+	case "refid":
+		return &t.RefID
+	case "account":
+		return &n.account
+	}
+	return &n.product
+}
+
+// amountOf is where an amount member of data goes.
+func (t *Transaction) amountOf(key string) *Amount {
+	switch key {
+	case "amount":
+		return &t.Amount
+	case "cost":
+		return &t.Cost
+	}
+	return &t.Balance
+}
+
+// readCode reads a statusCode: a number or a numeric string; -1 for null.
+func readCode(val []byte, text string) (int, error) {
+	if isNull(val) {
+		return -1, nil
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(text))
+	if err == nil && code < 0 {
+		err = errors.New("negative")
+	}
+	return code, err
 }

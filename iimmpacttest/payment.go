@@ -155,20 +155,9 @@ func (s *Server) Payments() int {
 // on; with another payment it answers the first transaction, unchanged, as
 // an answer the client must not take for its own.
 func (s *Server) pay(body []byte, now time.Time) (int, http.Header, []byte, time.Duration) {
-	var req paymentRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		return paymentRefused(req, Failure{Code: 44, Message: "the body is not a JSON payment"})
-	}
-	amount, err := sen(string(req.Amount))
-	switch {
-	case req.RefID == "" || req.Product == "" || req.Account == "":
-		return paymentRefused(req, Failure{Code: 44, Message: "refid, product and account are required"})
-	case err != nil || amount <= 0:
-		return paymentRefused(req, Failure{Code: 58, Message: "invalid amount"})
-	case strings.EqualFold(req.Product, "JOMPAY") && (req.Extras.BillerCode == "" || req.Extras.ICNumber == ""):
-		return paymentRefused(req, Failure{Code: 44, Message: "JOMPAY needs extras.biller_code and extras.ic_number"})
+	req, amount, refused := readPayment(body)
+	if refused != nil {
+		return paymentRefused(req, *refused)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -202,6 +191,26 @@ func (s *Server) pay(body []byte, now time.Time) (int, http.Header, []byte, time
 	s.settle(t, t.step())
 	s.callback(t, now)
 	return http.StatusOK, nil, s.transactionBody(t, now), 0
+}
+
+// readPayment reads a payment's body, or says how the API refuses it.
+func readPayment(body []byte) (paymentRequest, int64, *Failure) {
+	var req paymentRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		return req, 0, &Failure{Code: 44, Message: "the body is not a JSON payment"}
+	}
+	amount, err := sen(string(req.Amount))
+	switch {
+	case req.RefID == "" || req.Product == "" || req.Account == "":
+		return req, 0, &Failure{Code: 44, Message: "refid, product and account are required"}
+	case err != nil || amount <= 0:
+		return req, 0, &Failure{Code: 58, Message: "invalid amount"}
+	case strings.EqualFold(req.Product, "JOMPAY") && (req.Extras.BillerCode == "" || req.Extras.ICNumber == ""):
+		return req, 0, &Failure{Code: 44, Message: "JOMPAY needs extras.biller_code and extras.ic_number"}
+	}
+	return req, amount, nil
 }
 
 // step is what the transaction answers now.
