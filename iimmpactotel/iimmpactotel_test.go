@@ -265,3 +265,30 @@ func hostPort(t *testing.T, base string) (string, string) {
 	require.True(t, ok)
 	return host, port
 }
+
+// Made-up product codes (a checkout that takes free text) never push the
+// decisions past the SDK's cardinality limit: iimmpact.product takes at most
+// 200 values, the rest are "other", and the unrecognised_message alert still
+// sees every decision.
+func TestProductCardinalityIsBounded(t *testing.T) {
+	tel := newTelemetry(t)
+	srv := iimmpacttest.NewHandler(iimmpacttest.WithClientOptions(tel.opt))
+	for i := range 2500 {
+		_, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: fmt.Sprintf("X%d", i), Account: "1"})
+		require.NoError(t, err)
+	}
+	_, err := srv.Client.BillPresentment(context.Background(), iimmpact.Query{Product: "UNIFI", Account: "0312345678"})
+	require.NoError(t, err)
+	decisions := tel.metrics(t)["iimmpact.bill_presentment.decisions"]
+	assert.Equal(t, int64(1), sum(t, decisions, attribute.String("iimmpact.decision.reason", "unrecognised_message")), "the alert sees it")
+	assert.Equal(t, int64(2501), sum(t, decisions))
+	products := map[string]bool{}
+	for _, p := range decisions.(metricdata.Sum[int64]).DataPoints {
+		_, overflow := p.Attributes.Value("otel.metric.overflow")
+		assert.False(t, overflow, "no decision falls into the SDK's overflow series")
+		v, _ := p.Attributes.Value("iimmpact.product")
+		products[v.AsString()] = true
+	}
+	assert.LessOrEqual(t, len(products), 201)
+	assert.True(t, products["other"])
+}

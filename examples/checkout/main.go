@@ -167,16 +167,20 @@ func serve(ctx context.Context, addr, products string, cfg Config) error {
 		sandbox.SetCallbackURL("http://" + ln.Addr().String() + "/iimmpact/callback")
 		cfg.Logger.Info("no IIMMPACT_ variables are set: using the built-in sandbox", "sample_account", "AKSB 1234567890")
 	}
-	return run(ctx, ln, NewHandler(client, cfg), cfg.Logger)
+	return run(ctx, ln, NewHandler(client, cfg), cfg.Logger, bodyTimeout)
 }
+
+// bodyTimeout bounds reading a whole request, its body included: a client
+// that stalls mid-body does not hold its connection.
+const bodyTimeout = 20 * time.Second
 
 // run serves h on ln until ctx ends; then it stops accepting, lets the
 // requests in flight finish within shutdownGrace, and returns.
-func run(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+func run(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, readTimeout time.Duration) error {
 	server := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       20 * time.Second, // a body that stalls does not hold its connection
+		ReadTimeout:       readTimeout,
 		WriteTimeout:      60 * time.Second, // above the lookup's and the payment's own deadlines
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,7 +30,7 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- run(ctx, ln, slow, slog.New(slog.DiscardHandler)) }()
+	go func() { served <- run(ctx, ln, slow, slog.New(slog.DiscardHandler), bodyTimeout) }()
 
 	answer := make(chan string, 1)
 	go func() {
@@ -70,4 +71,27 @@ func TestHelpDocumentsTheSandboxAndTheEnvironment(t *testing.T) {
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("::1/128")}, f.cfg.TrustedProxies)
 	_, err = parseFlags([]string{"-callback-ips", "nope"}, io.Discard)
 	assert.ErrorContains(t, err, `"nope" is not an address`)
+}
+
+// A POST whose body stalls does not hold its connection: the read timeout
+// ends it.
+func TestStalledBodyIsCutOff(t *testing.T) {
+	h, _ := newCheckout(t, time.Second)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- run(ctx, ln, h, slog.New(slog.DiscardHandler), 200*time.Millisecond) }()
+	defer func() { cancel(); assert.NoError(t, <-served) }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /bill HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nproduct=")
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second))) // a guard: the server must act well before
+	start := time.Now()
+	_, err = io.ReadAll(conn)
+	assert.NoError(t, err, "the server ended the connection; the guard did not fire")
+	assert.Less(t, time.Since(start), 5*time.Second)
 }

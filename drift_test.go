@@ -1,0 +1,64 @@
+package iimmpact
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The drift alarm cannot be flooded: after far more distinct texts than it
+// remembers (billers that put reference numbers in messages), a rewording of
+// "Invalid account no" still warns.
+func TestDriftAlarmCannotBeFlooded(t *testing.T) {
+	unrecognisedTexts.Lock()
+	saved, savedBlock := unrecognisedTexts.seen, unrecognisedTexts.blockLike
+	unrecognisedTexts.seen, unrecognisedTexts.blockLike = map[string]bool{}, map[string]bool{}
+	unrecognisedTexts.Unlock()
+	t.Cleanup(func() {
+		unrecognisedTexts.Lock()
+		unrecognisedTexts.seen, unrecognisedTexts.blockLike = saved, savedBlock
+		unrecognisedTexts.Unlock()
+	})
+	var logs bytes.Buffer
+	c, err := NewClient(testKey, testSecret, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NoError(t, err)
+	cl := call{op: opBillPresentment, product: "TNB"}
+	for i := range 3 * maxUnrecognised {
+		c.unrecognised(context.Background(), cl, nil, "data.message", fmt.Sprintf("Your reference is %d", i))
+	}
+	assert.Equal(t, maxUnrecognised, strings.Count(logs.String(), "level=WARN"), "memory stays bounded")
+	logs.Reset()
+	for _, rewording := range []string{"Invalid acount number.", "No akaun tidak sah", "Account not found"} {
+		c.unrecognised(context.Background(), cl, nil, "data.message", rewording)
+		c.unrecognised(context.Background(), cl, nil, "data.message", rewording)
+	}
+	assert.Equal(t, 3, strings.Count(logs.String(), "level=WARN"), "each rewording warns once: %s", logs.String())
+
+	unrecognisedTexts.Lock()
+	for i := range maxUnrecognised {
+		unrecognisedTexts.blockLike[fmt.Sprint(i)] = true
+	}
+	unrecognisedTexts.Unlock()
+	logs.Reset()
+	c.unrecognised(context.Background(), cl, nil, "data.message", "Invalid account no (ref 77)")
+	c.unrecognised(context.Background(), cl, nil, "data.message", "Invalid account no (ref 77)")
+	assert.Equal(t, 2, strings.Count(logs.String(), "level=WARN"), "past its own bound, a block-like text warns every time")
+}
+
+// A dial that times out is reported as the documented deadline_exceeded.
+func TestErrorKindOfADialTimeout(t *testing.T) {
+	err := &urlErrorTimeout{}
+	assert.Equal(t, ErrorKindDeadlineExceeded, errorKind(err))
+	assert.Equal(t, ErrorTypeTimeout, errorType(err))
+}
+
+type urlErrorTimeout struct{}
+
+func (*urlErrorTimeout) Error() string { return "dial tcp 10.0.0.1:443: i/o timeout" }
+func (*urlErrorTimeout) Timeout() bool { return true }
