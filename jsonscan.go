@@ -102,17 +102,30 @@ func onlySpace(b []byte, i int) error {
 
 // skipString returns the index just past the string literal at b[i].
 func skipString(b []byte, i int) (int, error) {
+	end, _, ok := scanString(b, i)
+	if !ok {
+		return 0, errNotObject
+	}
+	return end, nil
+}
+
+// scanString is the one JSON string scanner (decoding and redaction use it):
+// it returns the index just past the string literal at b[i] and whether it
+// holds an escape; or ok false, and where it stopped, when a control
+// character or the end of b comes first.
+func scanString(b []byte, i int) (end int, escaped, ok bool) {
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
-			return j + 1, nil
+			return j + 1, escaped, true
 		case c == '\\':
+			escaped = true
 			j++
 		case c < 0x20:
-			return 0, errNotObject
+			return j, false, false
 		}
 	}
-	return 0, errNotObject
+	return len(b), false, false
 }
 
 // skipValue returns the index just past the value at b[i]. Objects and arrays

@@ -170,9 +170,9 @@ func (r *redactor) cleanBody(body []byte) []byte {
 		if body[i] != '"' {
 			continue
 		}
-		end, escaped := stringEnd(body, i)
-		if end < 0 { // no closing quote on the line: not a string
-			i = -end - 1
+		end, escaped, ok := scanString(body, i)
+		if !ok { // no closing quote on the line: not a string
+			i = end - 1
 			continue
 		}
 		if escaped {
@@ -187,24 +187,6 @@ func (r *redactor) cleanBody(body []byte) []byte {
 	}
 	out = append(out, body[last:]...)
 	return []byte(r.clean(string(out)))
-}
-
-// stringEnd returns the index past the string literal at b[i], and whether it
-// holds an escape; or, when a control character or the end of b comes first,
-// minus the index where it stopped.
-func stringEnd(b []byte, i int) (end int, escaped bool) {
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return j + 1, escaped
-		case c == '\\':
-			escaped = true
-			j++
-		case c < 0x20:
-			return -j, false
-		}
-	}
-	return -len(b), false
 }
 
 // unescape reads a JSON string's escapes, leniently: an escape that is not
