@@ -3,6 +3,7 @@ package iimmpact
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -185,7 +186,7 @@ func decodeTransaction(body []byte) (*Transaction, named, error) {
 	var derr error
 	env, err := readEnvelope(body, &k, func(val []byte) {
 		hasData = true
-		if e := eachMember(val, func(key, val []byte) error { return t.member(&k, &n, string(key), val) }); e != nil && derr == nil {
+		if e := eachMember(val, func(key, val []byte) error { return t.member(&k, &n, key, val) }); e != nil && derr == nil {
 			derr = e
 		}
 	}, nil)
@@ -197,7 +198,7 @@ func decodeTransaction(body []byte) (*Transaction, named, error) {
 	case !hasData:
 		return t, n, errors.New(`no "data" object`)
 	case len(k.dups) > 0:
-		return t, n, fmt.Errorf("%s is sent twice", k.duplicate())
+		return t, n, fmt.Errorf("data.%s is sent twice", k.duplicate())
 	case env.trailing:
 		return t, n, errors.New("bytes after the envelope")
 	case t.Status == "":
@@ -212,34 +213,40 @@ func decodeTransaction(body []byte) (*Transaction, named, error) {
 // from the Transaction, which must not hold the account number.
 type named struct{ account, product string }
 
+// transactionKeys are the members of data a Transaction reads. The keys
+// tracker records these constants, so reading a member allocates no name.
+var transactionKeys = [...]string{"status", "statusCode", "refid", "account", "product", "sn", "amount", "cost", "balance", "timestamp"}
+
 // member reads one member of data.
-func (t *Transaction) member(k *keys, n *named, key string, val []byte) error {
-	name := "data." + key
-	text := scalarText(val)
-	switch key {
+func (t *Transaction) member(k *keys, n *named, key []byte, val []byte) error {
+	i := slices.Index(transactionKeys[:], string(key))
+	if i < 0 {
+		return nil
+	}
+	name := transactionKeys[i]
+	k.once(name)
+	switch name {
 	case "status":
 		if val[0] != '"' {
-			return fmt.Errorf("%s is not a string", name)
+			return errors.New("data.status is not a string")
 		}
+		text := scalarText(val)
 		t.statusText, t.Status = text, transactionStatus(text)
 	case "statusCode":
-		code, err := readCode(val, text)
+		code, err := readCode(val, scalarText(val))
 		if err != nil {
-			return fmt.Errorf("%s is not a code", name)
+			return errors.New("data.statusCode is not a code")
 		}
 		t.Code = code
 	case "refid", "account", "product":
-		*t.textOf(n, key) = text
+		*t.textOf(n, name) = scalarText(val)
 	case "sn":
-		t.SerialNumber = forPeople(text)
+		t.SerialNumber = forPeople(scalarText(val))
 	case "amount", "cost", "balance":
-		*t.amountOf(key) = readAmount(val)
+		*t.amountOf(name) = readAmount(val)
 	case "timestamp":
-		t.Time, _ = time.ParseInLocation(transactionLayout, text, myt)
-	default:
-		return nil
+		t.Time, _ = time.ParseInLocation(transactionLayout, scalarText(val), myt)
 	}
-	k.once(name)
 	return nil
 }
 
