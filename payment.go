@@ -300,7 +300,10 @@ func (c *Client) Pay(ctx context.Context, p Payment) (*Transaction, error) {
 	cl := c.postCall(opPayment, paymentPath, p.Product, body, p.Account, p.Ref2, p.ICNumber)
 	cl.invalid, cl.charges = err, true
 	r := do(ctx, c, cl, p.check)
-	return r.value, r.err
+	if r.err != nil {
+		return nil, r.err // an answer that could not be read is not handed out
+	}
+	return r.value, nil
 }
 
 // The vendor's polling cadence: ask again every 5 to 10 seconds.

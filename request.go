@@ -106,21 +106,20 @@ type result[T answer] struct {
 	value T         // the outcome (or what a malformed answer still said); the zero T otherwise
 	last  *response // the last answer of any attempt
 	err   error
-	sent  int // requests sent
-	// unsure reports that an attempt may have been acted on by the API
-	// without its answer being read: no answer once the request may have been
-	// written, or a 5xx.
-	unsure bool
+	attempts
 }
 
 // attempts is the state of a call's attempts, kept by the loop alone.
 type attempts struct {
-	sent     int
+	sent     int      // requests sent, a re-signed one included
 	retries  int      // against maxRetries
 	resigned bool     // the one clock-skew re-sign is spent
 	sigs     []string // every signature sent, for redaction
 	waited   time.Duration
-	unsure   bool
+	// unsure reports that an attempt may have been acted on by the API
+	// without its answer being read: no answer once the request may have been
+	// written, or a 5xx.
+	unsure bool
 }
 
 // do runs cl until an answer is final, and returns its value classified by
@@ -133,39 +132,38 @@ func do[T answer](ctx context.Context, c *Client, cl call, check func(*response)
 		ctx, end = c.observer.StartCall(ctx, CallInfo{Operation: cl.op, Product: cl.product})
 	}
 	var r result[T]
-	var st attempts
 	switch {
 	case ctx == nil:
 		r.err = errors.New("nil Context (use context.Background())")
 	case cl.invalid != nil:
 		r.err = cl.invalid
 	default:
-		r, st = loop(ctx, c, cl, check)
+		r = loop(ctx, c, cl, check)
 	}
 	if cl.charges {
 		r.err = unlessProven(r.err, r.unsure, r.sent, r.last)
 	}
 	if r.err != nil {
-		r.err = c.fail(cl, st.sigs, r.err)
+		r.err = c.fail(cl, r.sigs, r.err)
 	}
 	rep := r.value.report()
 	if ctx != nil {
-		c.logAnswer(ctx, cl, st, r.last, rep)
+		c.logAnswer(ctx, cl, r.attempts, r.last, rep)
 		if rep.driftField != "" {
-			c.unrecognised(ctx, cl, st.sigs, rep.driftField, rep.driftText)
+			c.unrecognised(ctx, cl, r.sigs, rep.driftField, rep.driftText)
 		}
 	}
 	if end != nil {
-		end(callResult(rep, st, r.last, r.err, time.Since(start)))
+		end(callResult(rep, r.attempts, r.last, r.err, time.Since(start)))
 	}
 	return r
 }
 
 // loop makes the call's attempts, one after another: each answer is
 // classified, and only one that is not an outcome may be retried.
-func loop[T answer](ctx context.Context, c *Client, cl call, check func(*response) (T, verdict, error)) (result[T], attempts) {
-	var st attempts
+func loop[T answer](ctx context.Context, c *Client, cl call, check func(*response) (T, verdict, error)) result[T] {
 	var r result[T]
+	st := &r.attempts
 	for {
 		out := c.send(ctx, cl, st.sent)
 		if out.sig != "" {
@@ -174,23 +172,22 @@ func loop[T answer](ctx context.Context, c *Client, cl call, check func(*respons
 		}
 		st.waited += out.waited
 		st.unsure = st.unsure || mayHaveActed(out)
-		r.sent, r.unsure = st.sent, st.unsure
 		if out.res != nil {
 			r.last = out.res
 			value, v, err := check(out.res)
 			switch v {
 			case outcome:
 				r.value = value
-				return r, st
+				return r
 			case malformed:
 				r.value, r.err = value, err
-				return r, st
+				return r
 			}
 		}
-		d := c.shouldRetry(ctx, st, out, time.Now())
+		d := c.shouldRetry(ctx, *st, out, time.Now())
 		if !d.again {
-			r.err = c.finalError(cl, st, r.last, out.err)
-			return r, st
+			r.err = c.finalError(cl, *st, r.last, out.err)
+			return r
 		}
 		if d.resign {
 			st.resigned = true
@@ -199,10 +196,10 @@ func loop[T answer](ctx context.Context, c *Client, cl call, check func(*respons
 		} else {
 			st.retries++
 		}
-		c.logRetry(ctx, cl, st, d, out.err)
+		c.logRetry(ctx, cl, *st, d, out.err)
 		if err := c.sleep(ctx, d.wait); err != nil {
-			r.err = joinCtx(err, c.finalError(cl, st, r.last, out.err))
-			return r, st
+			r.err = joinCtx(err, c.finalError(cl, *st, r.last, out.err))
+			return r
 		}
 	}
 }

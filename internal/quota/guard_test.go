@@ -258,3 +258,31 @@ func TestWaitAsksTheStoreAgainOnlyWhenItSaid(t *testing.T) {
 	var full *Full
 	assert.ErrorAs(t, err, &full, "a second is more than it may wait")
 }
+
+// A request that was admitted and never sent (its observer panicked before
+// it left) gives its slot back, counting nothing, and a probe frees.
+func TestUnsentGivesTheSlotAndTheProbeBack(t *testing.T) {
+	g, clock := guard(t, 1)
+	tk, err := g.Admit(context.Background(), 0)
+	require.NoError(t, err)
+	g.Unsent(context.Background(), tk)
+	tk, err = g.Admit(context.Background(), 0)
+	require.NoError(t, err, "the slot counted nothing")
+	g.Done(context.Background(), tk, 200)
+
+	b, clock2 := guard(t, 0)
+	for range 3 {
+		tk, err := b.Admit(context.Background(), 0)
+		require.NoError(t, err)
+		b.Done(context.Background(), tk, 403)
+	}
+	clock2.Advance(time.Minute)
+	probe, err := b.Admit(context.Background(), 0)
+	require.NoError(t, err)
+	require.True(t, probe.Probe)
+	b.Unsent(context.Background(), probe)
+	again, err := b.Admit(context.Background(), 0)
+	require.NoError(t, err, "the probe was never sent: another may go")
+	assert.True(t, again.Probe)
+	_ = clock
+}
