@@ -119,13 +119,18 @@ func (j *job) askPending(ctx, calls context.Context, ins []instruction) []pendin
 		r := j.hist.last[in.id]
 		pend = append(pend, pendingPay{in: in, refid: r.RefID, attempt: r.Attempt, amount: r.AmountSen})
 	}
+	return j.stillPending(ctx, pend, func(p pendingPay) bool {
+		return j.stopReason() == "" && j.settle(p, j.pay(calls, p)) == statusPending
+	})
+}
+
+// stillPending runs fn on each payment, with at most workers at once, and
+// returns those fn reports still pending.
+func (j *job) stillPending(ctx context.Context, pays []pendingPay, fn func(pendingPay) bool) []pendingPay {
 	var still []pendingPay
 	var mu sync.Mutex
-	each(ctx, j.workers, pend, func(p pendingPay) {
-		if j.stopReason() != "" {
-			return
-		}
-		if j.settle(p, j.pay(calls, p)) == statusPending {
+	each(ctx, j.workers, pays, func(p pendingPay) {
+		if fn(p) {
 			mu.Lock()
 			still = append(still, p)
 			mu.Unlock()
@@ -300,26 +305,19 @@ func (j *job) payAll(ctx, calls context.Context, plans []plan) []pendingPay {
 		}
 		payments = append(payments, pendingPay{in: p.in, refid: p.in.refID(j.period, p.attempt), attempt: p.attempt, amount: p.amount})
 	}
-	var still []pendingPay
-	var mu sync.Mutex
-	each(ctx, j.workers, payments, func(p pendingPay) {
+	return j.stillPending(ctx, payments, func(p pendingPay) bool {
 		if why := j.stopReason(); why != "" {
 			if why == stopWallet {
 				j.short(p.amount)
 			}
 			_ = j.write(record{ID: p.in.id, Status: statusNotSent, AmountSen: p.amount, Attempt: p.attempt, Reason: "the run stopped: " + why})
-			return
+			return false
 		}
 		if j.write(record{ID: p.in.id, RefID: p.refid, Attempt: p.attempt, Status: statusPending, AmountSen: p.amount, Reason: reasonSending}) != nil {
-			return
+			return false // the intent could not be recorded: nothing is sent
 		}
-		if j.settle(p, j.pay(calls, p)) == statusPending {
-			mu.Lock()
-			still = append(still, p)
-			mu.Unlock()
-		}
+		return j.settle(p, j.pay(calls, p)) == statusPending
 	})
-	return still
 }
 
 // await asks about the payments still pending, at the vendor's cadence,
@@ -333,11 +331,8 @@ func (j *job) await(ctx context.Context, pend []pendingPay, wait time.Duration) 
 	j.prog.Say(fmt.Sprintf("waiting up to %s for %d payments still being processed", wait, len(pend)))
 	each(ctx, len(pend), pend, func(p pendingPay) {
 		tx, err := j.client.PayUntilFinal(ctx, p.in.payment(p.refid, p.amount))
-		if err != nil && errors.Is(err, iimmpact.ErrOutcomeUnknown) && tx == nil {
-			return // nothing new: it stays pending
-		}
-		if err != nil && errors.Is(err, iimmpact.ErrOutcomeUnknown) {
-			return
+		if errors.Is(err, iimmpact.ErrOutcomeUnknown) {
+			return // nothing final yet: it stays pending
 		}
 		j.settle(p, answer{tx, err})
 	})

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
 	"github.com/iimmpact-go/iimmpact/examples/internal/progress"
 	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
@@ -124,7 +125,6 @@ type options struct {
 func parseArgs(args []string, stderr io.Writer, now time.Time) (options, int, bool) {
 	var o options
 	fs := flag.NewFlagSet("autopay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&o.instructions, "instructions", "", "the standing instructions, a CSV `file` (- for standard input)")
 	fs.StringVar(&o.out, "out", "", "the results `file`: appended to, and read back to resume (required)")
 	fs.StringVar(&o.period, "period", periodOf(now), "the billing period, `YYYY-MM`")
@@ -132,20 +132,8 @@ func parseArgs(args []string, stderr io.Writer, now time.Time) (options, int, bo
 	fs.StringVar(&o.quota, "quota", "", "the client's quota as `N/DURATION`, such as 20000/5m (default: the SDK's own)")
 	fs.DurationVar(&o.wait, "wait", time.Minute, "how long to keep asking about payments still being processed, at the vendor's 5 to 10 s cadence")
 	fs.DurationVar(&o.timeout, "timeout", 35*time.Second, "give up on one request after this long")
-	fs.Usage = func() {
-		_, _ = io.WriteString(stderr, usage)
-		fs.PrintDefaults()
-		_, _ = io.WriteString(stderr, moreUsage)
-	}
-	if len(args) == 0 {
-		fs.Usage()
-		return o, exitUsage, false
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, exitOK, false
-		}
-		return o, exitUsage, false
+	if code, ok := cli.Parse(fs, args, stderr, usage, moreUsage); !ok {
+		return o, code, false
 	}
 	_, perr := time.Parse("2006-01", o.period)
 	_, _, qerr := parseQuota(o.quota)

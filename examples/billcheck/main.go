@@ -31,6 +31,7 @@ import (
 
 	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/examples/internal/blocktext"
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
@@ -227,7 +228,6 @@ func newResult(bill *iimmpact.Bill, err error, lang iimmpact.Language) result {
 // having said why.
 func parseArgs(args []string, stderr io.Writer) (o options, code int, ok bool) {
 	fs := flag.NewFlagSet("billcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&o.q.Product, "product", "", "product code, such as AKSB, TNB or JOMPAY (required)")
 	fs.StringVar(&o.q.Account, "account", "", "account number; for JomPAY, Ref-1 (required)")
 	fs.StringVar(&o.q.BillerCode, "biller-code", "", "JomPAY biller code (required for JOMPAY)")
@@ -241,20 +241,8 @@ func parseArgs(args []string, stderr io.Writer) (o options, code int, ok bool) {
 	fs.StringVar(&o.out, "out", "", "with -batch: append the results to this `file`, and resume from it")
 	fs.IntVar(&o.workers, "workers", 4, "with -batch: calls in flight at once")
 	fs.StringVar(&o.quota, "quota", "", "with -batch: the client's quota as `N/DURATION`, such as 20000/5m (default: the SDK's own)")
-	fs.Usage = func() {
-		_, _ = io.WriteString(stderr, usage)
-		fs.PrintDefaults()
-		_, _ = io.WriteString(stderr, moreUsage)
-	}
-	if len(args) == 0 {
-		fs.Usage()
-		return o, exitUsage, false
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, exitOK, false
-		}
-		return o, exitUsage, false
+	if code, ok := cli.Parse(fs, args, stderr, usage, moreUsage); !ok {
+		return o, code, false
 	}
 	o.lang = iimmpact.Language(*lang)
 	if msg := o.problem(fs); msg != "" {

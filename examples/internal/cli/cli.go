@@ -1,0 +1,33 @@
+// Package cli parses the examples' command lines the same way: usage on -h
+// and on no arguments, the flags between two texts.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"io"
+)
+
+// Parse sets fs's usage to usage, the flags and more, then parses args. It
+// reports false, with the exit status to end with, when the command should
+// stop: 0 after -h, 2 for no arguments or a bad flag (the usage or the error
+// already printed).
+func Parse(fs *flag.FlagSet, args []string, w io.Writer, usage, more string) (exit int, ok bool) {
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		_, _ = io.WriteString(w, usage)
+		fs.PrintDefaults()
+		_, _ = io.WriteString(w, more)
+	}
+	if len(args) == 0 {
+		fs.Usage()
+		return 2, false
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
+}
