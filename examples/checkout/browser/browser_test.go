@@ -275,14 +275,17 @@ func TestPayingAsAShopper(t *testing.T) {
 		t.Run(lang, func(t *testing.T) {
 			s := newShopper(t, exe, 390, 844)
 			want := titles[lang]
-			pay := func(product, account string) {
+			// pay checks a bill and pays amount: a bill paid before owes
+			// nothing, as the sandbox's biller says, so the shopper types it.
+			pay := func(product, account, amount string) {
 				s.lookUp(t, base, lang, product, account)
 				require.True(t, s.visible(t, "#proceed"), "the pay button is on screen")
-				s.do(t, chromedp.Click(chromedp.CSS("#proceed")), chromedp.WaitVisible(chromedp.CSS("#order")))
+				s.do(t, chromedp.SetValue(chromedp.CSS("#pay-amount"), amount), chromedp.Click(chromedp.CSS("#proceed")),
+					chromedp.WaitVisible(chromedp.CSS("#order")))
 			}
 
 			before := srv.Charges("1234567890")
-			pay("AKSB", "1234567890")
+			pay("AKSB", "1234567890", "45.94")
 			assert.Equal(t, "paid", eval[string](t, s, `document.querySelector('#order').dataset.state`))
 			assert.Equal(t, want[0], s.text(t, "#order-title"))
 			assert.Equal(t, "RM 45.94", s.text(t, "#paid-amount"))
@@ -291,7 +294,7 @@ func TestPayingAsAShopper(t *testing.T) {
 			s.screenshot(t, "paid-"+lang+"-390")
 
 			srv.SetPaymentSteps(1)
-			pay("TNB", "220012345678")
+			pay("TNB", "220012345678", "120.50")
 			assert.Equal(t, "processing", eval[string](t, s, `document.querySelector('#order').dataset.state`))
 			assert.Equal(t, want[1], s.text(t, "#order-title"))
 			s.screenshot(t, "processing-"+lang+"-390")
@@ -302,7 +305,7 @@ func TestPayingAsAShopper(t *testing.T) {
 			srv.SetPaymentSteps(0)
 
 			srv.SetBalance("1.00")
-			pay("AKSB", "1234567890")
+			pay("AKSB", "1234567890", "45.94")
 			assert.Equal(t, "refused", eval[string](t, s, `document.querySelector('#order').dataset.state`))
 			assert.Equal(t, want[2], s.text(t, "#order-title"))
 			assert.Contains(t, s.text(t, "#not-charged"), want[3])
@@ -314,14 +317,15 @@ func TestPayingAsAShopper(t *testing.T) {
 			account := map[string]string{"en": "220012345678", "ms": "220012345678"}[lang]
 			charged := srv.Charges(account)
 			s.lookUp(t, base, lang, "TNB", account)
-			s.do(t, chromedp.DoubleClick(chromedp.CSS("#proceed")), chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
+			s.do(t, chromedp.SetValue(chromedp.CSS("#pay-amount"), "10.00"), chromedp.DoubleClick(chromedp.CSS("#proceed")),
+				chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
 			// Back to the bill page (a POST answered no-store: Chromium asks to
 			// resubmit it), then resubmit it and pay again.
 			back, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 			_ = chromedp.Do(back, chromedp.NavigateBack()) // net::ERR_CACHE_MISS until it is resubmitted
 			cancel()
-			s.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#proceed")), chromedp.Click(chromedp.CSS("#proceed")),
-				chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
+			s.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#proceed")), chromedp.SetValue(chromedp.CSS("#pay-amount"), "10.00"),
+				chromedp.Click(chromedp.CSS("#proceed")), chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
 			assert.Equal(t, charged+1, srv.Charges(account), "a double submit and a resubmit charge once")
 			s.screenshot(t, "double-submit-"+lang+"-390")
 
