@@ -765,3 +765,26 @@ func TestBillPageResubmitKeepsTheRefID(t *testing.T) {
 	_, page = lookup(t, h, q)
 	assert.Regexp(t, `^co-[a-z2-7]{26}$`, payFields(t, page).Get("refid"), "a refid the checkout did not mint is replaced")
 }
+
+// A refused payment created nothing: the shopper may fix it (another amount)
+// and send it with the same refid. A payment that was made keeps its refid.
+func TestRefusedPaymentMayBeFixed(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	srv.SetBalance("40.00")
+	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	form := payFields(t, page)
+	_, page = post(t, h, "/pay", form)
+	require.Equal(t, "refused", page.byID("order").attr["data-state"])
+	fixed := payFields(t, page)
+	assert.Equal(t, form.Get("refid"), fixed.Get("refid"))
+	fixed.Set("pay_amount", "30.00")
+	_, page = post(t, h, "/pay", fixed)
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+	assert.Equal(t, "RM 30.00", page.byID("paid-amount").Text())
+
+	fixed.Set("pay_amount", "31.00")
+	code, page := post(t, h, "/pay", fixed)
+	assert.Equal(t, http.StatusConflict, code, "a refid that paid is not reused for another payment")
+	assert.Contains(t, page.byID("refused").Text(), "already used for another payment")
+	assert.Equal(t, 1, srv.Charges("1234567890"))
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -27,15 +28,21 @@ const (
 // refresh and a callback can ask about it again by refid. It holds the
 // account and IC numbers in memory only, and only for maxAge.
 type order struct {
-	payment iimmpact.Payment
+	refid   string
 	biller  string
 	created time.Time
 	turn    sync.Mutex // one POST at a time decides and sends: a double click waits for the first
 
-	mu     sync.Mutex
-	state  string
-	tx     *iimmpact.Transaction // the last answer
-	reason string                // why it was refused, for the shopper
+	mu sync.Mutex
+	orderState
+}
+
+// orderState is where an order stands.
+type orderState struct {
+	payment iimmpact.Payment // replaced only while nothing was created
+	state   string
+	tx      *iimmpact.Transaction // the last answer
+	reason  string                // why it was refused, for the shopper
 }
 
 // orders are the checkout's payments by refid, the oldest dropped past
@@ -57,15 +64,15 @@ func newOrders() *orders { return &orders{m: map[string]*order{}} }
 func (s *orders) add(o *order) (*order, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old := s.m[o.payment.RefID]; old != nil {
+	if old := s.m[o.refid]; old != nil {
 		return old, false
 	}
 	for len(s.queue) > 0 && (len(s.queue) >= maxOrders || time.Since(s.m[s.queue[0]].created) > maxAge) {
 		delete(s.m, s.queue[0])
 		s.queue = s.queue[1:]
 	}
-	s.m[o.payment.RefID] = o
-	s.queue = append(s.queue, o.payment.RefID)
+	s.m[o.refid] = o
+	s.queue = append(s.queue, o.refid)
 	return o, true
 }
 
@@ -128,11 +135,25 @@ func (o *order) final() bool {
 	return o.state == statePaid || o.state == stateFailed || o.state == stateRefunded
 }
 
-// snapshot returns the order's state, last answer and reason.
-func (o *order) snapshot() (string, *iimmpact.Transaction, string) {
+// snapshot returns where the order stands.
+func (o *order) snapshot() orderState {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.state, o.tx, o.reason
+	return o.orderState
+}
+
+// replace makes p the order's payment, when it is the same one or nothing
+// was created yet: a refused payment may be fixed (another amount) and sent
+// with the same refid, as the API allows. It reports whether p is the order's
+// payment now.
+func (o *order) replace(p iimmpact.Payment) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.payment != p && o.state != stateNew && o.state != stateRefused {
+		return false
+	}
+	o.payment = p
+	return true
 }
 
 // pay decides again on the server (a page, a stale tab or a hand-made POST
@@ -153,15 +174,15 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusUnprocessableEntity, v)
 		return
 	}
-	o, fresh := h.orders.add(&order{payment: p, biller: v.Chosen.Name, created: time.Now()})
-	if !fresh && o.payment != p {
+	o, _ := h.orders.add(&order{refid: p.RefID, biller: v.Chosen.Name, created: time.Now(), orderState: orderState{payment: p}})
+	o.turn.Lock()
+	defer o.turn.Unlock()
+	if !o.replace(p) {
 		v.Refused, v.Notice = true, v.T.Used
 		h.render(w, http.StatusConflict, v)
 		return
 	}
-	o.turn.Lock()
-	defer o.turn.Unlock()
-	if state, _, _ := o.snapshot(); state == stateNew || state == stateRefused {
+	if state := o.snapshot().state; state == stateNew || state == stateRefused {
 		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 		bill, err := h.client.BillPresentment(ctx, v.Query)
 		cancel()
@@ -188,7 +209,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusNotFound, v)
 		return
 	}
-	if state, _, _ := o.snapshot(); state == stateProcessing {
+	if o.snapshot().state == stateProcessing {
 		h.ask(r.Context(), o)
 	}
 	h.renderOrder(w, v, o)
@@ -199,9 +220,10 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) ask(ctx context.Context, o *order) {
 	ctx, cancel := context.WithTimeout(ctx, h.payTimeout)
 	defer cancel()
-	tx, err := h.client.Pay(ctx, o.payment)
+	p := o.snapshot().payment
+	tx, err := h.client.Pay(ctx, p)
 	state := o.record(tx, err)
-	attrs := []any{"refid", o.payment.RefID, "product", o.payment.Product, "state", state}
+	attrs := []any{"refid", p.RefID, "product", p.Product, "state", state}
 	if err != nil {
 		attrs = append(attrs, "error", err.Error()) // redacted by the SDK
 	}
@@ -216,7 +238,7 @@ func (h *Handler) confirm(ctx context.Context, cb *iimmpact.Callback) {
 		h.logger.Info("callback for no payment of ours: ignored", "refid", cb.RefID)
 		return
 	}
-	if state, _, _ := o.snapshot(); state != stateProcessing {
+	if o.snapshot().state != stateProcessing {
 		return
 	}
 	h.ask(ctx, o)
@@ -224,49 +246,42 @@ func (h *Handler) confirm(ctx context.Context, cb *iimmpact.Callback) {
 
 // renderOrder shows where a payment stands.
 func (h *Handler) renderOrder(w http.ResponseWriter, v view, o *order) {
-	state, tx, reason := o.snapshot()
+	st := o.snapshot()
+	p, state := st.payment, st.state
 	if state == stateNew {
 		state = stateProcessing // another request is deciding and sending it
 	}
-	v.Query = o.query()
+	v.Query = iimmpact.Query{Product: p.Product, Account: p.Account, BillerCode: p.BillerCode, Ref2: p.Ref2}
 	v.JomPAY = strings.EqualFold(v.Query.Product, "JOMPAY")
 	v.Chosen = h.billers.find(v.Query)
-	v.Order = orderView{State: state, RefID: o.payment.RefID, Biller: o.biller, Amount: "RM " + o.amount()}
-	if v.Order.Biller == "" {
-		v.Order.Biller = v.Query.Product
-	}
+	v.Order = orderView{State: state, RefID: p.RefID, Biller: cmp.Or(o.biller, p.Product), Amount: "RM " + amount(p)}
 	switch state {
 	case statePaid:
-		v.Order.Receipt = v.receipt(o, tx)
+		v.Order.Receipt = v.receipt(p, o.biller, st.tx)
 	case stateProcessing:
-		v.Refresh = "/payment/" + o.payment.RefID + "?lang=" + string(v.Lang)
+		v.Refresh = "/payment/" + p.RefID + "?lang=" + string(v.Lang)
 	case stateRefused:
-		v.Decision = iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: reason != "blocked"}
-		v.Order.Message = v.T.refusal(reason)
-		v.Pay = payForm{RefID: o.payment.RefID, Amount: o.payment.Amount} // fix and send the same refid
+		v.Decision = iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: st.reason != "blocked"}
+		v.Order.Message = v.T.refusal(st.reason)
+		v.Pay = payForm{RefID: p.RefID, Amount: p.Amount} // fix and send the same refid
 	case stateFailed:
 		v.Decision = iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: true}
 		v.Order.Message = v.T.Failed
-		if tx != nil && tx.Code >= 0 {
-			v.Order.Message += " (" + v.T.Code + " " + strconv.Itoa(tx.Code) + ")"
+		if st.tx != nil && st.tx.Code >= 0 {
+			v.Order.Message += " (" + v.T.Code + " " + strconv.Itoa(st.tx.Code) + ")"
 		}
-		v.Pay = payForm{RefID: newRefID(), Amount: o.payment.Amount} // another attempt needs a new refid
+		v.Pay = payForm{RefID: newRefID(), Amount: p.Amount} // another attempt needs a new refid
 	case stateRefunded:
 		v.Order.Message = v.T.Refunded
 	}
 	h.render(w, http.StatusOK, v)
 }
 
-// query is the bill presentment query of the order's payment.
-func (o *order) query() iimmpact.Query {
-	p := o.payment
-	return iimmpact.Query{Product: p.Product, Account: p.Account, BillerCode: p.BillerCode, Ref2: p.Ref2}
-}
-
-func (o *order) amount() string {
-	a, err := iimmpact.ParseAmount(o.payment.Amount)
+// amount is a payment's amount with two decimals.
+func amount(p iimmpact.Payment) string {
+	a, err := iimmpact.ParseAmount(p.Amount)
 	if err != nil {
-		return o.payment.Amount
+		return p.Amount
 	}
 	return a.String()
 }
@@ -315,12 +330,12 @@ func (v *view) checkPayment(p iimmpact.Payment) bool {
 }
 
 // receipt lists what the shopper keeps of a payment.
-func (v view) receipt(o *order, tx *iimmpact.Transaction) []iimmpact.Field {
+func (v view) receipt(p iimmpact.Payment, biller string, tx *iimmpact.Transaction) []iimmpact.Field {
 	rows := []iimmpact.Field{
-		{Key: "amount", Label: v.T.PaidAmount, Value: "RM " + o.amount()},
-		{Key: "biller", Label: v.T.Product, Value: o.biller},
+		{Key: "amount", Label: v.T.PaidAmount, Value: "RM " + amount(p)},
+		{Key: "biller", Label: v.T.Product, Value: cmp.Or(biller, p.Product)},
 		{Key: "status", Label: v.T.Status, Value: v.T.Succeeded},
-		{Key: "refid", Label: v.T.Reference, Value: o.payment.RefID},
+		{Key: "refid", Label: v.T.Reference, Value: p.RefID},
 	}
 	if tx != nil && tx.SerialNumber != "" {
 		rows = append(rows, iimmpact.Field{Key: "serial", Label: v.T.Serial, Value: tx.SerialNumber})
@@ -328,8 +343,8 @@ func (v view) receipt(o *order, tx *iimmpact.Transaction) []iimmpact.Field {
 	if tx != nil && !tx.Time.IsZero() {
 		rows = append(rows, iimmpact.Field{Key: "time", Label: v.T.Time, Value: v.when(tx.Time)})
 	}
-	if o.payment.ICNumber != "" {
-		rows = append(rows, iimmpact.Field{Key: "ic", Label: v.T.IC, Value: masked(o.payment.ICNumber)})
+	if p.ICNumber != "" {
+		rows = append(rows, iimmpact.Field{Key: "ic", Label: v.T.IC, Value: masked(p.ICNumber)})
 	}
 	return rows
 }
