@@ -278,9 +278,9 @@ func (d *decoder) data(val []byte) {
 // envelope reads the envelope's other members.
 func (d *decoder) envelope(key, val []byte) {
 	b := d.b
-	switch name := string(key); name {
+	switch string(key) { // constants below: recording a key allocates nothing
 	case "transaction_validity":
-		d.keys.once(name)
+		d.keys.once("transaction_validity")
 		b.TransactionValidity = nil
 		switch string(val) {
 		case "true", "false":
@@ -288,14 +288,14 @@ func (d *decoder) envelope(key, val []byte) {
 			b.TransactionValidity = &v
 		case "null":
 		default:
-			d.unreadableField(name)
+			d.unreadableField("transaction_validity")
 		}
 	case "transaction_message":
-		d.keys.once(name)
-		b.TransactionMessage = d.text(name, val)
+		d.keys.once("transaction_message")
+		b.TransactionMessage = d.text("transaction_message", val)
 	case "error_message":
-		d.keys.once(name)
-		b.ErrorMessage = d.text(name, val)
+		d.keys.once("error_message")
+		b.ErrorMessage = d.text("error_message", val)
 	}
 }
 

@@ -253,18 +253,17 @@ func readEnvelope(body []byte, k *keys, data func(val []byte), other func(key, v
 	var at []byte
 	framed := trimFraming(body)
 	end, err := eachMemberOf(framed, func(key, val []byte) error {
-		name := string(key)
-		switch name {
+		switch string(key) { // constants below: recording a key allocates nothing
 		case "data":
-			k.once(name)
+			k.once("data")
 			data(val)
 			return nil
 		case "metadata":
-			k.once(name)
-			env.metadata, env.metadataName = val, name
+			k.once("metadata")
+			env.metadata, env.metadataName = val, "metadata"
 			return nil
 		case "@metadata":
-			k.once(name)
+			k.once("@metadata")
 			at = val
 			return nil
 		}
