@@ -20,11 +20,12 @@
 // query or the JSON body, the personal values to redact), and each answer's
 // body is decoded once, by its endpoint's classifier, before the client
 // decides to retry: it is an outcome (a Bill, a Transaction), malformed, or
-// not an outcome (an *APIError, retried when its status allows). Bill.Decision applies the
-// vendor's table to data.message, read as a person reads it (case, runs of
-// white space, invisible characters and surrounding punctuation make no
-// difference, other words do): show, hide or block, with a Reason to log and
-// count. Only "Invalid account no" blocks, and it always does, under any HTTP
+// not an outcome (an *APIError, retried when its status allows).
+//
+// Bill.Decision applies the vendor's table to data.message, read as a person
+// reads it (case, runs of white space, invisible characters and surrounding
+// punctuation make no difference, other words do): show, hide or block, with
+// a Reason to log and count. Only "Invalid account no" blocks, and it always does, under any HTTP
 // status, whatever else the body holds or a proxy appended to it, and it is
 // never retried into something else; every error decides hide and can
 // proceed, because the vendor lets the customer pay on "any other error".

@@ -224,3 +224,41 @@ func ExampleBill_FieldsIn() {
 	// Maklumat tambahan: Tariff: A (domestic) · Meter: M-0042 · kWh: 533
 	// {"tariff":"A (domestic)","meter":"M-0042","kWh":533}
 }
+
+// A payment, and the one rule a checkout relies on: an error means no money
+// moved, unless it is ErrOutcomeUnknown.
+func ExampleClient_Pay() {
+	srv := iimmpacttest.NewServer()
+	defer srv.Close()
+	p := iimmpact.Payment{RefID: "order-8812-pay", Product: "TNB", Account: "220012345678", Amount: "120.50"}
+	tx, err := srv.Client.Pay(context.Background(), p)
+	switch {
+	case errors.Is(err, iimmpact.ErrOutcomeUnknown):
+		fmt.Println("processing: ask again with the same Payment; never say it failed")
+	case err != nil:
+		fmt.Println("not charged:", err)
+	default:
+		fmt.Println(tx.Status, tx.Amount.Ringgit(), tx.Status.Final())
+	}
+	_, err = srv.Client.Pay(context.Background(), p) // the same refid again: its status, never a second charge
+	fmt.Println(err, srv.Charges("220012345678"))
+	// Output:
+	// succeeded RM 120.50 true
+	// <nil> 1
+}
+
+// PayUntilFinal asks again, at the vendor's 5 to 10 s cadence, until the
+// payment is final or the context ends.
+func ExampleClient_PayUntilFinal() {
+	srv := iimmpacttest.NewServer()
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tx, err := srv.Client.PayUntilFinal(ctx, iimmpact.Payment{RefID: "standing-7-202612-1", Product: "AKSB", Account: "1234567890", Amount: "45.94"})
+	if err != nil {
+		fmt.Println(err) // ErrOutcomeUnknown when ctx ended first: ask again later
+		return
+	}
+	fmt.Println(tx.RefID, tx.Status)
+	// Output: standing-7-202612-1 succeeded
+}
