@@ -84,7 +84,8 @@ func WithTrustedProxies(prefixes ...netip.Prefix) CallbackOption {
 // sender outside the vendor's callback IPs (see WithCallbackIPs and
 // WithTrustedProxies), 413 to a body over 1 MiB and 400 to one that names no
 // refid, and otherwise answers 200 at once, before it calls handle with the
-// callback.
+// callback. handle's context keeps the request's values but is not cancelled
+// when the vendor hangs up after its answer; bound its work yourself.
 //
 // A callback is a hint, never a proof: it has no signature, and the vendor
 // says to trust it only after checking. In handle, find your pending payment
@@ -113,7 +114,9 @@ func NewCallbackHandler(handle func(context.Context, *Callback), opts ...Callbac
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
 		_ = http.NewResponseController(w).Flush() // the vendor has its answer before handle runs
 		if handle != nil {
-			handle(r.Context(), cb)
+			// The vendor may hang up once it has its answer: handle's work
+			// (asking the API to confirm) must not end with the connection.
+			handle(context.WithoutCancel(r.Context()), cb)
 		}
 	})
 }

@@ -140,3 +140,19 @@ func TestSandboxCallbacks(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []iimmpact.TransactionStatus{iimmpact.TransactionAccepted, iimmpact.TransactionSucceeded}, statuses)
 }
+
+// The vendor may hang up once it has its answer: handle's context is not
+// cancelled with the connection, so its confirmation still goes out.
+func TestCallbackHandleOutlivesTheHangUp(t *testing.T) {
+	ctx, hangUp := context.WithCancel(context.Background())
+	r := post("18.140.170.98:1", callbackBody).WithContext(ctx)
+	var errAfter error
+	h := iimmpact.NewCallbackHandler(func(ctx context.Context, _ *iimmpact.Callback) {
+		hangUp() // the vendor read its 200 and closed the connection
+		errAfter = ctx.Err()
+	})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.NoError(t, errAfter)
+}

@@ -43,9 +43,6 @@ const (
 	exitWallet  = 5 // the wallet is short: top it up and run it again
 )
 
-// grace is how long payments in flight may finish after SIGINT or SIGTERM.
-const grace = 30 * time.Second
-
 const usage = `usage: autopay -instructions FILE -out FILE [flags]
 
 Runs standing instructions for one period: for each, presents the bill and
@@ -107,8 +104,8 @@ Exit status:
   4  IIMMPACT answers 403 to this IP: run it again after the block (240 minutes)
   5  the wallet is short: top it up and run it again
 
-SIGINT or SIGTERM stops handing out work at once; payments in flight get 30 s
-and are recorded as pending when their answer did not come.
+SIGINT or SIGTERM stops handing out work at once; payments in flight get
+-grace (30 s) and are recorded as pending when their answer did not come.
 
 Examples:
   autopay -instructions standing.csv -out autopay-2026-12.jsonl
@@ -119,7 +116,7 @@ Examples:
 type options struct {
 	instructions, out, period, quota string
 	workers                          int
-	wait, timeout                    time.Duration
+	wait, timeout, grace             time.Duration
 }
 
 func parseArgs(args []string, stderr io.Writer, now time.Time) (options, int, bool) {
@@ -132,6 +129,7 @@ func parseArgs(args []string, stderr io.Writer, now time.Time) (options, int, bo
 	fs.StringVar(&o.quota, "quota", "", "the client's quota as `N/DURATION`, such as 20000/5m (default: the SDK's own)")
 	fs.DurationVar(&o.wait, "wait", time.Minute, "how long to keep asking about payments still being processed, at the vendor's 5 to 10 s cadence")
 	fs.DurationVar(&o.timeout, "timeout", 35*time.Second, "give up on one request after this long")
+	fs.DurationVar(&o.grace, "grace", 30*time.Second, "after SIGINT or SIGTERM, how long payments in flight may finish; then they are recorded as pending")
 	if code, ok := cli.Parse(fs, args, stderr, usage, moreUsage); !ok {
 		return o, code, false
 	}
@@ -151,8 +149,8 @@ func parseArgs(args []string, stderr io.Writer, now time.Time) (options, int, bo
 		msg = fmt.Sprintf("-workers must be between 1 and 64, not %d", o.workers)
 	case qerr != nil:
 		msg = qerr.Error()
-	case o.wait < 0 || o.timeout <= 0:
-		msg = "-wait must not be negative, and -timeout must be positive"
+	case o.wait < 0 || o.timeout <= 0 || o.grace < 0:
+		msg = "-wait and -grace must not be negative, and -timeout must be positive"
 	}
 	if msg != "" {
 		fmt.Fprintln(stderr, "autopay: "+msg)
@@ -218,9 +216,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "autopay: %s line %d: %v: not paid\n", o.instructions, in.line, in.err)
 		}
 	}
-	defer context.AfterFunc(ctx, func() { prog.Say("stopping: no more work is handed out; payments in flight get 30 s") })()
+	defer context.AfterFunc(ctx, func() {
+		prog.Say(fmt.Sprintf("stopping: no more work is handed out; payments in flight get %s", o.grace))
+	})()
 	prog.Start()
-	walletAfter := j.runPeriod(ctx, ins, o.wait)
+	walletAfter := j.runPeriod(ctx, ins, o.wait, o.grace)
 	prog.Stop()
 	syncErr := out.Close()
 	j.summary(stderr, ins, walletAfter)
@@ -230,7 +230,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runPeriod asks about the pending payments first, then presents the bills
 // of the instructions left to do and pays them, then waits for the payments
 // still being processed. It returns the wallet's balance after, when known.
-func (j *job) runPeriod(ctx context.Context, ins []instruction, wait time.Duration) string {
+func (j *job) runPeriod(ctx context.Context, ins []instruction, wait, grace time.Duration) string {
 	calls, stopCalls := jobfile.AfterGrace(ctx, grace)
 	defer stopCalls()
 	pending := j.askPending(ctx, calls, ins)

@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,4 +251,56 @@ func TestFlagsAndHelp(t *testing.T) {
 		assert.Equal(t, exitUsage, code, args)
 		assert.Contains(t, stderr, msg, args)
 	}
+}
+
+// SIGTERM while a payment is in flight: no more work is handed out, the
+// payment gets -grace, and past it, its answer lost, it is recorded as
+// pending; the next run asks about it first and records it paid, once.
+func TestSignalRecordsAPaymentInFlightAsPending(t *testing.T) {
+	srv := iimmpacttest.NewHandler()
+	arrived := make(chan struct{})
+	var first atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, r) // the sandbox takes the payment
+		if r.URL.Path == "/v2/topup" && first.CompareAndSwap(false, true) {
+			close(arrived)
+			<-r.Context().Done() // the answer never comes: the client gives up
+			return
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(front.Close)
+	t.Setenv("IIMMPACT_API_KEY", srv.APIKey)
+	t.Setenv("IIMMPACT_HMAC_SECRET", srv.HMACSecret)
+	t.Setenv("IIMMPACT_BASE_URL", front.URL)
+	in := writeFile(t, header+"a,AKSB,1234567890,,,,100.00,\nb,DIGI,0123456789,,,,50.00,30.00\n")
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-arrived
+		cancel() // SIGTERM, with the payment in flight
+	}()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"-instructions", in, "-out", out, "-workers", "1", "-grace", "100ms", "-wait", "0"}, strings.NewReader(""), &stdout, &stderr)
+	assert.Equal(t, exitAgain, code, stderr.String())
+	assert.Contains(t, stderr.String(), "stopping: no more work is handed out")
+	last, _ := states(t, out)
+	paid := 0
+	for _, r := range last {
+		if r.Status == statusPending {
+			paid++
+		}
+	}
+	assert.Equal(t, 1, paid, "the payment in flight is pending: %v", last)
+
+	code, errOut := runAutopay(t, "-instructions", in, "-out", out, "-workers", "1", "-wait", "0")
+	assert.Equal(t, exitOK, code, errOut)
+	last, _ = states(t, out)
+	assert.Equal(t, statusPaid, last["a"].Status)
+	assert.Equal(t, statusPaid, last["b"].Status)
+	assert.Equal(t, 1, srv.Charges("1234567890"))
+	assert.Equal(t, 1, srv.Charges("0123456789"))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -787,4 +788,16 @@ func TestRefusedPaymentMayBeFixed(t *testing.T) {
 	assert.Equal(t, http.StatusConflict, code, "a refid that paid is not reused for another payment")
 	assert.Contains(t, page.byID("refused").Text(), "already used for another payment")
 	assert.Equal(t, 1, srv.Charges("1234567890"))
+}
+
+// An ask that never left (a cancelled context, the quota) says nothing of a
+// payment that exists: a processing order stays processing, never "not
+// charged".
+func TestProcessingStaysProcessingWhenAnAskFails(t *testing.T) {
+	o := &order{refid: "co-x", orderState: orderState{state: stateProcessing}}
+	for _, err := range []error{context.Canceled, iimmpact.ErrQuotaExceeded, &iimmpact.APIError{StatusCode: 400, Code: "44"}} {
+		assert.Equal(t, stateProcessing, o.record(nil, err), "%v", err)
+	}
+	fresh := &order{refid: "co-y"}
+	assert.Equal(t, stateRefused, fresh.record(nil, &iimmpact.APIError{StatusCode: 400, Code: "43"}), "a first send refused created nothing")
 }

@@ -95,6 +95,9 @@ func validRefID(s string) bool {
 }
 
 // record takes in what Pay answered and returns the state the shopper sees.
+// An error that proves nothing was created by this call says nothing of a
+// payment that exists already: a processing order stays processing (an ask
+// that never left, a quota refusal, a cancelled context).
 func (o *order) record(tx *iimmpact.Transaction, err error) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -111,7 +114,7 @@ func (o *order) record(tx *iimmpact.Transaction, err error) string {
 		if o.state == "" {
 			o.state = stateProcessing
 		}
-	case errors.Is(err, iimmpact.ErrOutcomeUnknown):
+	case errors.Is(err, iimmpact.ErrOutcomeUnknown), o.state == stateProcessing:
 		o.state = stateProcessing // the payment may have been made: never "failed, try again"
 	case errors.Is(err, iimmpact.ErrQuotaExceeded), errors.Is(err, iimmpact.ErrBlocked):
 		o.state, o.reason = stateRefused, "busy"

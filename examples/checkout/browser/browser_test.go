@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,10 +74,22 @@ func startCheckoutWith(t *testing.T, env []string, args ...string) string {
 		_ = cmd.Wait()
 	})
 	found := make(chan string, 1)
+	var logMu sync.Mutex
+	var logs []string
+	t.Cleanup(func() { // the checkout's log, to read when a test failed
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("the checkout's log:\n%s", strings.Join(logs, "\n"))
+			logMu.Unlock()
+		}
+	})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		re := regexp.MustCompile(`checkout listening" url=(\S+)`)
 		for sc.Scan() {
+			logMu.Lock()
+			logs = append(logs, sc.Text())
+			logMu.Unlock()
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}
@@ -294,15 +307,17 @@ func TestPayingAsAShopper(t *testing.T) {
 			s.screenshot(t, "paid-"+lang+"-390")
 
 			srv.SetPaymentSteps(1)
+			loads := s.pageLoads(t)
 			pay("TNB", "220012345678", "120.50")
+			srv.SetPaymentSteps(0) // for the payments after this one
 			assert.Equal(t, "processing", eval[string](t, s, `document.querySelector('#order').dataset.state`))
 			assert.Equal(t, want[1], s.text(t, "#order-title"))
 			s.screenshot(t, "processing-"+lang+"-390")
-			// The page asks again by itself (a meta refresh; no script).
-			s.do(t, chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
+			// The page asks again by itself (a meta refresh; no script):
+			// each page it loads is read until one says paid.
+			s.waitForState(t, loads, "paid")
 			assert.Equal(t, want[0], s.text(t, "#order-title"))
 			s.screenshot(t, "processing-then-paid-"+lang+"-390")
-			srv.SetPaymentSteps(0)
 
 			srv.SetBalance("1.00")
 			pay("AKSB", "1234567890", "45.94")
@@ -337,6 +352,41 @@ func TestPayingAsAShopper(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// pageLoads reports every page the tab finishes loading, the ones the page
+// loads by itself included.
+func (s *shopper) pageLoads(t *testing.T) <-chan struct{} {
+	loads := make(chan struct{}, 64)
+	require.NoError(t, chromedp.Listen(s.ctx, func(ev any) {
+		if _, ok := ev.(*page.EventLoadEventFired); ok {
+			select {
+			case loads <- struct{}{}:
+			default:
+			}
+		}
+	}))
+	return loads
+}
+
+// waitForState reads the order's state after each page load until it is
+// want, for at most 30 s.
+func (s *shopper) waitForState(t *testing.T, loads <-chan struct{}, want string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case <-loads:
+			ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+			state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const o = document.querySelector('#order'); return o ? o.dataset.state : '' })()`))
+			cancel()
+			if err == nil && state == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the page never showed %s", want)
+		}
 	}
 }
 
