@@ -272,8 +272,11 @@ func refusedUncreated(status int) bool {
 // before: the API answers a refid it knows with that transaction's current
 // status, and never charges twice for one refid.
 //
-// One rule to rely on: a non-nil error means no money moved, unless it
-// matches ErrOutcomeUnknown.
+// One rule to rely on: a non-nil error means this call moved no money,
+// unless it matches ErrOutcomeUnknown. When you ask again about a payment an
+// earlier call made or may have made (the same refid), only an answer tells
+// its state: an error then means this ask was refused or never left, not
+// that the payment does not exist (PayUntilFinal keeps track of that).
 //   - nil error: a *Transaction. Its Status may be final (succeeded, failed:
 //     another attempt needs a new refid, refunded) or not (accepted,
 //     processing: ask again with the same p).
@@ -323,18 +326,21 @@ const (
 // when there was one. Use callbacks beside it, not instead of it.
 func (c *Client) PayUntilFinal(ctx context.Context, p Payment) (*Transaction, error) {
 	var last *Transaction
+	mayExist := false // an earlier ask made the payment, or may have
 	for {
 		tx, err := c.Pay(ctx, p)
 		switch {
 		case err == nil && tx.Status.Final():
 			return tx, nil
 		case err == nil:
-			last = tx
+			last, mayExist = tx, true
+		case !errors.Is(err, ErrOutcomeUnknown) && mayExist:
+			// This ask proves only that it created nothing itself.
+			return last, &outcomeUnknownError{err}
 		case !errors.Is(err, ErrOutcomeUnknown):
-			if last != nil { // an earlier answer proved the payment exists
-				return last, &outcomeUnknownError{err}
-			}
 			return nil, err
+		default:
+			mayExist = true
 		}
 		if ctx == nil {
 			return last, err

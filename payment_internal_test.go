@@ -155,3 +155,13 @@ func FuzzPayNeverFailsAfterACharge(f *testing.F) {
 		}
 	})
 }
+
+// After an ask whose outcome is unknown, a later ask refused before it
+// left (the quota) proves nothing about the payment: still unknown.
+func TestPayUntilFinalNeverForgetsAnEarlierUnknown(t *testing.T) {
+	h := payHarness(t, reply(503, `{}`), reply(429, `{"message":"slow down"}`))
+	h.c.maxRetries = 0
+	_, err := h.c.PayUntilFinal(context.Background(), testPayment)
+	require.ErrorIs(t, err, ErrOutcomeUnknown, "the first ask may have paid")
+	assert.Equal(t, 2, h.mt.GetTotalCallCount())
+}

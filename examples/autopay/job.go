@@ -117,7 +117,7 @@ func (j *job) askPending(ctx, calls context.Context, ins []instruction) []pendin
 	var pend []pendingPay
 	for in := range j.hist.pendingOf(ins) {
 		r := j.hist.last[in.id]
-		pend = append(pend, pendingPay{in: in, refid: r.RefID, attempt: r.Attempt, amount: r.AmountSen})
+		pend = append(pend, pendingPay{in: in, refid: r.RefID, attempt: r.Attempt, amount: r.AmountSen, mayExist: true})
 	}
 	return j.stillPending(ctx, pend, func(p pendingPay) bool {
 		return j.stopReason() == "" && j.settle(p, j.pay(calls, p)) == statusPending
@@ -145,6 +145,9 @@ type pendingPay struct {
 	refid   string
 	attempt int
 	amount  int64
+	// mayExist: an earlier run or ask made it, or may have. Then an error
+	// proves only that this ask created nothing, not that it does not exist.
+	mayExist bool
 }
 
 // answer is what Pay said of one payment.
@@ -178,8 +181,11 @@ func (j *job) settle(p pendingPay, a answer) string {
 		default:
 			r.Status, r.Reason = statusPending, "the API answered "+string(a.tx.Status)
 		}
-	case errors.Is(a.err, iimmpact.ErrOutcomeUnknown):
+	case errors.Is(a.err, iimmpact.ErrOutcomeUnknown), p.mayExist:
 		r.Status, r.Reason = statusPending, a.err.Error()
+		if errors.Is(a.err, iimmpact.ErrBlocked) {
+			j.stop(stopBlocked)
+		}
 	case errors.As(a.err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest:
 		r.Status, r.Reason, r.RequestID = statusFailed, a.err.Error(), apiErr.RequestID
 		if apiErr.Code == "43" {
@@ -334,6 +340,7 @@ func (j *job) await(ctx context.Context, pend []pendingPay, wait time.Duration) 
 		if errors.Is(err, iimmpact.ErrOutcomeUnknown) {
 			return // nothing final yet: it stays pending
 		}
+		p.mayExist = true // it was sent before this wait
 		j.settle(p, answer{tx, err})
 	})
 }
