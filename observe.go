@@ -216,16 +216,15 @@ func (c *Client) unrecognised(ctx context.Context, cl call, sigs []string, field
 		text = excerpt([]byte(text), 200)
 	}
 	key := field + "\x00" + strings.ToLower(text)
-	set := &unrecognisedTexts.seen
-	if resemblesBlock(text) {
-		set = &unrecognisedTexts.blockLike
-	}
+	blockLike := resemblesBlock(text)
 	unrecognisedTexts.Lock()
-	warn := !(*set)[key]
-	if warn && len(*set) < maxUnrecognised {
-		(*set)[key] = true
-	} else if warn && set == &unrecognisedTexts.seen {
-		warn = false
+	set := unrecognisedTexts.seen
+	if blockLike {
+		set = unrecognisedTexts.blockLike
+	}
+	warn := !set[key] && (blockLike || len(set) < maxUnrecognised)
+	if warn && len(set) < maxUnrecognised {
+		set[key] = true
 	}
 	unrecognisedTexts.Unlock()
 	if warn {

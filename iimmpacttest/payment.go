@@ -21,11 +21,13 @@ const (
 	statusFailed     = "Failed"
 )
 
-// FailureAccounts are the vendor's staging test accounts, each answered with
-// its failure code (payment-facts.md). Those marked created fail after the
-// API took them (HTTP 200 Failed: a new refid is needed); the others are
+// FailureAccounts returns the vendor's staging test accounts, each answered
+// with its failure code (payment-facts.md). Those marked Created fail after
+// the API took them (HTTP 200 Failed: a new refid is needed); the others are
 // refused (HTTP 400 Failed: nothing was created).
-var FailureAccounts = map[string]Failure{
+func FailureAccounts() map[string]Failure { return maps.Clone(failureAccounts) }
+
+var failureAccounts = map[string]Failure{
 	"60123450052": {Code: 52, Message: "Invalid or barred account", Created: true},
 	"60123450041": {Code: 41, Message: "Merchant account suspended or unauthorised"},
 	"60123450043": {Code: 43, Message: "Insufficient wallet credit"},
@@ -173,7 +175,7 @@ func (s *Server) pay(body []byte, now time.Time) (int, http.Header, []byte, time
 		}
 		return http.StatusOK, nil, s.transactionBody(t, now), 0
 	}
-	fail, failing := FailureAccounts[req.Account]
+	fail, failing := failureAccounts[req.Account]
 	switch {
 	case failing && !fail.Created:
 		return paymentRefused(req, fail)

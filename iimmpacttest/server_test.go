@@ -464,3 +464,12 @@ func TestNetworkStatus(t *testing.T) {
 	assert.Equal(t, "image/svg+xml", logo.Header.Get("Content-Type"))
 	assert.Contains(t, readAll(t, logo), ">TNB</text>")
 }
+
+func TestFailureAccountsAreTheVendorsAndACopy(t *testing.T) {
+	accounts := FailureAccounts()
+	assert.Equal(t, 43, accounts["60123450043"].Code)
+	assert.False(t, accounts["60123450043"].Created, "a short wallet creates nothing")
+	assert.True(t, accounts["60123450047"].Created)
+	delete(accounts, "60123450043")
+	assert.Contains(t, FailureAccounts(), "60123450043", "a caller's copy changes nothing")
+}
