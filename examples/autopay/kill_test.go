@@ -96,14 +96,7 @@ func TestKilledAnywhereChargesExactlyOnce(t *testing.T) {
 	build := exec.Command("go", "build", "-o", bin, ".")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	in := writeFile(t, header+`water,AKSB,1234567890,,,,100.00,
-over,TNB,220012345678,,,,100.00,
-power,TNB,220000000000,,,,300.00,
-tax,JOMPAY,8800123456,5454,PJ-2025-001,900101145678,400.00,
-mobile,DIGI,0123456789,,,,50.00,30.00
-nobill,SYABAS,3000000001,,,,150.00,
-bad,AKSB,0000000000,,,,100.00,
-`)
+	in := writeFile(t, header+everyRule)
 	// scenario runs autopay killed at killAt, then again killed at the same
 	// point of its own run, then to the end; it returns the requests of a
 	// whole run when killAt is 0.
@@ -125,7 +118,7 @@ bad,AKSB,0000000000,,,,100.00,
 			}
 		}
 		last, _ := states(t, results)
-		want := map[string]string{"water": "paid", "over": "over_limit", "power": "nothing_due", "tax": "paid", "mobile": "paid", "nobill": "no_bill", "bad": "invalid_account"}
+		want := map[string]string{"water": "paid", "over": "over_limit", "paidup": "nothing_due", "tax": "paid", "mobile": "paid", "nobill": "no_bill", "bad": "invalid_account"}
 		for id, status := range want {
 			assert.Equal(t, status, last[id].Status, "killed at request %d: %s", killAt, id)
 		}

@@ -68,16 +68,19 @@ func states(t *testing.T, path string) (map[string]record, []record) {
 
 const header = "id,product,account,biller_code,ref2,ic_number,max_amount,amount\n"
 
-func TestEveryRowOfTheRule(t *testing.T) {
-	srv := sandboxEnv(t)
-	in := writeFile(t, header+`water,AKSB,1234567890,,,,100.00,
+// everyRule is an instruction for each row of autopay's rule.
+const everyRule = `water,AKSB,1234567890,,,,100.00,
 over,TNB,220012345678,,,,100.00,
 paidup,TNB,220000000000,,,,300.00,
 tax,JOMPAY,8800123456,5454,PJ-2025-001,900101145678,400.00,
 mobile,DIGI,0123456789,,,,50.00,30.00
 nobill,SYABAS,3000000001,,,,150.00,
 bad,AKSB,0000000000,,,,100.00,
-`)
+`
+
+func TestEveryRowOfTheRule(t *testing.T) {
+	srv := sandboxEnv(t)
+	in := writeFile(t, header+everyRule)
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	code, stderr := runAutopay(t, "-instructions", in, "-out", out, "-period", "2026-12")
 	require.Equal(t, exitOK, code, stderr)

@@ -149,19 +149,8 @@ func TestBatchStopsOnABlock(t *testing.T) {
 func TestBatchStopsOnASignal(t *testing.T) {
 	srv := iimmpacttest.NewHandler()
 	srv.Set("AKSB", "slow", iimmpacttest.ValidBill(iimmpacttest.Data{"BillerName": "Air Kelantan"}).After(100*time.Millisecond))
-	arrived := make(chan struct{}, 100)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(front.Close)
-	env(t, map[string]string{"IIMMPACT_API_KEY": srv.APIKey, "IIMMPACT_HMAC_SECRET": srv.HMACSecret, "IIMMPACT_BASE_URL": front.URL})
-	var csv strings.Builder
-	csv.WriteString("product,account\n")
-	for range 50 {
-		csv.WriteString("AKSB,slow\n")
-	}
-	in, out := writeFile(t, "a.csv", csv.String()), filepath.Join(t.TempDir(), "results.jsonl")
+	arrived := countArrivals(t, srv)
+	in, out := writeFile(t, "a.csv", rows("AKSB,slow", 50)), filepath.Join(t.TempDir(), "results.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-arrived
@@ -212,19 +201,8 @@ func TestBatchBadInput(t *testing.T) {
 // exits 0. Stopped halfway, the same command resumes to one result per row.
 func TestBatchTightQuotaLosesNoRow(t *testing.T) {
 	srv := iimmpacttest.NewHandler()
-	arrived := make(chan struct{}, 100)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(front.Close)
-	env(t, map[string]string{"IIMMPACT_API_KEY": srv.APIKey, "IIMMPACT_HMAC_SECRET": srv.HMACSecret, "IIMMPACT_BASE_URL": front.URL})
-	var csv strings.Builder
-	csv.WriteString("product,account\n")
-	for range 12 {
-		csv.WriteString("AKSB,1234567890\n")
-	}
-	in, out := writeFile(t, "a.csv", csv.String()), filepath.Join(t.TempDir(), "results.jsonl")
+	arrived := countArrivals(t, srv)
+	in, out := writeFile(t, "a.csv", rows("AKSB,1234567890", 12)), filepath.Join(t.TempDir(), "results.jsonl")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -321,4 +299,22 @@ func TestBatchMalayBlockTexts(t *testing.T) {
 	code, stdout, _ := runBillcheck(t, "-batch", writeFile(t, "a.csv", "product,account\nAKSB,0000000000\n"), "-lang", "ms")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stdout, `"message":"Nombor akaun tidak sah."`)
+}
+
+// countArrivals points billcheck at srv through a front server that reports
+// each request as it arrives.
+func countArrivals(t *testing.T, srv *iimmpacttest.Server) <-chan struct{} {
+	arrived := make(chan struct{}, 100)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	env(t, map[string]string{"IIMMPACT_API_KEY": srv.APIKey, "IIMMPACT_HMAC_SECRET": srv.HMACSecret, "IIMMPACT_BASE_URL": front.URL})
+	return arrived
+}
+
+// rows is a CSV with a product,account header and n copies of row.
+func rows(row string, n int) string {
+	return "product,account\n" + strings.Repeat(row+"\n", n)
 }
