@@ -8,20 +8,9 @@ import (
 	"time"
 )
 
-// ErrNotSent is matched by the error of a batch query that was never sent
-// because the batch stopped first: the API looked blocked (the error matches
-// ErrBlocked too) or the batch's context ended (it matches the context's error).
-var ErrNotSent = errors.New("iimmpact: not sent: the batch stopped first")
-
 // batchQuotaWait is how long a batch's call may wait for the quota: as long
 // as its context allows.
 const batchQuotaWait = time.Duration(1 << 62)
-
-type notSentError struct{ cause error }
-
-func (e *notSentError) Error() string        { return ErrNotSent.Error() + ": " + e.cause.Error() }
-func (e *notSentError) Is(target error) bool { return target == ErrNotSent }
-func (e *notSentError) Unwrap() error        { return e.cause }
 
 func notSent(q Query, cause error) BatchResult {
 	return BatchResult{Query: q, Err: &notSentError{cause}}
@@ -45,9 +34,11 @@ type BatchResult struct {
 // refused for a slot the batch could have waited for. Every query ends as a
 // result: presented, refused for its own reason, or ErrNotSent. A per-account error (an invalid query, an unavailable biller,
 // an API error) is a result like any other and the batch goes on. At the
-// first ErrBlocked, or when ctx ends, it hands out no more work: the calls in
-// flight finish, and every query not sent yet is yielded with an error that
-// matches ErrNotSent. Breaking out of the loop cancels the calls in flight.
+// first ErrBlocked, when ctx ends, or when the stop of WithStop comes, it
+// hands out no more work: the calls in flight finish (after a stop, those
+// still waiting for a slot end at once), and every query not sent yet is
+// yielded with an error that matches ErrNotSent. Breaking out of the loop
+// cancels the calls in flight.
 //
 // To run a batch beside live checkouts on one egress IP, give the batch its
 // own client with a lower WithQuota than the checkouts': they share one count
@@ -163,9 +154,9 @@ func (b *batch) step(p *progress, yield func(int, BatchResult) bool) bool {
 	if p.pending != nil && p.stopped == nil {
 		jobs, j = b.jobs, *p.pending
 	}
-	done := b.ctx.Done()
+	done, stop := b.ctx.Done(), stopDone(b.ctx)
 	if p.stopped != nil {
-		done = nil
+		done, stop = nil, nil
 	}
 	select {
 	case jobs <- j:
@@ -182,6 +173,8 @@ func (b *batch) step(p *progress, yield func(int, BatchResult) bool) bool {
 		return yield(r.i, r.r)
 	case <-done:
 		p.stopped = b.ctx.Err()
+	case <-stop:
+		p.stopped = errStopped
 	}
 	return true
 }

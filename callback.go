@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -12,8 +14,9 @@ import (
 	"time"
 )
 
-// The vendor's callback source addresses (payment-facts.md). They are the
-// only proof of origin a callback has: it carries no signature.
+// The vendor's callback source addresses (guide/webhooks/transaction-webhooks
+// on its documentation site). They are the only proof of origin a callback
+// has: it carries no signature.
 var (
 	productionCallbackIPs = []string{"18.140.170.98", "13.215.6.214", "43.217.31.158", "43.216.193.68"}
 	stagingCallbackIPs    = []string{"3.1.120.89", "43.217.127.11"}
@@ -41,6 +44,24 @@ type Callback struct {
 
 	raw []byte
 }
+
+// String shows the callback without its payload, which holds the account:
+// fmt (with any verb, by value or by pointer) and slog print this.
+func (c *Callback) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("Callback{RefID:%q Status:%s Code:%d Amount:%s From:%s}", c.RefID, c.Status, c.Code, c.Amount.String(), c.From)
+}
+
+// GoString is String, for %#v.
+func (c *Callback) GoString() string { return c.String() }
+
+// Format prints String for every verb.
+func (c Callback) Format(f fmt.State, verb rune) { formatSafe(f, verb, c.String()) }
+
+// LogValue is String, for slog.
+func (c Callback) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Raw returns the callback's JSON payload as received. The caller must not
 // modify it.
@@ -109,10 +130,13 @@ func NewCallbackHandler(handle func(context.Context, *Callback), opts ...Callbac
 			http.Error(w, http.StatusText(status), status)
 			return
 		}
+		// With its length, the answer is whole once flushed: the vendor reads
+		// all of it before handle runs, however long handle takes.
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(callbackOK)))
 		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, `{"status":"ok"}`)
-		_ = http.NewResponseController(w).Flush() // the vendor has its answer before handle runs
+		_, _ = io.WriteString(w, callbackOK)
+		_ = http.NewResponseController(w).Flush()
 		if handle != nil {
 			// The vendor may hang up once it has its answer: handle's work
 			// (asking the API to confirm) must not end with the connection.
@@ -120,6 +144,9 @@ func NewCallbackHandler(handle func(context.Context, *Callback), opts ...Callbac
 		}
 	})
 }
+
+// callbackOK is the body of a callback's 200.
+const callbackOK = `{"status":"ok"}`
 
 // read checks a callback's sender and reads it, or says which status refuses
 // it.
@@ -206,14 +233,22 @@ func getPayload(r *http.Request) []byte {
 }
 
 // decodeCallback reads a callback's payload as a payment answer is read; nil
-// when it is no envelope at all.
+// when it is no envelope at all. A payload Pay would not read (a key sent
+// twice, two data objects, bytes after the envelope, a code that is no
+// number, a status and a code that disagree) says only which payment to ask
+// about: its Status is "" and its Code -1. When even its refid is in doubt,
+// its RefID is "", and the handler refuses it.
 func decodeCallback(payload []byte) *Callback {
-	t, _, _ := decodeTransaction(payload)
+	t, n, err := decodeTransaction(payload)
 	if t == nil {
 		return nil
 	}
-	if t.Code >= 0 && t.Status != "" && !t.Status.agrees(t.Code) {
-		t.Status = "" // text and code disagree: say neither
+	if err != nil {
+		cb := &Callback{RefID: t.RefID, Code: -1, raw: payload}
+		if n.refidInDoubt {
+			cb.RefID = ""
+		}
+		return cb
 	}
 	return &Callback{RefID: t.RefID, Status: t.Status, Code: t.Code, Amount: t.Amount, SerialNumber: t.SerialNumber, Time: t.Time, raw: payload}
 }

@@ -2,6 +2,7 @@ package iimmpact_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -155,4 +156,61 @@ func TestCallbackHandleOutlivesTheHangUp(t *testing.T) {
 	h.ServeHTTP(w, r)
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.NoError(t, errAfter)
+}
+
+// A callback Pay would not read is handed over as "ask": no status, no code;
+// one whose refid is in doubt is refused.
+func TestAmbiguousCallbacksAreNeverASuccess(t *testing.T) {
+	const rest = `"refid":"order-1001","account":"220012345678","product":"TNB","amount":45.94`
+	for _, tt := range []struct {
+		name, body string
+		refused    bool
+	}{
+		{"status twice", `{"data":{"status":"Failed","status":"Succesful","statusCode":20,` + rest + `}}`, false},
+		{"statusCode twice", `{"data":{"status":"Succesful","statusCode":47,"statusCode":20,` + rest + `}}`, false},
+		{"a code that is no number", `{"data":{` + rest + `,"status":"Succesful","statusCode":"forty-three"}}`, false},
+		{"a second envelope after it", `{"data":{"status":"Failed","statusCode":47,` + rest + `}}{"data":{"status":"Succesful","statusCode":20,` + rest + `}}`, false},
+		{"two data objects", `{"data":{"status":"Failed","statusCode":47,` + rest + `},"data":{"status":"Succesful","statusCode":20,` + rest + `}}`, true},
+		{"refid twice", `{"data":{"status":"Succesful","statusCode":20,"refid":"order-1002",` + rest + `}}`, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, cb := serveCallback(t, post("18.140.170.98:41000", tt.body))
+			if tt.refused {
+				assert.Equal(t, http.StatusBadRequest, status)
+				assert.Nil(t, cb)
+				return
+			}
+			require.Equal(t, http.StatusOK, status)
+			require.NotNil(t, cb)
+			assert.Equal(t, "order-1001", cb.RefID)
+			assert.Empty(t, cb.Status, "only asking tells")
+			assert.Equal(t, -1, cb.Code)
+		})
+	}
+}
+
+// The callback's 200 is whole (it has a length) before handle returns: a
+// vendor with a short timeout reads all of it while handle still confirms.
+func TestCallbackAnswerIsWholeBeforeHandleReturns(t *testing.T) {
+	release := make(chan struct{})
+	returned := make(chan struct{})
+	h := iimmpact.NewCallbackHandler(func(context.Context, *iimmpact.Callback) {
+		<-release
+		close(returned)
+	}, iimmpact.WithCallbackIPs(netip.MustParsePrefix("127.0.0.0/8")))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer func() { close(release); <-returned }()
+	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(callbackBody))
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body) // with a chunked answer this waits for handle
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(body)), resp.ContentLength)
+	assert.JSONEq(t, `{"status":"ok"}`, string(body))
+	select {
+	case <-returned:
+		t.Fatal("handle returned before the answer was read")
+	default:
+	}
 }

@@ -82,3 +82,9 @@ func plainText(s string) bool {
 func invisible(r rune) bool { return r == '\u200b' || r == '\u2060' || r == '\ufeff' }
 
 func isAlnum(c byte) bool { return isDigit(c) || ('a' <= c|0x20 && c|0x20 <= 'z') }
+
+// inWord reports a byte an account number can be spelt with, escaped or
+// percent-encoded: a letter, a digit, '%', '+', '\\', '-' or '_'.
+func inWord(c byte) bool {
+	return isAlnum(c) || c == '%' || c == '+' || c == '\\' || c == '-' || c == '_' || c >= utf8.RuneSelf
+}

@@ -56,6 +56,8 @@ type Client struct {
 	envHint    string   // why a 401 may come from a key meeting the other environment
 	observer   Observer // nil: nothing to report to, nothing computed for it
 	quotaWait  time.Duration
+	pollMin    time.Duration // PayUntilFinal's cadence (WithPaymentPolling)
+	pollMax    time.Duration
 	guard      *quota.Guard // nil with WithoutQuota
 	flights    *flights     // nil unless WithCoalescing
 
@@ -108,7 +110,7 @@ func newClient(signer *Signer, apiKey string, o options) (*Client, error) {
 	c := &Client{
 		baseURL: o.baseURL, hc: hc, signer: signer, maxRetries: o.maxRetries, timeout: o.timeout,
 		userAgent: o.userAgent, logger: o.logger, maxBody: o.maxBody, backoff: o.backoff,
-		observer: o.observer, quotaWait: o.quotaWait, guard: guard,
+		observer: o.observer, quotaWait: o.quotaWait, pollMin: o.pollMin, pollMax: o.pollMax, guard: guard,
 		budget: retry.NewBudget(), sleep: retry.Wait, jitter: rand.Float64,
 	}
 	if o.coalesce {

@@ -181,10 +181,17 @@ func scalarText(raw []byte) string {
 	return t.text
 }
 
-// excerpt returns the first n bytes of s as valid UTF-8.
+// excerpt returns at most the first n bytes of s as valid UTF-8. A cut never
+// splits a word: it falls before the letters, digits and escapes it would cut
+// through, so that what is left of an account or IC number is never a part
+// too short for redaction to recognise (redaction may come after the cut).
 func excerpt(s []byte, n int) string {
 	if len(s) > n {
-		s = s[:n]
+		cut := n
+		for cut > 0 && inWord(s[cut-1]) && inWord(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
 	}
 	if utf8.Valid(s) {
 		return string(s)

@@ -51,6 +51,8 @@ type options struct {
 	fallback    int
 	quotaWait   time.Duration
 	origins     *quota.Table // quota.Process; a test's own table
+
+	pollMin, pollMax time.Duration // PayUntilFinal's cadence
 }
 
 func defaultOptions() options {
@@ -62,6 +64,23 @@ func defaultOptions() options {
 		maxBody:    defaultMaxBody,
 		backoff:    retry.DefaultBackoff,
 		origins:    quota.Process,
+		pollMin:    pollMin,
+		pollMax:    pollMax,
+	}
+}
+
+// WithPaymentPolling sets PayUntilFinal's cadence: it asks again after a
+// wait drawn between min and max. The default is the vendor's, 5 to 10
+// seconds; a test against iimmpacttest shortens it (to milliseconds) so a
+// payment left pending resolves at once. In production keep the default:
+// every ask is a request the quota counts.
+func WithPaymentPolling(min, max time.Duration) Option {
+	return func(o *options) error {
+		if min <= 0 || max < min {
+			return fmt.Errorf("iimmpact: WithPaymentPolling: want 0 < min <= max, not %s and %s", min, max)
+		}
+		o.pollMin, o.pollMax = min, max
+		return nil
 	}
 }
 

@@ -72,6 +72,10 @@ func (p Payment) GoString() string { return p.String() }
 // LogValue is String, for slog.
 func (p Payment) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
+// Format prints String for every verb (%d and %x too), so no verb reaches
+// the fields.
+func (p Payment) Format(f fmt.State, verb rune) { formatSafe(f, verb, p.String()) }
+
 // ErrInvalidPayment is matched (errors.Is) by every error Payment.Validate
 // returns. Nothing is sent for an invalid payment.
 var ErrInvalidPayment = errors.New("iimmpact: invalid payment")
@@ -138,6 +142,8 @@ func (p Payment) validate() error {
 		}
 	}
 	switch _, err := ParseAmount(p.Amount); {
+	case !validAmount(p.Amount) && strings.HasPrefix(strings.ToUpper(p.Amount), "RM"):
+		return &PaymentError{Field: "amount", Code: PaymentBadAmount, Rule: `must be a plain decimal such as 45.94, without "RM" (give Amount.String(), not Amount.Ringgit())`}
 	case !validAmount(p.Amount):
 		return &PaymentError{Field: "amount", Code: PaymentBadAmount, Rule: "must be a positive decimal with at most two decimals, such as 45.94"}
 	case err != nil:
@@ -316,7 +322,8 @@ const (
 )
 
 // PayUntilFinal is Pay, then asks again with the same p, every 5 to 10
-// seconds (jittered), until the status is final or ctx ends. An answer of
+// seconds (jittered; WithPaymentPolling changes it), until the status is
+// final, ctx ends or the stop of WithStop comes. An answer of
 // ErrOutcomeUnknown is asked again too: that is how it is resolved. Each ask
 // is a request the quota counts.
 //
@@ -345,8 +352,8 @@ func (c *Client) PayUntilFinal(ctx context.Context, p Payment) (*Transaction, er
 		if ctx == nil {
 			return last, err
 		}
-		wait := pollMin + time.Duration(c.jitter()*float64(pollMax-pollMin))
-		if serr := c.sleep(ctx, wait); serr != nil {
+		wait := c.pollMin + time.Duration(c.jitter()*float64(c.pollMax-c.pollMin))
+		if serr := c.pause(ctx, wait); serr != nil {
 			if err == nil {
 				err = fmt.Errorf("%w; its status was %s", serr, last.Status)
 			}

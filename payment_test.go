@@ -3,6 +3,7 @@ package iimmpact_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -253,20 +254,25 @@ func TestPayAnswersThatAreNotOurs(t *testing.T) {
 		{"another amount", `"status":"Succesful","statusCode":20,"refid":"order-1001","amount":45.95`, ""},
 		{"another account", `"status":"Succesful","statusCode":20,"refid":"order-1001","account":"220012345679"`, ""},
 		{"a status twice", `"status":"Failed","status":"Succesful","statusCode":20,` + ok, ""},
+		{"Succesful with code 43", `"status":"Succesful","statusCode":43,` + ok, ""},
 		{"status not a string", `"status":20,"statusCode":20,` + ok, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := startHostile(t, answer(tt.data))
 			var logs bytes.Buffer
-			c := h.client(t, iimmpact.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			obs := &recorder{}
+			c := h.client(t, iimmpact.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), iimmpact.WithObserver(obs))
 			tx, err := c.Pay(context.Background(), tnbPayment)
+			require.Len(t, obs.results, 1)
 			if tt.want == "" {
 				require.ErrorIs(t, err, iimmpact.ErrOutcomeUnknown)
-				assert.ErrorIs(t, err, iimmpact.ErrOutcomeUnknown)
+				assert.Empty(t, obs.results[0].TransactionStatus, "the observer hears no status Pay did not confirm")
+				assert.Equal(t, iimmpact.ErrorKindOutcomeUnknown, obs.results[0].ErrorKind)
 				return
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, tx.Status)
+			assert.Equal(t, tt.want, obs.results[0].TransactionStatus)
 		})
 	}
 }
@@ -427,4 +433,67 @@ func (r *recorder) dump() string {
 		}
 	}
 	return s
+}
+
+// An unknown status text that echoes the payer is cut before redaction; the
+// cut never leaves part of the IC number or the account in the error or in
+// what the observer hears.
+func TestPayUnknownStatusNeverShowsPartOfThePayer(t *testing.T) {
+	const ic = "900101145678"
+	p := iimmpact.Payment{RefID: "order-1001", Product: "JOMPAY", Account: "8800123456", Amount: "45.94", BillerCode: "5454", ICNumber: ic}
+	for _, echo := range []string{ic, p.Account} {
+		for pad := 40; pad < 60; pad++ {
+			text := strings.Repeat("x", pad-1) + " " + echo + " is not settled"
+			h := startHostile(t, func(int, []byte) (int, string) {
+				return http.StatusOK, `{"data":{"status":"` + text + `","refid":"order-1001"}}`
+			})
+			obs := &recorder{}
+			_, err := h.client(t, iimmpact.WithObserver(obs)).Pay(context.Background(), p)
+			require.ErrorIs(t, err, iimmpact.ErrOutcomeUnknown)
+			require.Len(t, obs.results, 1)
+			for _, shown := range []string{err.Error(), obs.results[0].Err.Error()} {
+				for i := 0; i+6 <= len(echo); i++ {
+					require.NotContains(t, shown, echo[i:i+6], "pad %d: no six characters of the payer's %s", pad, echo)
+				}
+			}
+		}
+	}
+}
+
+// A Payment, a Transaction and a Callback print no account, IC number or
+// raw body with any fmt verb, by value or by pointer.
+func TestNoVerbPrintsPersonalData(t *testing.T) {
+	p := iimmpact.Payment{RefID: "order-1001", Product: "JOMPAY", Account: "8800123456", Amount: "45.94", BillerCode: "5454", ICNumber: "900101145678"}
+	h := startHostile(t, always(pass))
+	tx, err := h.client(t).Pay(context.Background(), tnbPayment)
+	require.NoError(t, err)
+	_, cb := serveCallback(t, post("18.140.170.98:41000", callbackBody))
+	require.NotNil(t, cb)
+	for _, v := range []any{p, &p, *tx, tx, *cb, cb} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%X"} {
+			out := fmt.Sprintf(verb, v)
+			for _, secret := range []string{"8800123456", "900101145678", "220012345678", hex.EncodeToString([]byte("220012345678"))} {
+				assert.NotContains(t, strings.ToLower(out), strings.ToLower(secret), "%T with %s", v, verb)
+			}
+		}
+		var logs bytes.Buffer
+		slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "v", v)
+		assert.NotContains(t, logs.String(), "220012345678", "%T through slog", v)
+		assert.NotContains(t, logs.String(), "8800123456", "%T through slog", v)
+	}
+}
+
+// "RM 45.94" (Amount.Ringgit) is refused with a rule that says what to give.
+func TestPaymentAmountInRinggitSaysWhatToGive(t *testing.T) {
+	a, err := iimmpact.ParseAmount("45.94")
+	require.NoError(t, err)
+	p := tnbPayment
+	p.Amount = a.Ringgit()
+	err = p.Validate()
+	var pe *iimmpact.PaymentError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "amount", pe.Field)
+	assert.Contains(t, pe.Rule, "Amount.String()")
+	p.Amount = a.String()
+	assert.NoError(t, p.Validate())
 }

@@ -147,6 +147,9 @@ func do[T answer](ctx context.Context, c *Client, cl call, check func(*response)
 		r.err = c.fail(cl, r.sigs, r.err)
 	}
 	rep := r.value.report()
+	if r.err != nil {
+		rep.status = "" // a status the call did not confirm is no status
+	}
 	if ctx != nil {
 		c.logAnswer(ctx, cl, r.attempts, r.last, rep)
 		if rep.driftField != "" {
@@ -197,7 +200,7 @@ func loop[T answer](ctx context.Context, c *Client, cl call, check func(*respons
 			st.retries++
 		}
 		c.logRetry(ctx, cl, *st, d, out.err)
-		if err := c.sleep(ctx, d.wait); err != nil {
+		if err := c.pause(ctx, d.wait); err != nil {
 			r.err = joinCtx(err, c.finalError(cl, *st, r.last, out.err))
 			return r
 		}
@@ -347,6 +350,9 @@ func (c *Client) send(ctx context.Context, cl call, resend int) attemptResult {
 	if err := ctx.Err(); err != nil {
 		return attemptResult{err: err} // a cancelled call sends nothing
 	}
+	if err := stopped(ctx); err != nil {
+		return attemptResult{err: finalError{err}} // nor does one its caller stopped
+	}
 	if c.flights != nil && cl.share && cl.body == nil {
 		return c.flights.do(ctx, cl.path+"?"+cl.rawQuery, func(ctx context.Context) attemptResult { return c.attempt(ctx, cl, resend) })
 	}
@@ -360,7 +366,12 @@ func (c *Client) attempt(ctx context.Context, cl call, resend int) (out attemptR
 	out.jitter = c.jitter()
 	var ticket quota.Ticket
 	if c.guard != nil {
-		t, err := c.guard.Admit(ctx, cl.quotaWait)
+		waitCtx, done := untilStop(ctx) // a stop ends the wait for a slot at once
+		t, err := c.guard.Admit(waitCtx, cl.quotaWait)
+		done()
+		if serr := stopped(ctx); err != nil && serr != nil && ctx.Err() == nil {
+			err = serr
+		}
 		if err != nil {
 			out.err = finalError{c.refusal(err)}
 			return out

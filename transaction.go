@@ -3,6 +3,7 @@ package iimmpact
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,6 +113,14 @@ func (t *Transaction) String() string {
 // GoString is String, for %#v.
 func (t *Transaction) GoString() string { return t.String() }
 
+// Format prints String for every verb, so a Transaction printed by value or
+// by pointer, with any verb, never shows its raw body (which holds the
+// account).
+func (t Transaction) Format(f fmt.State, verb rune) { formatSafe(f, verb, t.String()) }
+
+// LogValue is String, for slog.
+func (t Transaction) LogValue() slog.Value { return slog.StringValue(t.String()) }
+
 // Raw returns the response body as received. The caller must not modify it.
 func (t *Transaction) Raw() []byte {
 	if t == nil {
@@ -190,6 +199,7 @@ func decodeTransaction(body []byte) (*Transaction, named, error) {
 			derr = e
 		}
 	}, nil)
+	n.refidInDoubt = slices.Contains(k.dups, "refid") || slices.Contains(k.dups, "data")
 	switch {
 	case err != nil:
 		return nil, n, err
@@ -211,7 +221,10 @@ func decodeTransaction(body []byte) (*Transaction, named, error) {
 
 // named is what an answer says it is about, beyond its refid: kept apart
 // from the Transaction, which must not hold the account number.
-type named struct{ account, product string }
+type named struct {
+	account, product string
+	refidInDoubt     bool // data.refid, or data itself, was sent twice
+}
 
 // transactionKeys are the members of data a Transaction reads. The keys
 // tracker records these constants, so reading a member allocates no name.

@@ -177,7 +177,7 @@ func ParseAmount(s string) (Amount, error) {
 func (a Amount) Sen() int64 { return a.sen }
 
 // String formats the amount with two decimals, "45.94" or "-0.50"; "" unless
-// State is Returned.
+// State is Returned. It is what Payment.Amount takes.
 func (a Amount) String() string {
 	if a.state != Returned {
 		return ""
@@ -185,7 +185,8 @@ func (a Amount) String() string {
 	return string(a.appendDecimal(nil))
 }
 
-// Ringgit formats the amount for a person: "RM 45.94"; "" unless State is Returned.
+// Ringgit formats the amount for a person: "RM 45.94"; "" unless State is
+// Returned. It is for pages and receipts: Payment.Amount takes String.
 func (a Amount) Ringgit() string {
 	if a.state != Returned {
 		return ""

@@ -42,12 +42,22 @@ type Outcome struct {
 	// client goes away.
 	Delay time.Duration
 
-	envelope *envelope // rendered per request, with the product and the time
+	envelope  *envelope // rendered per request, with the product and the time
+	paidFirst bool      // a payment's failure answered after the payment was made
 }
 
 // After returns the outcome answered after a delay d.
 func (o Outcome) After(d time.Duration) Outcome {
 	o.Delay = d
+	return o
+}
+
+// AfterPaying returns the outcome, for FailTimes on a payment, answered after
+// the server made the payment (or moved it on a step): the answer lost after
+// the API acted, the moment a client must never pay twice. Without it a
+// failure is answered instead of the payment, and nothing is created.
+func (o Outcome) AfterPaying() Outcome {
+	o.paidFirst = true
 	return o
 }
 

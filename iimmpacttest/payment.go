@@ -22,7 +22,8 @@ const (
 )
 
 // FailureAccounts returns the vendor's staging test accounts, each answered
-// with its failure code (payment-facts.md). Those marked Created fail after
+// with its failure code, as the vendor's payment error reference lists them
+// (reference/payment-errors on its documentation site). Those marked Created fail after
 // the API took them (HTTP 200 Failed: a new refid is needed); the others are
 // refused (HTTP 400 Failed: nothing was created).
 func FailureAccounts() map[string]Failure { return maps.Clone(failureAccounts) }

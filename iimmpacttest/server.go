@@ -250,9 +250,20 @@ func (s *Server) SetProduct(product string, o Outcome) {
 	s.products[strings.ToUpper(product)] = o
 }
 
-// FailTimes makes the next n requests for product and account answer fail, then
-// go on as before (scripted, per product, or invalid): "fail N times, then
-// succeed". Failures come first, as an outage does, before any JomPAY rule.
+// FailTimes makes the next n requests for product and account, bill
+// presentments and payments alike, answer fail, then go on as before
+// (scripted, per product, or invalid): "fail N times, then succeed". Failures
+// come first, as an outage does, before any JomPAY rule. A payment answered
+// a failure was not made, unless the failure is fail.AfterPaying().
+//
+// An unknown outcome, to test that a payment is never made twice: with n
+// above the client's retries (3 by default),
+//
+//	srv.FailTimes("TNB", account, 4, iimmpacttest.Raw(503, nil, "").AfterPaying())
+//
+// makes Pay return an error matching iimmpact.ErrOutcomeUnknown after the
+// payment was made; asking again (Pay with the same Payment, or
+// PayUntilFinal under iimmpact.WithPaymentPolling for a fast test) answers it.
 func (s *Server) FailTimes(product, account string, n int, fail Outcome) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -354,7 +365,7 @@ func (s *Server) answer(r *http.Request, body []byte, now time.Time, rec *Reques
 	rec.Authenticated = true
 	switch r.URL.Path {
 	case "/v2/topup":
-		return s.pay(body, now)
+		return s.payOrFail(body, now)
 	case "/v2/balance":
 		return s.balance(now)
 	}
@@ -444,6 +455,33 @@ func decodeSecret(secret string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("secret is not Base64")
+}
+
+// takeFailure returns the next failure FailTimes queued for product and
+// account, if any.
+func (s *Server) takeFailure(product, account string) (Outcome, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := key{strings.ToUpper(product), account}
+	fails := s.failures[k]
+	if len(fails) == 0 {
+		return Outcome{}, false
+	}
+	s.failures[k] = fails[1:]
+	return fails[0], true
+}
+
+// payOrFail answers a payment, or the failure FailTimes queued for it.
+func (s *Server) payOrFail(body []byte, now time.Time) (int, http.Header, []byte, time.Duration) {
+	req, _, _ := readPayment(body)
+	fail, failing := s.takeFailure(req.Product, req.Account)
+	if !failing {
+		return s.pay(body, now)
+	}
+	if fail.paidFirst {
+		s.pay(body, now)
+	}
+	return s.render(fail, strings.ToUpper(req.Product), now)
 }
 
 // outcome picks the scripted answer, after the JomPAY rules.

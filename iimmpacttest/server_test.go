@@ -473,3 +473,30 @@ func TestFailureAccountsAreTheVendorsAndACopy(t *testing.T) {
 	delete(accounts, "60123450043")
 	assert.Contains(t, FailureAccounts(), "60123450043", "a caller's copy changes nothing")
 }
+
+// FailTimes applies to payments too: a failure answered instead of the
+// payment creates nothing; one AfterPaying is the documented recipe for an
+// unknown outcome, which asking again resolves without a second charge.
+func TestFailTimesOnPayments(t *testing.T) {
+	srv := Start(t, WithClientOptions(iimmpact.WithRetryBackoff(time.Millisecond, 2*time.Millisecond),
+		iimmpact.WithPaymentPolling(time.Millisecond, 2*time.Millisecond)))
+	p := iimmpact.Payment{RefID: "order-1", Product: "TNB", Account: "220012345678", Amount: "45.94"}
+
+	srv.FailTimes("TNB", p.Account, 1, Raw(http.StatusTooManyRequests, nil, `{"message":"slow down"}`))
+	srv.FailTimes("TNB", p.Account, 4, Raw(http.StatusServiceUnavailable, nil, "").AfterPaying())
+	_, err := srv.Client.Pay(context.Background(), p)
+	require.ErrorIs(t, err, iimmpact.ErrOutcomeUnknown, "503s after the payment was made")
+	assert.Equal(t, 1, srv.Charges(p.Account), "the 429 made nothing, the first 503 the payment, the rest nothing new")
+
+	tx, err := srv.Client.PayUntilFinal(context.Background(), p)
+	require.NoError(t, err)
+	assert.Equal(t, iimmpact.TransactionSucceeded, tx.Status)
+	assert.Equal(t, 1, srv.Charges(p.Account))
+	assert.Equal(t, 1, srv.Payments())
+
+	q := iimmpact.Payment{RefID: "order-2", Product: "TNB", Account: "220087654321", Amount: "10.00"}
+	srv.FailTimes("TNB", q.Account, 4, Raw(http.StatusServiceUnavailable, nil, ""))
+	_, err = srv.Client.Pay(context.Background(), q)
+	require.ErrorIs(t, err, iimmpact.ErrOutcomeUnknown, "the client cannot know a 503 made nothing")
+	assert.Equal(t, 0, srv.Charges(q.Account), "a failure answered instead of the payment makes nothing")
+}

@@ -8,10 +8,12 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
 	"github.com/iimmpact-go/iimmpact/examples/internal/progress"
 )
@@ -111,13 +113,20 @@ func each[T any](ctx context.Context, workers int, items []T, fn func(T)) {
 	wg.Wait()
 }
 
-// askPending asks again about every payment the file leaves pending, with
-// its refid and amount, before any other payment or bill.
+// askPending asks again about every payment the file leaves pending, before
+// any other payment or bill: with the instruction's own refid for the
+// attempt, and only when the instruction still makes the payment that was
+// sent (its fingerprint). A changed instruction is held, never paid blindly.
 func (j *job) askPending(ctx, calls context.Context, ins []instruction) []pendingPay {
 	var pend []pendingPay
 	for in := range j.hist.pendingOf(ins) {
 		r := j.hist.last[in.id]
-		pend = append(pend, pendingPay{in: in, refid: r.RefID, attempt: r.Attempt, amount: r.AmountSen, mayExist: true})
+		p := pendingPay{in: in, refid: in.refID(j.period, r.Attempt), attempt: r.Attempt, amount: r.AmountSen, mayExist: true}
+		if r.Fingerprint == "" || fingerprint(p.payment()) != r.Fingerprint {
+			j.hold(in.id, fmt.Sprintf("its payment %s is pending, and the instruction no longer makes that payment (its product, account, extras or the amount changed since it was sent): not asked, not paid; restore the row as it was to ask about it", p.refid))
+			continue
+		}
+		pend = append(pend, p)
 	}
 	return j.stillPending(ctx, pend, func(p pendingPay) bool {
 		return j.stopReason() == "" && j.settle(p, j.pay(calls, p)) == statusPending
@@ -156,9 +165,20 @@ type answer struct {
 	err error
 }
 
+// payment is what p sends.
+func (p pendingPay) payment() iimmpact.Payment { return p.in.payment(p.refid, p.amount) }
+
 func (j *job) pay(ctx context.Context, p pendingPay) answer {
-	tx, err := j.client.Pay(ctx, p.in.payment(p.refid, p.amount))
+	tx, err := j.client.Pay(ctx, p.payment())
 	return answer{tx, err}
+}
+
+// hold keeps an instruction from paying for the rest of the run, and says why.
+func (j *job) hold(id, why string) {
+	j.mu.Lock()
+	j.hist.held[id] = why
+	j.mu.Unlock()
+	j.prog.Say(fmt.Sprintf("instruction %s is held: %s", id, why))
 }
 
 // settle records what a payment came to and returns the status recorded.
@@ -175,32 +195,47 @@ func (j *job) settle(p pendingPay, a answer) string {
 		case iimmpact.TransactionFailed, iimmpact.TransactionRefunded:
 			r.Status, r.Reason = statusFailed, "the API answered "+string(a.tx.Status)
 			r.Retry = retryable(code) && p.attempt < maxAttempts
-			if code == 43 {
+			if code == codeWallet { // the wallet, never the bill: the next attempt pays after a top-up
+				r.Retry, r.Wallet = p.attempt < maxRefIDs, true
 				j.stop(stopWallet)
+				j.short(p.amount)
 			}
 		default:
 			r.Status, r.Reason = statusPending, "the API answered "+string(a.tx.Status)
 		}
 	case errors.Is(a.err, iimmpact.ErrOutcomeUnknown), p.mayExist:
-		r.Status, r.Reason = statusPending, a.err.Error()
-		if errors.Is(a.err, iimmpact.ErrBlocked) {
+		r.Status, r.Reason, r.Fingerprint = statusPending, a.err.Error(), fingerprint(p.payment())
+		if blocked(a.err) {
 			j.stop(stopBlocked)
 		}
 	case errors.As(a.err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest:
 		r.Status, r.Reason, r.RequestID = statusFailed, a.err.Error(), apiErr.RequestID
-		if apiErr.Code == "43" {
+		if apiErr.Code == strconv.Itoa(codeWallet) {
 			r.Status = statusNotSent // nothing was created: the same refid after a top-up
 			j.stop(stopWallet)
 			j.short(p.amount)
 		}
-	default: // nothing was created: the quota, the breaker, a 401, 403 or 429
+	default: // nothing was created: the quota, the breaker, a 401, 403 or 429, a stop
 		r.Status, r.Reason = statusNotSent, a.err.Error()
-		if errors.Is(a.err, iimmpact.ErrBlocked) || (errors.As(a.err, &apiErr) && apiErr.StatusCode == http.StatusForbidden) {
+		if blocked(a.err) {
 			j.stop(stopBlocked)
 		}
 	}
+	if r.Status == statusPending {
+		r.Fingerprint = fingerprint(p.payment())
+	}
 	_ = j.write(r)
 	return r.Status
+}
+
+// codeWallet is the vendor's code for insufficient wallet credit.
+const codeWallet = 43
+
+// blocked reports an error that says IIMMPACT answers 403 to this IP: the
+// breaker's, or a 403 itself (the first request of a run may meet the block).
+func blocked(err error) bool {
+	var apiErr *iimmpact.APIError
+	return errors.Is(err, iimmpact.ErrBlocked) || (errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden)
 }
 
 func (j *job) short(sen int64) {
@@ -232,7 +267,7 @@ func (j *job) present(calls context.Context, todo []instruction) []plan {
 	for i, r := range j.client.BillPresentments(calls, queries, j.workers) {
 		attempt, _ := j.hist.next(todo[i].id)
 		plans[i] = decide(todo[i], r.Bill, r.Err, attempt)
-		if errors.Is(r.Err, iimmpact.ErrBlocked) {
+		if blocked(r.Err) {
 			j.stop(stopBlocked)
 		}
 	}
@@ -244,39 +279,51 @@ func (j *job) present(calls context.Context, todo []instruction) []plan {
 // fixed amount when there is no bill to present.
 func decide(in instruction, bill *iimmpact.Bill, err error, attempt int) plan {
 	p := plan{in: in, attempt: attempt}
-	rec := func(status, reason string, amount int64) plan {
-		p.rec = &record{ID: in.id, Status: status, Reason: reason, AmountSen: amount, Attempt: attempt}
-		if bill != nil {
-			p.rec.RequestID = bill.RequestID
-		}
+	status, reason, amount := rule(in, bill, err)
+	if status == "" {
+		p.amount = amount
 		return p
 	}
-	d := bill.Decision()
-	owed := int64(-1)
-	if d.Action == iimmpact.ActionShow && bill.Data.Outstanding.State() == iimmpact.Returned {
-		owed = bill.Data.Outstanding.Sen()
-	}
-	switch {
-	case d.Action == iimmpact.ActionBlock:
-		return rec(statusInvalidAccount, d.Message, 0)
-	case errors.Is(err, iimmpact.ErrNotSent), errors.Is(err, iimmpact.ErrBlocked), errors.Is(err, context.Canceled):
-		return rec(statusNotSent, err.Error(), 0)
-	case owed == 0:
-		return rec(statusNothingDue, "", 0)
-	case owed > in.maxSen:
-		return rec(statusOverLimit, fmt.Sprintf("the bill is RM %s, above the limit of RM %s: review it", ringgit(owed), ringgit(in.maxSen)), owed)
-	case owed > 0:
-		p.amount = owed
-	case in.fixedSen > in.maxSen:
-		return rec(statusOverLimit, fmt.Sprintf("the fixed amount RM %s is above the limit of RM %s", ringgit(in.fixedSen), ringgit(in.maxSen)), in.fixedSen)
-	case in.fixedSen > 0:
-		p.amount = in.fixedSen
-	case err != nil:
-		return rec(statusNotSent, err.Error(), 0) // no bill for now: the next run asks again
-	default:
-		return rec(statusNoBill, string(d.Reason), 0)
+	p.rec = &record{ID: in.id, Status: status, Reason: reason, AmountSen: amount, Attempt: attempt}
+	if bill != nil {
+		p.rec.RequestID = bill.RequestID
 	}
 	return p
+}
+
+// rule returns the status to record, with its reason and amount, or "" and
+// the amount to pay.
+func rule(in instruction, bill *iimmpact.Bill, err error) (status, reason string, amount int64) {
+	d := bill.Decision()
+	switch {
+	case d.Action == iimmpact.ActionBlock:
+		return statusInvalidAccount, in.scrub(d.Message), 0
+	case errors.Is(err, iimmpact.ErrNotSent), blocked(err), errors.Is(err, context.Canceled):
+		return statusNotSent, err.Error(), 0
+	case d.Action == iimmpact.ActionShow && bill.Data.Outstanding.State() == iimmpact.Returned:
+		return billRule(in, bill.Data.Outstanding.Sen())
+	case in.fixedSen > in.maxSen:
+		return statusOverLimit, fmt.Sprintf("the fixed amount %s is above the limit of %s", cli.Ringgit(in.fixedSen), cli.Ringgit(in.maxSen)), in.fixedSen
+	case in.fixedSen > 0:
+		return "", "", in.fixedSen
+	case err != nil:
+		return statusNotSent, err.Error(), 0 // no bill for now: the next run asks again
+	}
+	return statusNoBill, string(d.Reason), 0
+}
+
+// billRule is the rule for a bill that says what is owed: nothing owed (0,
+// or a credit below 0) is nothing due, a fixed amount or not.
+func billRule(in instruction, owed int64) (status, reason string, amount int64) {
+	switch {
+	case owed < 0:
+		return statusNothingDue, "the bill shows a credit of " + cli.Ringgit(-owed), 0
+	case owed == 0:
+		return statusNothingDue, "", 0
+	case owed > in.maxSen:
+		return statusOverLimit, fmt.Sprintf("the bill is %s, above the limit of %s: review it", cli.Ringgit(owed), cli.Ringgit(in.maxSen)), owed
+	}
+	return "", "", owed
 }
 
 // budget hands out the wallet to the payments in input order: a payment the
@@ -319,7 +366,9 @@ func (j *job) payAll(ctx, calls context.Context, plans []plan) []pendingPay {
 			_ = j.write(record{ID: p.in.id, Status: statusNotSent, AmountSen: p.amount, Attempt: p.attempt, Reason: "the run stopped: " + why})
 			return false
 		}
-		if j.write(record{ID: p.in.id, RefID: p.refid, Attempt: p.attempt, Status: statusPending, AmountSen: p.amount, Reason: reasonSending}) != nil {
+		intent := record{ID: p.in.id, RefID: p.refid, Attempt: p.attempt, Status: statusPending, AmountSen: p.amount, Reason: reasonSending,
+			Fingerprint: fingerprint(p.payment())}
+		if j.write(intent) != nil {
 			return false // the intent could not be recorded: nothing is sent
 		}
 		return j.settle(p, j.pay(calls, p)) == statusPending
@@ -336,7 +385,7 @@ func (j *job) await(ctx context.Context, pend []pendingPay, wait time.Duration) 
 	defer cancel()
 	j.prog.Say(fmt.Sprintf("waiting up to %s for %d payments still being processed", wait, len(pend)))
 	each(ctx, len(pend), pend, func(p pendingPay) {
-		tx, err := j.client.PayUntilFinal(ctx, p.in.payment(p.refid, p.amount))
+		tx, err := j.client.PayUntilFinal(ctx, p.payment())
 		if errors.Is(err, iimmpact.ErrOutcomeUnknown) {
 			return // nothing final yet: it stays pending
 		}
@@ -346,7 +395,7 @@ func (j *job) await(ctx context.Context, pend []pendingPay, wait time.Duration) 
 }
 
 // summary says what the period's records hold, and what to do next.
-func (j *job) summary(w io.Writer, ins []instruction, walletAfter string) {
+func (j *job) summary(w io.Writer, ins []instruction, walletAfter iimmpact.Amount) {
 	counts := map[string]int{}
 	var paid, pending int64
 	for _, in := range ins {
@@ -376,9 +425,9 @@ func (j *job) summary(w io.Writer, ins []instruction, walletAfter string) {
 	for _, k := range keys {
 		fmt.Fprintf(w, " %s %d;", k, counts[k])
 	}
-	fmt.Fprintf(w, " paid RM %s in all (RM %s this run), RM %s pending", ringgit(paid), ringgit(j.paidSen), ringgit(pending))
-	if walletAfter != "" {
-		fmt.Fprintf(w, "; wallet after RM %s", walletAfter)
+	fmt.Fprintf(w, " paid %s in all (%s this run), %s pending", cli.Ringgit(paid), cli.Ringgit(j.paidSen), cli.Ringgit(pending))
+	if walletAfter.State() == iimmpact.Returned {
+		fmt.Fprintf(w, "; wallet after %s", cli.Ringgit(walletAfter.Sen()))
 	}
 	fmt.Fprintln(w)
 }

@@ -34,13 +34,13 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// The exit statuses.
+// The exit statuses: the examples' one table (cli.ExitTable).
 const (
-	exitOK      = 0 // every instruction reached a final state for the period
-	exitUsage   = 2 // bad flags, environment or input
-	exitAgain   = 3 // stopped with work left: run it again
-	exitBlocked = 4 // IIMMPACT answers 403 to this IP: run it again after the block
-	exitWallet  = 5 // the wallet is short: top it up and run it again
+	exitOK      = cli.ExitOK      // every instruction reached a final state for the period
+	exitUsage   = cli.ExitUsage   // bad flags, environment or input
+	exitAgain   = cli.ExitAgain   // stopped with work left: run it again
+	exitBlocked = cli.ExitBlocked // IIMMPACT answers 403 to this IP: run it again after the block
+	exitWallet  = cli.ExitWallet  // the wallet is short: top it up and run it again
 )
 
 const usage = `usage: autopay -instructions FILE -out FILE [flags]
@@ -51,7 +51,7 @@ decides, then pays exactly once:
   a bill owing more than 0, up to
   max_amount                         pays what is owed: paid
   a bill above max_amount            does not pay: over_limit, for review
-  a bill owing nothing               nothing_due
+  a bill owing nothing, or a credit  nothing_due (a fixed amount too)
   no bill (hide) and an amount       pays the fixed amount
   no bill and no amount              no_bill
 
@@ -69,25 +69,35 @@ Instructions (-instructions FILE, or - for standard input):
 
 Exactly once:
   A payment's refid is ID-YYYYMM-N: the instruction's id, the period and the
-  attempt. Before a payment is sent its intent is written to -out and synced;
-  a run after any crash (a deploy, OOM, kill -9) asks again about every
-  payment the file leaves pending, with the same refid and amount, before any
-  other payment or bill, and the API answers with that payment instead of
-  paying again. A new attempt (a new refid) follows only a final failure the
-  vendor says may pass (47 service unavailable, 55 provider timeout), at most
-  3 a period; every other failure is final for the period.
+  attempt, always derived, whatever a line of -out says. Before a payment is
+  sent its intent is written to -out and synced, with a fingerprint of the
+  payment (a hash of its product, account, extras and amount); a run after
+  any crash (a deploy, OOM, kill -9) asks again about every payment the file
+  leaves pending, before any other payment or bill, and only when the
+  instruction still makes that payment: the API then answers with it instead
+  of paying again. An instruction changed since (another account or amount)
+  is held: reported, never paid, until its row is restored. A new attempt (a
+  new refid) follows only a final failure the vendor says may pass (47
+  service unavailable, 55 provider timeout: at most 3 a period) or the
+  wallet's (43: after the top-up); every other failure is final for the
+  period.
 
 Results (-out FILE):
-  JSON Lines, appended whole (created readable by its owner only): id, period,
-  refid, attempt, status (paid, pending, failed, invalid_account, over_limit,
-  nothing_due, no_bill, not_sent), amount_sen, code, reason, request_id,
-  retry and time. The last line of an instruction is its state. No account
-  or IC number is written.
+  JSON Lines, appended whole (created readable by its owner only), locked
+  for the run: a second run on the same file is refused (exit 3). Each line:
+  id, period, refid, attempt, status (paid, pending, failed, invalid_account,
+  over_limit, nothing_due, no_bill, not_sent), amount_sen, code, reason,
+  request_id, retry, wallet, fingerprint and time. The last line of an
+  instruction is its state. No account or IC number is written. The file
+  records; it never decides: a line autopay did not write stops the run
+  (exit 2), a record with a status, attempt or refid autopay does not write
+  holds its instruction, and a pending payment whose instruction was removed
+  is named until its row is back.
 
 The wallet:
   Before its first payment autopay reads the wallet's balance, pays in input
-  order what it covers, and then stops cleanly, saying how much more the rest
-  needs; an insufficient-credit answer (code 43) mid-run stops it the same way.
+  order what it covers, and then stops cleanly, saying how much to top up;
+  an insufficient-credit answer (code 43) mid-run stops it the same way.
 
 Environment:
   IIMMPACT_API_KEY      the API key (iimm_prod_... or iimm_dev_...)
@@ -96,16 +106,17 @@ Environment:
   With none of the three set, autopay runs on the built-in sandbox, a new one
   each run. Setting only some of them is an error.
 
-Exit status:
-  0  every instruction reached a final state for the period
-  2  bad flags, environment or input (a bad row is reported; the rest run)
-  3  stopped with work left (pending payments, a signal, an outcome not yet
-     known, results that could not be written): run it again
-  4  IIMMPACT answers 403 to this IP: run it again after the block (240 minutes)
-  5  the wallet is short: top it up and run it again
+SIGINT or SIGTERM: nothing new is sent after it (no bill, no payment, no
+ask; calls waiting for a quota slot end at once); the requests already
+written get -grace (30 s), and a payment whose answer did not come is
+recorded as pending. Every call waits for its quota slot (-quota) instead of
+being refused.
 
-SIGINT or SIGTERM stops handing out work at once; payments in flight get
--grace (30 s) and are recorded as pending when their answer did not come.
+What the exit statuses mean for autopay: 0, every instruction reached a
+final state for the period; 2, a bad flag, a bad row (reported; the rest
+run) or a line of -out autopay did not write; 3, pending payments, held
+instructions, a signal, a failure that may pass, results not written, or
+another run using -out; 4 and 5 stop every payment of the run.
 
 Examples:
   autopay -instructions standing.csv -out autopay-2026-12.jsonl
@@ -191,12 +202,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	out, prior, err := jobfile.OpenResults(o.out, stdout)
-	if err != nil {
+	switch {
+	case errors.Is(err, jobfile.ErrInUse):
+		fmt.Fprintf(stderr, "autopay: %v: another autopay run has it; it was left as it is: run it again when that run ends\n", err)
+		return exitAgain
+	case err != nil:
 		fmt.Fprintln(stderr, "autopay:", err)
 		return exitUsage
 	}
+	hist, err := readHistory(prior, o.period)
+	if err != nil {
+		out.Close()
+		fmt.Fprintf(stderr, "autopay: %s: %v\n", o.out, err)
+		return exitUsage
+	}
 	prog := progress.New(stderr, "autopay", len(ins), time.Now)
-	opts := []iimmpact.Option{iimmpact.WithTimeout(o.timeout), iimmpact.WithObserver(prog)}
+	// Every call waits for its quota slot as long as the run goes on: a
+	// payment is paced like a bill, never refused for a slot it could have
+	// waited for (after a signal the wait ends at once: cli.Calls).
+	opts := []iimmpact.Option{iimmpact.WithTimeout(o.timeout), iimmpact.WithObserver(prog), iimmpact.WithQuotaWait(quotaWait)}
 	if n, window, _ := parseQuota(o.quota); n > 0 {
 		opts = append(opts, iimmpact.WithQuota(n, window))
 	}
@@ -210,12 +234,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		defer sandbox.Close()
 		fmt.Fprintln(stderr, "autopay: no IIMMPACT_ variables are set: using the built-in sandbox (a new one each run)")
 	}
-	j := &job{client: client, out: out, period: o.period, prog: prog, workers: o.workers, now: time.Now, hist: readHistory(prior, o.period)}
-	for _, in := range ins {
-		if in.err != nil {
-			fmt.Fprintf(stderr, "autopay: %s line %d: %v: not paid\n", o.instructions, in.line, in.err)
-		}
-	}
+	j := &job{client: client, out: out, period: o.period, prog: prog, workers: o.workers, now: time.Now, hist: hist}
+	reportUnpayable(stderr, o, ins, hist)
 	defer context.AfterFunc(ctx, func() {
 		prog.Say(fmt.Sprintf("stopping: no more work is handed out; payments in flight get %s", o.grace))
 	})()
@@ -224,14 +244,36 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	prog.Stop()
 	syncErr := out.Close()
 	j.summary(stderr, ins, walletAfter)
-	return j.status(stderr, ins, ctx.Err() != nil, syncErr)
+	return j.status(stderr, ins, walletAfter, ctx.Err() != nil, syncErr)
 }
+
+// reportUnpayable names, before the run, the instructions it will not pay:
+// bad rows, instructions held by a line of the results file, and pending
+// payments whose instruction is gone.
+func reportUnpayable(w io.Writer, o options, ins []instruction, hist history) {
+	for _, in := range ins {
+		switch why := hist.held[in.id]; {
+		case in.err != nil:
+			fmt.Fprintf(w, "autopay: %s line %d: %v: not paid\n", o.instructions, in.line, in.err)
+		case why != "":
+			fmt.Fprintf(w, "autopay: instruction %s is held: %s: %s; nothing is paid for it until the line is fixed\n", in.id, o.out, why)
+		}
+	}
+	for _, r := range hist.orphans(ins) {
+		fmt.Fprintf(w, "autopay: instruction %s is no longer in %s, but its payment %s (%s) is pending: it cannot be asked about without its row; put the row back as it was\n",
+			r.ID, o.instructions, r.RefID, cli.Ringgit(r.AmountSen))
+	}
+}
+
+// quotaWait is how long a call may wait for its quota slot: as long as the
+// run goes on.
+const quotaWait = 24 * time.Hour
 
 // runPeriod asks about the pending payments first, then presents the bills
 // of the instructions left to do and pays them, then waits for the payments
 // still being processed. It returns the wallet's balance after, when known.
-func (j *job) runPeriod(ctx context.Context, ins []instruction, wait, grace time.Duration) string {
-	calls, stopCalls := jobfile.AfterGrace(ctx, grace)
+func (j *job) runPeriod(ctx context.Context, ins []instruction, wait, grace time.Duration) iimmpact.Amount {
+	calls, stopCalls := cli.Calls(ctx, grace)
 	defer stopCalls()
 	pending := j.askPending(ctx, calls, ins)
 	var todo []instruction
@@ -243,20 +285,20 @@ func (j *job) runPeriod(ctx context.Context, ins []instruction, wait, grace time
 	}
 	if len(todo) == 0 || j.stopReason() != "" || ctx.Err() != nil {
 		j.await(calls, pending, wait)
-		return ""
+		return j.walletAfter(calls)
 	}
 	bal, err := j.client.Balance(calls)
 	switch {
 	case err != nil:
 		j.prog.Say("the wallet's balance could not be read: " + err.Error())
-		if errors.Is(err, iimmpact.ErrBlocked) {
+		if blocked(err) {
 			j.stop(stopBlocked)
 		}
-		return ""
+		return iimmpact.Amount{}
 	case !bal.CanPay:
 		j.prog.Say("this API key may not make payments (the wallet is read-only)")
 		j.stop(stopWallet)
-		return bal.Amount.String()
+		return bal.Amount
 	}
 	j.wallet = bal.Amount.Sen()
 	plans := j.present(calls, todo)
@@ -264,21 +306,31 @@ func (j *job) runPeriod(ctx context.Context, ins []instruction, wait, grace time
 		pending = append(pending, j.payAll(ctx, calls, j.budget(plans))...)
 	}
 	j.await(calls, pending, wait)
-	if after, err := j.client.Balance(calls); err == nil {
-		return after.Amount.String()
+	return j.walletAfter(calls)
+}
+
+// walletAfter reads the wallet's balance at the end of a run that paid or
+// was stopped by the wallet; the zero Amount when it was not read.
+func (j *job) walletAfter(calls context.Context) iimmpact.Amount {
+	if j.paidSen == 0 && j.stopReason() != stopWallet && !j.walletShort {
+		return iimmpact.Amount{}
 	}
-	return ""
+	after, err := j.client.Balance(calls)
+	if err != nil {
+		return iimmpact.Amount{}
+	}
+	return after.Amount
 }
 
 // status says how the run ended and returns its exit status.
-func (j *job) status(w io.Writer, ins []instruction, signalled bool, syncErr error) int {
-	left, bad := 0, 0
+func (j *job) status(w io.Writer, ins []instruction, wallet iimmpact.Amount, signalled bool, syncErr error) int {
+	left, bad := len(j.hist.orphans(ins)), 0
 	for _, in := range ins {
 		r, ok := j.hist.last[in.id]
 		switch {
 		case in.err != nil:
 			bad++
-		case !ok || !r.final():
+		case !ok || !r.final() || j.hist.held[in.id] != "":
 			left++
 		}
 	}
@@ -287,7 +339,7 @@ func (j *job) status(w io.Writer, ins []instruction, signalled bool, syncErr err
 		fmt.Fprintf(w, "autopay: IIMMPACT answers 403 to this IP: it looks blocked (240 minutes after 30,000 requests in 5 minutes); %d instructions are not final: run it again after the block\n", left)
 		return exitBlocked
 	case why == stopWallet || j.walletShort:
-		fmt.Fprintf(w, "autopay: the wallet is short: the payments not made need RM %s more; top it up and run it again\n", ringgit(j.shortSen))
+		fmt.Fprintln(w, "autopay: "+j.topUp(wallet))
 		return exitWallet
 	case why == stopWrite || syncErr != nil:
 		err := j.writeErr
@@ -301,11 +353,26 @@ func (j *job) status(w io.Writer, ins []instruction, signalled bool, syncErr err
 		if signalled {
 			how = "stopped: run it again"
 		}
-		fmt.Fprintf(w, "autopay: %d instructions are not final yet (pending payments, a failure that may pass, work not sent): %s\n", left, how)
+		fmt.Fprintf(w, "autopay: %d instructions are not final yet (pending payments, held ones, a failure that may pass, work not sent): %s\n", left, how)
 		return exitAgain
 	case bad > 0:
 		fmt.Fprintf(w, "autopay: %d rows of the instructions are invalid and were not paid: fix them\n", bad)
 		return exitUsage
 	}
 	return exitOK
+}
+
+// topUp says how much the wallet needs: what the payments not made cost,
+// less what the wallet holds now (read at the end of the run, when it could
+// be).
+func (j *job) topUp(wallet iimmpact.Amount) string {
+	unpaid := "the payments not made need " + cli.Ringgit(j.shortSen)
+	if wallet.State() != iimmpact.Returned {
+		return "the wallet is short: " + unpaid + "; top it up and run it again"
+	}
+	need := j.shortSen - wallet.Sen()
+	if need <= 0 {
+		return "the wallet was short: " + unpaid + " and it now holds " + cli.Ringgit(wallet.Sen()) + ": run it again"
+	}
+	return "the wallet is short: " + unpaid + " and it holds " + cli.Ringgit(wallet.Sen()) + ": top it up by at least " + cli.Ringgit(need) + " and run it again"
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
@@ -126,7 +127,7 @@ func TestWalletStopsTheRun(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	code, stderr := runAutopay(t, "-instructions", in, "-out", out)
 	assert.Equal(t, exitWallet, code, stderr)
-	assert.Contains(t, stderr, "the payments not made need RM 35.00 more", "in input order: the rest after the first it cannot cover")
+	assert.Contains(t, stderr, "the payments not made need RM 35.00 and it holds RM 4.06: top it up by at least RM 30.94", "in input order: the rest after the first it cannot cover")
 	last, _ := states(t, out)
 	assert.Equal(t, "paid", last["a"].Status)
 	assert.Equal(t, "not_sent", last["b"].Status)
@@ -238,8 +239,8 @@ func TestBadRowsAreReportedAndTheRestRun(t *testing.T) {
 func TestFlagsAndHelp(t *testing.T) {
 	code, stderr := runAutopay(t, "-h")
 	assert.Equal(t, exitOK, code)
-	for _, want := range []string{"-instructions", "-out", "-period", "-workers", "-quota", "-wait", "Exit status", "0  every instruction",
-		"3  stopped with work left", "4  IIMMPACT answers 403", "5  the wallet is short", "ID-YYYYMM-N", "IIMMPACT_API_KEY", "built-in sandbox"} {
+	for _, want := range []string{"-instructions", "-out", "-period", "-workers", "-quota", "-wait", cli.ExitTable,
+		"ID-YYYYMM-N", "IIMMPACT_API_KEY", "built-in sandbox"} {
 		assert.Contains(t, stderr, want)
 	}
 	for args, msg := range map[string]string{
@@ -307,3 +308,7 @@ func TestSignalRecordsAPaymentInFlightAsPending(t *testing.T) {
 	assert.Equal(t, 1, srv.Charges("1234567890"))
 	assert.Equal(t, 1, srv.Charges("0123456789"))
 }
+
+var timeNow = time.Now
+
+const timeHour = time.Hour

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
 	"github.com/iimmpact-go/iimmpact/examples/internal/progress"
 )
@@ -101,7 +102,7 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 	if len(done) > 0 {
 		fmt.Fprintf(stderr, "billcheck: %s already has %d results: resuming with the rest\n", o.out, len(done))
 	}
-	calls, stopCalls := jobfile.AfterGrace(ctx, grace)
+	calls, stopCalls := cli.Calls(ctx, grace)
 	defer stopCalls()
 	handing, stopHanding := context.WithCancel(ctx)
 	defer stopHanding()
@@ -166,7 +167,7 @@ func (b *batchRun) status(w io.Writer, blocked bool, syncErr error) int {
 			err = syncErr
 		}
 		fmt.Fprintf(w, "billcheck: writing the results failed: %v\nbillcheck: %s; make room and run the same command again to resume\n", err, rest)
-		return exitWrite
+		return exitStopped
 	case blocked:
 		fmt.Fprintf(w, "billcheck: IIMMPACT answers 403 to this IP: it looks blocked (the vendor blocks an IP for 240 minutes after 30,000 requests in 5 minutes).\n"+
 			"billcheck: %s; run the same command again after %s to resume.\n", rest, b.s.now().Add(240*time.Minute).Format("15:04"))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,7 +249,7 @@ func TestBatchWriteFailureIsNotSuccess(t *testing.T) {
 	}
 	var stderr strings.Builder
 	code := run(context.Background(), []string{"-batch", writeFile(t, "a.csv", csv.String()), "-workers", "2"}, &failingWriter{n: 5}, &stderr)
-	assert.Equal(t, exitWrite, code, stderr.String())
+	assert.Equal(t, exitStopped, code, stderr.String())
 	assert.Contains(t, stderr.String(), "writing the results failed: no space left on device")
 	assert.Contains(t, stderr.String(), "5 results in this run")
 	assert.NotContains(t, stderr.String(), "50 results")
@@ -317,4 +318,30 @@ func countArrivals(t *testing.T, srv *iimmpacttest.Server) <-chan struct{} {
 // rows is a CSV with a product,account header and n copies of row.
 func rows(row string, n int) string {
 	return "product,account\n" + strings.Repeat(row+"\n", n)
+}
+
+// After a signal nothing new is sent: the rows waiting for a quota slot end
+// at once, without the grace meant for calls in flight.
+func TestBatchSendsNothingAfterASignal(t *testing.T) {
+	srv := iimmpacttest.NewHandler()
+	ctx, signal := context.WithCancel(context.Background())
+	defer signal()
+	var arrivals, after atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ctx.Err() != nil {
+			after.Add(1)
+		}
+		if arrivals.Add(1) == 3 {
+			signal() // SIGTERM, with this row in flight and the rest waiting for slots
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	env(t, map[string]string{"IIMMPACT_API_KEY": srv.APIKey, "IIMMPACT_HMAC_SECRET": srv.HMACSecret, "IIMMPACT_BASE_URL": front.URL})
+	in, out := writeFile(t, "a.csv", rows("AKSB,1234567890", 20)), filepath.Join(t.TempDir(), "results.jsonl")
+	var stdout, stderr strings.Builder
+	code := run(ctx, []string{"-batch", in, "-out", out, "-workers", "4", "-quota", "3/200ms"}, &stdout, &stderr)
+	assert.Equal(t, exitStopped, code, stderr.String())
+	assert.Zero(t, after.Load(), "no request arrives after the signal")
+	assert.Len(t, results(t, out), 3, "the three sent have their results")
 }

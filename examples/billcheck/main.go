@@ -42,14 +42,13 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// The exit statuses.
+// The exit statuses: the examples' one table (cli.ExitTable).
 const (
-	exitOK      = 0 // a decision for every account (show, hide or block)
-	exitErrors  = 1 // some call failed; its fail-open decision is printed
-	exitUsage   = 2 // bad flags, environment or input file
-	exitStopped = 3 // -batch stopped with rows that have no result; run it again to resume
-	exitBlocked = 4 // -batch stopped: IIMMPACT answers 403 to this IP; resume after the block
-	exitWrite   = 5 // -batch could not write or sync its results; make room and resume
+	exitOK      = cli.ExitOK       // a decision for every account (show, hide or block)
+	exitErrors  = cli.ExitFindings // some call failed; its fail-open decision is printed
+	exitUsage   = cli.ExitUsage    // bad flags, environment or input file
+	exitStopped = cli.ExitAgain    // -batch stopped with rows that have no result, or could not write them; run it again to resume
+	exitBlocked = cli.ExitBlocked  // -batch stopped: IIMMPACT answers 403 to this IP; resume after the block
 )
 
 const usage = `usage: billcheck -product CODE -account NUMBER [flags]
@@ -98,16 +97,11 @@ Environment:
   With none of the three set, billcheck runs on the built-in sandbox
   (billcheck -list shows its accounts). Setting only some of them is an error.
 
-Exit status:
-  0  a decision for every account (show, hide or block); with -batch, every
-     row of the file has a result, written and synced
-  1  a call failed; its fail-open decision is printed (-batch: some row has an error)
-  2  bad flags, a bad environment or an unreadable input file
-  3  -batch stopped (SIGINT or SIGTERM) with rows that have no result: it says
-     how many; run the same command again to resume
-  4  -batch stopped because IIMMPACT answers 403 to this IP; resume after the block
-  5  -batch could not write or sync its results (a full disk): make room and
-     run the same command again to resume
+What the exit statuses mean for billcheck: 0, a decision for every account
+(with -batch, every row has a result, written and synced); 1, a call failed
+and its fail-open decision is printed; 3, -batch stopped (a signal, results
+that could not be written, another run using -out) with rows that have no
+result: it says how many, and the same command resumes.
 
 Examples:
   billcheck -product AKSB -account 1234567890

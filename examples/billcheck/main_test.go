@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
@@ -188,8 +189,8 @@ func TestHelpListsEverything(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Empty(t, out)
 	for _, want := range []string{"-product", "-account", "-biller-code", "-ref2", "-amount", "-json", "-lang", "-list", "-timeout",
-		"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL", "built-in sandbox", "Exit status", "0  a decision", "1  a call failed", "2  bad flags",
-		"-batch", "-out", "-workers", "-quota", "Resume", "SIGTERM", "3  -batch stopped", "4  -batch stopped", "5  -batch could not write", "cron", "go build -o"} {
+		"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL", "built-in sandbox", cli.ExitTable, "0, a decision", "1, a call failed",
+		"-batch", "-out", "-workers", "-quota", "Resume", "SIGTERM", "3, -batch stopped", "cron", "go build -o"} {
 		assert.Contains(t, errOut, want)
 	}
 	code, _, noArgs := runBillcheck(t)

@@ -8,7 +8,8 @@ import (
 	"io"
 )
 
-// Parse sets fs's usage to usage, the flags and more, then parses args. It
+// Parse sets fs's usage to usage, the flags, more and the exit-status
+// table, then parses args. It
 // reports false, with the exit status to end with, when the command should
 // stop: 0 after -h, 2 for no arguments or a bad flag (the usage or the error
 // already printed).
@@ -18,6 +19,7 @@ func Parse(fs *flag.FlagSet, args []string, w io.Writer, usage, more string) (ex
 		_, _ = io.WriteString(w, usage)
 		fs.PrintDefaults()
 		_, _ = io.WriteString(w, more)
+		_, _ = io.WriteString(w, ExitTable)
 	}
 	if len(args) == 0 {
 		fs.Usage()

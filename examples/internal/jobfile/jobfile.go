@@ -7,7 +7,6 @@ package jobfile
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 )
 
 // MaxField bounds one CSV field: no account number, code or amount comes
@@ -146,16 +144,29 @@ type Results struct {
 	file *os.File // nil for standard output
 }
 
+// ErrInUse is matched by OpenResults' error when another run holds the
+// results file.
+var ErrInUse = errors.New("another run is using it")
+
 // OpenResults opens name for appending, created 0600 (results hold account
 // numbers, names and addresses), after cutting a last line a kill left torn,
 // and returns the whole lines it already holds. "" is standard output.
+//
+// The file is locked for the run (an advisory lock the system drops when the
+// process ends, however it ends): a second run on the same file, such as a
+// cron job that overlaps the last, is refused with ErrInUse instead of
+// tearing it. Every line is appended at the file's end in one write.
 func OpenResults(name string, stdout io.Writer) (*Results, [][]byte, error) {
 	if name == "" {
 		return &Results{w: stdout}, nil, nil
 	}
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := lock(f); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	data, err := io.ReadAll(f)
 	var lines [][]byte
@@ -167,9 +178,6 @@ func OpenResults(name string, stdout io.Writer) (*Results, [][]byte, error) {
 			}
 		}
 		err = f.Truncate(int64(len(whole)))
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekEnd)
 	}
 	if err != nil {
 		f.Close()
@@ -205,16 +213,4 @@ func (r *Results) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-// AfterGrace returns the context a job's calls run in: when ctx ends (a
-// signal), the job stops handing out work, and the calls in flight get grace
-// to finish before they are cancelled too.
-func AfterGrace(ctx context.Context, grace time.Duration) (context.Context, func()) {
-	calls, abandon := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(grace, abandon)
-		context.AfterFunc(calls, func() { t.Stop() })
-	})
-	return calls, func() { stop(); abandon() }
 }
