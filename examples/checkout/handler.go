@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"html/template"
@@ -35,6 +36,8 @@ type Handler struct {
 	orders     *orders
 	callback   http.Handler
 	payTimeout time.Duration
+	mint       minter
+	maxAmount  iimmpact.Amount // the most a pay form allows when no bill says what is owed
 	mux        *http.ServeMux
 }
 
@@ -53,6 +56,12 @@ type Config struct {
 	// TrustedProxies are the proxies in front of the checkout, whose
 	// X-Forwarded-For the callback handler reads.
 	TrustedProxies []netip.Prefix
+	// Secret is the key the checkout signs its refids and pay forms with:
+	// the same on every pod. Nil draws a key for this process alone.
+	Secret []byte
+	// MaxAmount is the most a shopper may pay when the biller shows no
+	// amount due; a shown bill caps the payment at what it says is owed.
+	MaxAmount iimmpact.Amount
 }
 
 // biller is one the page offers by name.
@@ -68,7 +77,13 @@ type catalog struct{ Products, JomPAY []biller }
 
 // NewHandler returns the checkout for client.
 func NewHandler(client *iimmpact.Client, cfg Config) *Handler {
-	h := &Handler{client: client, timeout: cfg.Timeout, logger: cfg.Logger, billers: cfg.Billers, orders: newOrders(), mux: http.NewServeMux()}
+	key := cfg.Secret
+	if key == nil {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key) // never fails; see crypto/rand.Read
+	}
+	h := &Handler{client: client, timeout: cfg.Timeout, logger: cfg.Logger, billers: cfg.Billers, orders: newOrders(maxOrders),
+		mint: minter{key: key, now: time.Now}, maxAmount: cfg.MaxAmount, mux: http.NewServeMux()}
 	var opts []iimmpact.CallbackOption
 	if cfg.CallbackIPs != nil {
 		opts = append(opts, iimmpact.WithCallbackIPs(cfg.CallbackIPs...))
@@ -162,10 +177,12 @@ type view struct {
 	Notice   string // why no bill is shown, or that payment was refused
 	Warning  string // the biller's network is interrupted
 	Refused  bool
-	PayOnly  bool      // the card holds only the payment form (after a payment error)
-	Pay      payForm   // the payment form of a bill the customer may pay
-	Order    orderView // where a payment stands, after POST /pay
-	Refresh  string    // the processing page asks again at this URL
+	PayOnly  bool    // the card holds only the payment form (after a payment error)
+	Pay      payForm // the payment form of a bill the customer may pay
+	// NothingDue: the bill shows nothing owed (0 or a credit): no pay form.
+	NothingDue bool
+	Order      orderView // where a payment stands, after POST /pay
+	Refresh    string    // the processing page asks again at this URL
 	// Checkout is the refid of the checkout this page's bill form starts or
 	// continues: minted with the form, carried through the bill to the pay
 	// form, so a double click, a refresh or a back-and-resubmit of either
@@ -181,13 +198,17 @@ type card struct {
 	Name, Code, Logo, Initials string
 	Amount, Due, EBill         string
 	Overdue                    bool
+	Nothing                    bool // nothing is owed: Amount says so
 	Details                    []iimmpact.Field
 }
 
-// SwitchURL is this page's form in the other language (the bill, and its
-// account number, are not carried in a URL).
+// SwitchURL is this page in the other language: a payment's own page, or
+// the form (the bill, and its account number, are not carried in a URL).
 func (v view) SwitchURL() string {
 	q := url.Values{"lang": {string(v.Other)}}
+	if v.Order.RefID != "" {
+		return "/payment/" + url.PathEscape(v.Order.RefID) + "?" + q.Encode()
+	}
 	if v.JomPAY {
 		q.Set("tab", "jompay")
 	}
@@ -210,9 +231,9 @@ func (h *Handler) newView(r *http.Request) view {
 	}
 	v.T = pageWords[v.Lang]
 	v.Query = h.queryFrom(r)
-	v.Checkout, v.NextCheckout = r.PostFormValue("checkout"), newRefID()
-	if !validRefID(v.Checkout) {
-		v.Checkout = newRefID()
+	v.Checkout, v.NextCheckout = r.PostFormValue("checkout"), h.mint.refID()
+	if !h.mint.minted(v.Checkout) {
+		v.Checkout = h.mint.refID()
 	}
 	v.JomPAY = strings.EqualFold(v.Query.Product, "JOMPAY") || r.FormValue("tab") == "jompay"
 	v.Chosen = h.billers.find(v.Query)
@@ -233,6 +254,10 @@ func (h *Handler) bill(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusUnprocessableEntity, v)
 		return
 	}
+	if o := h.orders.get(v.Checkout); o != nil && o.snapshot().state != stateRefused {
+		h.renderOrder(w, v, o, false) // the bill page resubmitted after its payment: that payment's page
+		return
+	}
 	bill, status, err := h.lookup(r.Context(), v.Query)
 	v.Looked = true
 	v.Decision = bill.Decision()
@@ -241,11 +266,14 @@ func (h *Handler) bill(w http.ResponseWriter, r *http.Request) {
 		v.Warning = fill(v.T.Interrupted, v.Card.Name)
 	}
 	v.Notice = v.notice(err)
-	if v.Decision.CanProceed {
-		v.Pay = payForm{RefID: v.Checkout, Amount: v.Query.Amount}
-		if bill.Decision().Action == iimmpact.ActionShow && bill.Data.Outstanding.Sen() > 0 {
-			v.Pay.Amount = bill.Data.Outstanding.String()
-		}
+	shown := v.Decision.Action == iimmpact.ActionShow && bill.Data.Outstanding.State() == iimmpact.Returned
+	switch {
+	case shown && bill.Data.Outstanding.Sen() <= 0:
+		v.NothingDue = true // nothing to pay: no pay form
+	case shown:
+		v.Pay = h.mint.payForm(h.mint.grantFor(v.Checkout, v.Query, bill.Data.Outstanding), bill.Data.Outstanding.String())
+	case v.Decision.CanProceed:
+		v.Pay = h.mint.payForm(h.mint.grantFor(v.Checkout, v.Query, h.maxAmount), v.Query.Amount)
 	}
 	h.render(w, http.StatusOK, v)
 }
@@ -335,6 +363,9 @@ func (v view) cardOf(bill *iimmpact.Bill, status *iimmpact.NetworkStatus) card {
 			c.Name = f.Value
 		case "outstanding":
 			c.Amount = f.Value
+			if bill.Data.Outstanding.State() == iimmpact.Returned && bill.Data.Outstanding.Sen() <= 0 {
+				c.Amount, c.Nothing = v.T.NothingDue, true
+			}
 		case "due_date":
 			c.Due, c.Overdue = fill(v.T.DueBy, v.date(bill)), overdue(bill)
 			if c.Overdue {
@@ -345,6 +376,9 @@ func (v view) cardOf(bill *iimmpact.Bill, status *iimmpact.NetworkStatus) card {
 		default:
 			c.Details = append(c.Details, f)
 		}
+	}
+	if c.Nothing {
+		c.Due, c.Overdue = "", false // no date to pay by when nothing is owed
 	}
 	if c.Name == "" {
 		c.Name = c.Code

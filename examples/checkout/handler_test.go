@@ -278,8 +278,9 @@ func TestFieldLeftEmptyHasNoLabel(t *testing.T) {
 	}))
 	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"77"}})
 	assert.Equal(t, []string{"Data balance"}, labels(page))
-	assert.Equal(t, "RM 0.00", page.byID("amount-due").Text())
+	assert.Equal(t, "Nothing to pay", page.byID("amount-due").Text(), "never RM 0.00 to pay")
 	assert.Nil(t, page.byID("due-date"), "no due date sent: none shown")
+	assert.Nil(t, page.byID("pay"), "no pay form when nothing is owed")
 }
 
 func TestSlowBillerDoesNotHangThePage(t *testing.T) {
@@ -307,29 +308,128 @@ func payFields(t *testing.T, page *node) url.Values {
 
 func TestPayDecidesAgainOnTheServer(t *testing.T) {
 	h, srv := newCheckout(t, time.Second)
-	for _, form := range []url.Values{
-		{"product": {"AKSB"}, "account": {"0000000000"}, "refid": {"co-test-1"}, "pay_amount": {"10.00"}},
-		{"product": {"JOMPAY"}, "account": {"8800123456"}, "biller_code": {"9999"}, "refid": {"co-test-2"}, "pay_amount": {"10.00"}, "ic_number": {"900101145678"}},
-	} {
-		code, page := post(t, h, "/pay", form)
-		assert.Equal(t, http.StatusUnprocessableEntity, code, "a hand-made POST for a blocked account is refused")
-		require.NotNil(t, page.byID("block-message"))
-		assert.Nil(t, page.byID("order"))
-		code, _ = post(t, h, "/pay", form)
-		assert.Equal(t, http.StatusUnprocessableEntity, code, "and refused again with the same refid")
-	}
+	srv.Set("AKSB", "1234567891", iimmpacttest.ValidBill(iimmpacttest.Data{"BillerName": "Air Kelantan", "Outstanding": json.Number("10.00")}),
+		iimmpacttest.InvalidAccount(iimmpacttest.MsgInvalidAccountNo))
+	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567891"}})
+	form := payFields(t, page) // a stale tab: the account was closed since
+	code, page := post(t, h, "/pay", form)
+	assert.Equal(t, http.StatusUnprocessableEntity, code, "an account the API now calls invalid is refused")
+	require.NotNil(t, page.byID("block-message"))
+	assert.Nil(t, page.byID("order"))
+	code, _ = post(t, h, "/pay", form)
+	assert.Equal(t, http.StatusUnprocessableEntity, code, "and refused again with the same refid")
 	assert.Zero(t, srv.Payments(), "no payment was sent")
 
-	code, _ := post(t, h, "/pay", url.Values{"product": {"AKSB"}})
+	code, _ = post(t, h, "/pay", url.Values{"product": {"AKSB"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
 }
 
+// A pay form the checkout did not mint, or one a shopper changed, is refused
+// before anything is sent: another refid (autopay's), another account,
+// another biller, more than the bill, an expired form.
+func TestPayTakesOnlyFormsItMinted(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	form := payFields(t, page)
+	other := func(key, value string) url.Values {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set(key, value)
+		return f
+	}
+	for name, f := range map[string]url.Values{
+		"autopay's refid":    other("refid", "water-kb-001-202701-1"),
+		"a refid of its own": other("refid", h.mint.refID()),
+		"another account":    other("account", "1234567899"),
+		"another product":    other("product", "TNB"),
+		"a larger limit":     other("max", "4594.00"),
+		"a later expiry":     other("expires", "99999999999"),
+		"no token":           other("token", ""),
+		"a hand-made form":   {"product": {"AKSB"}, "account": {"1234567890"}, "refid": {"co-test-1"}, "pay_amount": {"10.00"}},
+	} {
+		code, page := post(t, h, "/pay", f)
+		assert.Equal(t, http.StatusForbidden, code, name)
+		assert.Contains(t, page.byID("refused").Text(), "not one this shop gave you", name)
+	}
+	code, page := post(t, h, "/pay", other("pay_amount", "45.95"))
+	assert.Equal(t, http.StatusUnprocessableEntity, code, "more than the bill")
+	assert.Contains(t, page.byID("err-pay_amount").Text(), "at most RM 45.94")
+	assert.Zero(t, srv.Payments(), "nothing was sent")
+
+	h.mint.now = func() time.Time { return time.Now().Add(formLife + time.Minute) }
+	code, page = post(t, h, "/pay", form)
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Contains(t, page.byID("refused").Text(), "expired")
+	assert.Zero(t, srv.Payments())
+}
+
+// The receipt names the biller paid, with its code and the account masked,
+// even when an earlier attempt on the form was for another biller.
+func TestReceiptNamesTheBillerPaid(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	srv.SetBalance("10.00")
+	_, page := lookup(t, h, url.Values{"product": {"TNB"}, "account": {"220012345678"}, "checkout": {h.mint.refID()}})
+	tnb := payFields(t, page)
+	_, page = post(t, h, "/pay", tnb)
+	require.Equal(t, "refused", page.byID("order").attr["data-state"], "TNB refused: the wallet is short")
+	srv.SetBalance("100.00")
+	_, page = lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}, "checkout": {tnb.Get("refid")}})
+	_, page = post(t, h, "/pay", payFields(t, page))
+	require.Equal(t, "paid", page.byID("order").attr["data-state"])
+	receipt := map[string]string{}
+	for _, dd := range page.byID("receipt").all(func(c *node) bool { return c.name == "dd" }) {
+		receipt[dd.attr["data-key"]] = dd.Text()
+	}
+	assert.Equal(t, "Air Kelantan", receipt["biller"])
+	assert.Equal(t, "AKSB", receipt["biller_code"])
+	assert.Equal(t, "••••••7890", receipt["account"])
+}
+
+// A payment being processed is never evicted by traffic that moved no
+// money: its page never says "not found".
+func TestProcessingIsNeverEvicted(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	h.orders = newOrders(5)
+	srv.SetPaymentSteps(2)
+	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	form := payFields(t, page)
+	_, page = post(t, h, "/pay", form)
+	require.Equal(t, "processing", page.byID("order").attr["data-state"])
+	for range 20 { // posts for an account the API now calls invalid: no money moves
+		srv.Set("AKSB", "1234567899", iimmpacttest.ValidBill(iimmpacttest.Data{"Outstanding": json.Number("1.00")}), iimmpacttest.InvalidAccount(iimmpacttest.MsgInvalidAccountNo))
+		_, p := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567899"}})
+		code, _ := post(t, h, "/pay", payFields(t, p))
+		require.Equal(t, http.StatusUnprocessableEntity, code)
+	}
+	code, page := get(t, h, "/payment/"+form.Get("refid"))
+	assert.Equal(t, http.StatusOK, code)
+	assert.NotEqual(t, "refused", page.byID("order").attr["data-state"])
+}
+
+// A refused order's GET page holds no pay form, so no account in a hidden
+// input; its language switch stays on the payment's page.
+func TestOrderPagesKeepTheAccountOutAndSwitchInPlace(t *testing.T) {
+	h, srv := newCheckout(t, time.Second)
+	srv.SetBalance("10.00")
+	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	form := payFields(t, page)
+	_, page = post(t, h, "/pay", form)
+	require.Equal(t, "refused", page.byID("order").attr["data-state"])
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/payment/"+form.Get("refid"), nil))
+	assert.NotContains(t, rec.Body.String(), "1234567890", "no account on a GET page")
+	page = parseHTML(t, rec.Body)
+	assert.Nil(t, page.byID("pay"))
+	assert.Equal(t, "/payment/"+form.Get("refid")+"?lang=ms", page.byID("lang-switch").attr["href"])
+}
 func TestPayShowsAReceipt(t *testing.T) {
 	h, srv := newCheckout(t, time.Second)
 	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
 	form := payFields(t, page)
 	assert.Equal(t, "45.94", form.Get("pay_amount"), "the amount due, to pay")
-	assert.Regexp(t, `^co-[a-z2-7]{26}$`, form.Get("refid"))
+	assert.Regexp(t, `^co-[a-z2-7]{32}$`, form.Get("refid"))
 	code, page := post(t, h, "/pay", form)
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
@@ -439,7 +539,7 @@ func TestPayFailedAtTheBillerOffersANewRefID(t *testing.T) {
 	form := payFields(t, page)
 	_, page = post(t, h, "/pay", form)
 	assert.Equal(t, "failed", page.byID("order").attr["data-state"])
-	assert.Equal(t, "The biller could not take this payment. You have not been charged. (code 47)", page.byID("not-charged").Text())
+	assert.Equal(t, "The biller could not take this payment. You have not been charged.", page.byID("not-charged").Text(), "no vendor code for shoppers")
 	assert.NotEqual(t, form.Get("refid"), payFields(t, page).Get("refid"), "another attempt needs a new refid")
 }
 
@@ -724,13 +824,17 @@ func TestStylesheetIsServed(t *testing.T) {
 }
 
 func TestProductsFile(t *testing.T) {
-	c, err := parseCatalog(strings.NewReader("product,name,biller_code,needs_ref2\ntnb,Tenaga Nasional Berhad\nJOMPAY,MBPJ Cukai Taksiran,5454,yes\n"))
+	c, err := parseCatalog(strings.NewReader("product,name,biller_code,needs_ref2\ntnb,Tenaga Nasional Berhad,,\nJOMPAY,MBPJ Cukai Taksiran,5454,yes\n"))
 	require.NoError(t, err)
 	assert.Equal(t, []biller{{Product: "TNB", Name: "Tenaga Nasional Berhad"}}, c.Products)
 	assert.Equal(t, []biller{{Product: "JOMPAY", Code: "5454", Name: "MBPJ Cukai Taksiran", NeedsRef2: true}}, c.JomPAY)
 	for text, msg := range map[string]string{
-		"product,name\nTNB\n":         "needs a product and a name",
-		"product,name\nJOMPAY,MBPJ\n": "without its biller_code",
+		"product,name\nTNB,\n":                            "needs a product and a name",
+		"product,name\nTNB\n":                             "line 2 has 1 fields",
+		"product,name\nJOMPAY,MBPJ\n":                     "without its biller_code",
+		"TNB,Tenaga Nasional Berhad\nAKSB,Air Kelantan\n": `the header names column "tnb"`, // no header: never a biller lost in silence
+		"product,name\n":                                  "names no biller",
+		"AKSB,Air Kelantan\n":                             `the header names column "aksb"`,
 	} {
 		_, err := parseCatalog(strings.NewReader(text))
 		assert.ErrorContains(t, err, msg)
@@ -752,19 +856,15 @@ func TestBillPageResubmitKeepsTheRefID(t *testing.T) {
 	_, page = post(t, h, "/pay", payFields(t, page))
 	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
 	_, page = lookup(t, h, q) // back, and resubmit the bill page
-	again := payFields(t, page)
-	assert.Equal(t, minted, again.Get("refid"))
-	assert.Empty(t, again.Get("pay_amount"), "the biller now says nothing is owed: the shopper types an amount")
-	again.Set("pay_amount", "45.94") // the shopper pays the same again
-	_, page = post(t, h, "/pay", again)
 	assert.Equal(t, "paid", page.byID("order").attr["data-state"], "the same payment's receipt")
+	assert.Nil(t, page.byID("pay"), "and no form to pay it again")
 	assert.Equal(t, 1, srv.Charges("1234567890"))
 	another := page.all(func(c *node) bool { return c.attr["name"] == "checkout" })
 	assert.Empty(t, another, "the receipt page has no bill form")
 
-	q.Set("checkout", "co-not/minted")
+	q = url.Values{"product": {"TNB"}, "account": {"220012345678"}, "checkout": {"co-not/minted"}}
 	_, page = lookup(t, h, q)
-	assert.Regexp(t, `^co-[a-z2-7]{26}$`, payFields(t, page).Get("refid"), "a refid the checkout did not mint is replaced")
+	assert.Regexp(t, `^co-[a-z2-7]{32}$`, payFields(t, page).Get("refid"), "a refid the checkout did not mint is replaced")
 }
 
 // A refused payment created nothing: the shopper may fix it (another amount)

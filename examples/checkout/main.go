@@ -17,7 +17,7 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
+	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
 	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
@@ -56,6 +58,16 @@ Environment:
   With none of the three set, the checkout runs on the built-in sandbox,
   iimmpacttest, in-process: its billers are offered, its wallet pays, and it
   calls the checkout back from loopback. Setting only some of them is an error.
+  CHECKOUT_SECRET       the key the checkout signs its refids and pay forms
+                        with, Base64 of 32 random bytes, the same on every pod
+                        (unset: one drawn for this process alone)
+
+Paying only what it showed:
+  A pay form carries a refid the checkout minted and a token over the refid,
+  the bill (product, account, biller code, Ref-2), the most it may pay (the
+  amount due, or -max-amount when the biller shows none) and an expiry (an
+  hour). A form it did not mint, or one changed in any of these, is refused
+  before anything is sent. A bill that owes nothing offers no payment.
 
 Deploying:
   SIGINT or SIGTERM stops accepting connections, lets the requests in flight
@@ -63,6 +75,10 @@ Deploying:
   Behind a reverse proxy, name it with -trusted-proxies so the callback
   handler reads X-Forwarded-For from it, and set the callback URL in the
   vendor's dashboard to https://YOUR-HOST/iimmpact/callback.
+
+What the exit statuses mean for the checkout: 0, it was stopped by SIGINT or
+SIGTERM and finished the requests in flight; 2, a bad flag or environment, or
+an address it could not listen on.
 
 Examples:
   checkout                                  # the sandbox, on http://127.0.0.1:8080
@@ -100,13 +116,15 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.DurationVar(&f.cfg.Timeout, "timeout", 5*time.Second, "deadline for a lookup: the network status and the bill together")
 	fs.DurationVar(&f.cfg.PayTimeout, "pay-timeout", 20*time.Second, "deadline for one payment call; past it the page says the payment is being processed")
-	fs.StringVar(&f.products, "products", "", "CSV `file` of the billers to offer: product,name[,biller_code,needs_ref2] (the sandbox's when it runs)")
+	fs.StringVar(&f.products, "products", "", "CSV `file` of the billers to offer, its first line naming the columns product,name[,biller_code,needs_ref2] (the sandbox's when it runs)")
+	maxAmount := fs.String("max-amount", "1000.00", "the most a shopper may pay, in ringgit, when the biller shows no amount due (a shown bill caps it at what is owed)")
 	callbackIPs := fs.String("callback-ips", "", "comma-separated `prefixes` to take callbacks from, instead of the vendor's callback IPs (staging and tests only)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated `prefixes` of the reverse proxies in front of the checkout")
 	fs.Usage = func() {
 		_, _ = io.WriteString(out, usage)
 		fs.PrintDefaults()
 		_, _ = io.WriteString(out, moreUsage)
+		_, _ = io.WriteString(out, cli.ExitTable)
 	}
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -115,7 +133,31 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	if f.cfg.CallbackIPs, err = prefixes(*callbackIPs); err == nil {
 		f.cfg.TrustedProxies, err = prefixes(*proxies)
 	}
+	if err == nil {
+		f.cfg.MaxAmount, err = iimmpact.ParseAmount(*maxAmount)
+		if err != nil || f.cfg.MaxAmount.Sen() <= 0 {
+			err = fmt.Errorf("-max-amount must be a positive amount such as 1000.00, not %q", *maxAmount)
+		}
+	}
+	if err == nil {
+		f.cfg.Secret, err = secretFromEnv()
+	}
 	return f, err
+}
+
+// secretFromEnv reads CHECKOUT_SECRET, the key every pod signs its refids
+// and pay forms with: Base64 of at least 32 bytes. Unset, each process
+// draws its own (forms do not survive a restart, nor cross pods).
+func secretFromEnv() ([]byte, error) {
+	v := os.Getenv("CHECKOUT_SECRET")
+	if v == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(key) < 32 {
+		return nil, errors.New("CHECKOUT_SECRET must be Base64 of at least 32 random bytes (openssl rand -base64 32)")
+	}
+	return key, nil
 }
 
 // prefixes reads a comma-separated list of addresses or prefixes; nil for "".
@@ -225,33 +267,36 @@ func readCatalog(name string) (catalog, error) {
 	return parseCatalog(f)
 }
 
+// catalogColumns are a -products file's columns; product and name are
+// required.
+var catalogColumns = []string{"product", "name", "biller_code", "needs_ref2"}
+
 func parseCatalog(r io.Reader) (catalog, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	records, err := cr.ReadAll()
+	rows, err := jobfile.ReadCSV(r, catalogColumns, catalogColumns[:2])
 	if err != nil {
-		return catalog{}, fmt.Errorf("-products: %w", err)
+		return catalog{}, fmt.Errorf("-products: %w (the first line names the columns: %s)", err, strings.Join(catalogColumns, ","))
 	}
 	var c catalog
-	for i, rec := range records {
-		if i == 0 {
-			continue // the header
+	for row := range rows {
+		if row.Err != nil {
+			return catalog{}, fmt.Errorf("-products: %w", row.Err)
 		}
-		for len(rec) < 4 {
-			rec = append(rec, "")
-		}
-		b := biller{Product: strings.ToUpper(strings.TrimSpace(rec[0])), Name: strings.TrimSpace(rec[1]), Code: strings.TrimSpace(rec[2]),
-			NeedsRef2: strings.EqualFold(strings.TrimSpace(rec[3]), "yes")}
+		f := row.Fields
+		b := biller{Product: strings.ToUpper(strings.TrimSpace(f["product"])), Name: strings.TrimSpace(f["name"]), Code: strings.TrimSpace(f["biller_code"]),
+			NeedsRef2: strings.EqualFold(strings.TrimSpace(f["needs_ref2"]), "yes")}
 		switch {
 		case b.Product == "" || b.Name == "":
-			return catalog{}, fmt.Errorf("-products: line %d needs a product and a name", i+1)
+			return catalog{}, fmt.Errorf("-products: line %d needs a product and a name", row.Line)
 		case b.Product == "JOMPAY" && b.Code == "":
-			return catalog{}, fmt.Errorf("-products: line %d is a JomPAY biller without its biller_code", i+1)
+			return catalog{}, fmt.Errorf("-products: line %d is a JomPAY biller without its biller_code", row.Line)
 		case b.Product == "JOMPAY":
 			c.JomPAY = append(c.JomPAY, b)
 		default:
 			c.Products = append(c.Products, b)
 		}
+	}
+	if len(c.Products)+len(c.JomPAY) == 0 {
+		return catalog{}, errors.New("-products: the file names no biller: after the header line (product,name,biller_code,needs_ref2), one biller a line")
 	}
 	return c, nil
 }

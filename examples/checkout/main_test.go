@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 )
 
 // On SIGTERM the checkout stops accepting and lets a request in flight
@@ -62,7 +64,8 @@ func TestHelpDocumentsTheSandboxAndTheEnvironment(t *testing.T) {
 	_, err := parseFlags([]string{"-h"}, &out)
 	assert.True(t, errors.Is(err, flag.ErrHelp))
 	for _, want := range []string{"-addr", "-timeout", "-pay-timeout", "-products", "-callback-ips", "-trusted-proxies",
-		"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL", "built-in sandbox", "SIGTERM", "/iimmpact/callback"} {
+		"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL", "built-in sandbox", "SIGTERM", "/iimmpact/callback",
+		"-max-amount", "CHECKOUT_SECRET", cli.ExitTable} {
 		assert.Contains(t, out.String(), want)
 	}
 	f, err := parseFlags([]string{"-callback-ips", "127.0.0.1, 10.0.0.0/8", "-trusted-proxies", "::1"}, io.Discard)
@@ -71,6 +74,11 @@ func TestHelpDocumentsTheSandboxAndTheEnvironment(t *testing.T) {
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("::1/128")}, f.cfg.TrustedProxies)
 	_, err = parseFlags([]string{"-callback-ips", "nope"}, io.Discard)
 	assert.ErrorContains(t, err, `"nope" is not an address`)
+	_, err = parseFlags([]string{"-max-amount", "RM 10"}, io.Discard)
+	assert.ErrorContains(t, err, "-max-amount must be a positive amount")
+	t.Setenv("CHECKOUT_SECRET", "c2hvcnQ=")
+	_, err = parseFlags(nil, io.Discard)
+	assert.ErrorContains(t, err, "CHECKOUT_SECRET must be Base64 of at least 32 random bytes")
 }
 
 // A POST whose body stalls does not hold its connection: the read timeout

@@ -3,10 +3,8 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +27,6 @@ const (
 // account and IC numbers in memory only, and only for maxAge.
 type order struct {
 	refid   string
-	biller  string
 	created time.Time
 	turn    sync.Mutex // one POST at a time decides and sends: a double click waits for the first
 
@@ -40,17 +37,21 @@ type order struct {
 // orderState is where an order stands.
 type orderState struct {
 	payment iimmpact.Payment // replaced only while nothing was created
+	max     iimmpact.Amount  // the most its pay form allows
 	state   string
 	tx      *iimmpact.Transaction // the last answer
 	reason  string                // why it was refused, for the shopper
 }
 
-// orders are the checkout's payments by refid, the oldest dropped past
-// maxOrders or maxAge.
+// orders are the checkout's payments by refid. Past maxAge, or at its limit,
+// the oldest that moved no money or is final is dropped; one being sent or
+// processed never is, whatever the traffic: when every order kept is, a new
+// one is refused as busy.
 type orders struct {
 	mu    sync.Mutex
 	m     map[string]*order
 	queue []string // refids, oldest first
+	limit int
 }
 
 const (
@@ -58,40 +59,58 @@ const (
 	maxAge    = 24 * time.Hour
 )
 
-func newOrders() *orders { return &orders{m: map[string]*order{}} }
+// errBusy refuses an order while every kept order is being processed.
+var errBusy = errors.New("every order kept is being processed")
+
+func newOrders(limit int) *orders { return &orders{m: map[string]*order{}, limit: limit} }
 
 // add keeps o under its refid, or returns the order that already has it.
-func (s *orders) add(o *order) (*order, bool) {
+func (s *orders) add(o *order) (*order, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old := s.m[o.refid]; old != nil {
-		return old, false
+		return old, nil
 	}
-	for len(s.queue) > 0 && (len(s.queue) >= maxOrders || time.Since(s.m[s.queue[0]].created) > maxAge) {
-		delete(s.m, s.queue[0])
-		s.queue = s.queue[1:]
+	s.evict(o.created)
+	if len(s.m) >= s.limit {
+		return nil, errBusy
 	}
 	s.m[o.refid] = o
 	s.queue = append(s.queue, o.refid)
-	return o, true
+	return o, nil
+}
+
+// evict drops the orders past maxAge and, at the limit, the oldest order
+// that may go: never one being sent or processed.
+func (s *orders) evict(now time.Time) {
+	if len(s.m) < s.limit && (len(s.queue) == 0 || now.Sub(s.m[s.queue[0]].created) <= maxAge) {
+		return
+	}
+	kept := s.queue[:0]
+	for _, refid := range s.queue {
+		o := s.m[refid]
+		full := len(s.m) >= s.limit
+		if o.mayGo() && (full || now.Sub(o.created) > maxAge) {
+			delete(s.m, refid)
+			continue
+		}
+		kept = append(kept, refid)
+	}
+	s.queue = kept
+}
+
+// mayGo reports an order no payment depends on any more: refused (nothing
+// was created) or final.
+func (o *order) mayGo() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.state == stateRefused || o.final()
 }
 
 func (s *orders) get(refid string) *order {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.m[refid]
-}
-
-// newRefID mints the refid of one checkout, with its bill form: it is kept in
-// the pages (never in a URL but the processing page's), so a double click, a
-// refresh or a back-and-resubmit sends the same one, and the API never
-// charges twice.
-func newRefID() string { return "co-" + strings.ToLower(rand.Text()) }
-
-// validRefID reports a refid this checkout minted.
-func validRefID(s string) bool {
-	rest, ok := strings.CutPrefix(s, "co-")
-	return ok && len(rest) == 26 && strings.Trim(rest, "abcdefghijklmnopqrstuvwxyz234567") == ""
 }
 
 // record takes in what Pay answered and returns the state the shopper sees.
@@ -161,8 +180,10 @@ func (o *order) replace(p iimmpact.Payment) bool {
 
 // pay decides again on the server (a page, a stale tab or a hand-made POST
 // must never pay an account the API calls invalid), then pays with the
-// refid the page was given. The same refid again (a double click, a
-// refresh) asks about the same payment and never pays twice.
+// refid the page was given. It takes only a pay form this checkout minted,
+// unchanged, for this bill and up to its amount (see minter). The same refid
+// again (a double click, a refresh) asks about the same payment and never
+// pays twice.
 func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r)
 	p := v.payment(r)
@@ -170,14 +191,30 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusUnprocessableEntity, v)
 		return
 	}
-	if !v.checkPayment(p) {
+	g, err := h.mint.grantOf(r, v.Query)
+	if err != nil {
+		v.Refused, v.Notice = true, v.T.NotMinted
+		if errors.Is(err, errExpired) {
+			v.Notice = v.T.Expired
+		}
+		h.logger.Info("pay form refused: nothing sent", "product", v.Query.Product, "why", err.Error())
+		h.render(w, http.StatusForbidden, v)
+		return
+	}
+	if !v.checkPayment(p, g.max) {
 		v.Looked, v.PayOnly = true, true
 		v.Card = v.cardOf(nil, nil)
 		v.Decision = iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: true}
+		v.Pay = h.mint.payForm(g, p.Amount)
 		h.render(w, http.StatusUnprocessableEntity, v)
 		return
 	}
-	o, _ := h.orders.add(&order{refid: p.RefID, biller: v.Chosen.Name, created: time.Now(), orderState: orderState{payment: p}})
+	o, err := h.orders.add(&order{refid: p.RefID, created: time.Now(), orderState: orderState{payment: p, max: g.max}})
+	if err != nil {
+		v.Refused, v.Notice = true, v.T.refusal("busy")
+		h.render(w, http.StatusServiceUnavailable, v)
+		return
+	}
 	o.turn.Lock()
 	defer o.turn.Unlock()
 	if !o.replace(p) {
@@ -185,21 +222,29 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusConflict, v)
 		return
 	}
-	if state := o.snapshot().state; state == stateNew || state == stateRefused {
-		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
-		bill, err := h.client.BillPresentment(ctx, v.Query)
-		cancel()
-		h.log(v.Query, bill, err)
-		if v.Decision = bill.Decision(); !v.Decision.CanProceed {
-			o.refuse("blocked") // nothing was sent
-			v.Looked, v.Refused = true, true
-			v.Card = v.cardOf(nil, nil)
-			h.render(w, http.StatusUnprocessableEntity, v)
-			return
-		}
+	if state := o.snapshot().state; (state == stateNew || state == stateRefused) && !h.decideAgain(w, r, v, o) {
+		return
 	}
 	h.ask(r.Context(), o)
-	h.renderOrder(w, v, o)
+	h.renderOrder(w, v, o, true)
+}
+
+// decideAgain presents the bill again before a payment is first sent: an
+// account the API calls invalid is refused, and nothing is sent. It reports
+// whether the payment may go.
+func (h *Handler) decideAgain(w http.ResponseWriter, r *http.Request, v view, o *order) bool {
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	bill, err := h.client.BillPresentment(ctx, v.Query)
+	cancel()
+	h.log(v.Query, bill, err)
+	if v.Decision = bill.Decision(); v.Decision.CanProceed {
+		return true
+	}
+	o.refuse("blocked") // nothing was sent
+	v.Looked, v.Refused = true, true
+	v.Card = v.cardOf(nil, nil)
+	h.render(w, http.StatusUnprocessableEntity, v)
+	return false
 }
 
 // status answers GET /payment/{refid}: the processing page's refresh. It
@@ -215,7 +260,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	if o.snapshot().state == stateProcessing {
 		h.ask(r.Context(), o)
 	}
-	h.renderOrder(w, v, o)
+	h.renderOrder(w, v, o, false)
 }
 
 // ask sends the order's payment (its status, when it was sent before) and
@@ -247,8 +292,10 @@ func (h *Handler) confirm(ctx context.Context, cb *iimmpact.Callback) {
 	h.ask(ctx, o)
 }
 
-// renderOrder shows where a payment stands.
-func (h *Handler) renderOrder(w http.ResponseWriter, v view, o *order) {
+// renderOrder shows where a payment stands. Only the answer to a POST
+// carries a pay form to fix a refused payment or try a failed one again: a
+// GET page never holds the account, even in a hidden input.
+func (h *Handler) renderOrder(w http.ResponseWriter, v view, o *order, post bool) {
 	st := o.snapshot()
 	p, state := st.payment, st.state
 	if state == stateNew {
@@ -257,23 +304,25 @@ func (h *Handler) renderOrder(w http.ResponseWriter, v view, o *order) {
 	v.Query = iimmpact.Query{Product: p.Product, Account: p.Account, BillerCode: p.BillerCode, Ref2: p.Ref2}
 	v.JomPAY = strings.EqualFold(v.Query.Product, "JOMPAY")
 	v.Chosen = h.billers.find(v.Query)
-	v.Order = orderView{State: state, RefID: p.RefID, Biller: cmp.Or(o.biller, p.Product), Amount: "RM " + amount(p)}
+	biller := cmp.Or(v.Chosen.Name, p.Product) // the biller of the payment, whatever an earlier form named
+	v.Order = orderView{State: state, RefID: p.RefID, Biller: biller, Amount: "RM " + amount(p)}
 	switch state {
 	case statePaid:
-		v.Order.Receipt = v.receipt(p, o.biller, st.tx)
+		v.Order.Receipt = v.receipt(p, biller, st.tx)
 	case stateProcessing:
 		v.Refresh = "/payment/" + p.RefID + "?lang=" + string(v.Lang)
 	case stateRefused:
 		v.Decision = iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: st.reason != "blocked"}
 		v.Order.Message = v.T.refusal(st.reason)
-		v.Pay = payForm{RefID: p.RefID, Amount: p.Amount} // fix and send the same refid
+		if post {
+			v.Pay = h.mint.payForm(h.mint.grantFor(p.RefID, v.Query, st.max), p.Amount) // fix and send the same refid
+		}
 	case stateFailed:
 		v.Decision = iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: true}
 		v.Order.Message = v.T.Failed
-		if st.tx != nil && st.tx.Code >= 0 {
-			v.Order.Message += " (" + v.T.Code + " " + strconv.Itoa(st.tx.Code) + ")"
+		if post {
+			v.Pay = h.mint.payForm(h.mint.grantFor(h.mint.refID(), v.Query, st.max), p.Amount) // another attempt needs a new refid
 		}
-		v.Pay = payForm{RefID: newRefID(), Amount: p.Amount} // another attempt needs a new refid
 	case stateRefunded:
 		v.Order.Message = v.T.Refunded
 	}
@@ -295,10 +344,11 @@ type orderView struct {
 	Receipt                               []iimmpact.Field
 }
 
-// payForm is the payment step of the bill card.
+// payForm is the payment step of the bill card: the grant minted for it
+// (refid, the most it may pay, until when, and their token) and the amount
+// to show.
 type payForm struct {
-	RefID  string
-	Amount string
+	RefID, Amount, Max, Expires, Token string
 }
 
 // payment reads the payment form. The amount is what the shopper pays; the
@@ -311,32 +361,34 @@ func (v view) payment(r *http.Request) iimmpact.Payment {
 	return p
 }
 
-// checkPayment attaches the payment's rule errors to the pay form's fields.
-func (v *view) checkPayment(p iimmpact.Payment) bool {
-	v.Pay = payForm{RefID: p.RefID, Amount: p.Amount}
+// checkPayment attaches the payment's rule errors to the pay form's fields;
+// the amount must be at most max, what the form was minted for.
+func (v *view) checkPayment(p iimmpact.Payment, max iimmpact.Amount) bool {
 	var pe *iimmpact.PaymentError
-	if !errors.As(p.Validate(), &pe) {
-		return true
-	}
-	switch pe.Field {
-	case "amount":
+	switch a, _ := iimmpact.ParseAmount(p.Amount); {
+	case errors.As(p.Validate(), &pe) && pe.Field == "amount":
 		v.Errors["pay_amount"] = v.T.BadAmount
-	case "ic_number":
+	case pe != nil && pe.Field == "ic_number":
 		v.Errors["ic_number"] = v.T.NeedIC
-	case "refid":
-		v.Pay.RefID = newRefID()
-		v.Errors["pay_amount"] = v.T.Expired
-	default:
+	case pe != nil:
 		v.Errors["pay_amount"] = fill(v.T.codes[iimmpact.QueryBadCharacter], pe.Field)
+	case a.Sen() > max.Sen():
+		v.Errors["pay_amount"] = fill(v.T.AtMost, max.Ringgit())
 	}
-	return false
+	return len(v.Errors) == 0
 }
 
-// receipt lists what the shopper keeps of a payment.
+// receipt lists what the shopper keeps of a payment: the account masked.
 func (v view) receipt(p iimmpact.Payment, biller string, tx *iimmpact.Transaction) []iimmpact.Field {
+	code := p.Product
+	if v.JomPAY {
+		code = p.BillerCode
+	}
 	rows := []iimmpact.Field{
 		{Key: "amount", Label: v.T.PaidAmount, Value: "RM " + amount(p)},
-		{Key: "biller", Label: v.T.Product, Value: cmp.Or(biller, p.Product)},
+		{Key: "biller", Label: v.T.Product, Value: biller},
+		{Key: "biller_code", Label: v.T.BillerCode, Value: code},
+		{Key: "account", Label: v.label("account"), Value: masked(p.Account)},
 		{Key: "status", Label: v.T.Status, Value: v.T.Succeeded},
 		{Key: "refid", Label: v.T.Reference, Value: p.RefID},
 	}
@@ -352,7 +404,7 @@ func (v view) receipt(p iimmpact.Payment, biller string, tx *iimmpact.Transactio
 	return rows
 }
 
-// masked shows the last four characters of an IC number.
+// masked shows the last four characters of an IC or account number.
 func masked(ic string) string {
 	if len(ic) <= 4 {
 		return strings.Repeat("•", len(ic))

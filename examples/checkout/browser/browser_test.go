@@ -10,6 +10,7 @@ package browser
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -210,6 +211,7 @@ func TestTheCheckoutAsAShopperSeesIt(t *testing.T) {
 		{name: "block", product: "AKSB", acct: "0000000000", action: "block"},
 		{name: "interruption", product: "SYABAS", acct: "3000000001", action: "hide", canPay: true, warning: true},
 		{name: "jompay", jompay: true, action: "show", amount: "RM 356.00", canPay: true},
+		{name: "nothing-due", product: "TNB", acct: "220000000000", action: "show"},
 	}
 	for _, size := range [][2]int{{390, 844}, {1280, 800}} {
 		for _, lang := range []string{"en", "ms"} {
@@ -227,6 +229,13 @@ func TestTheCheckoutAsAShopperSeesIt(t *testing.T) {
 						s.lookUp(t, base, lang, st.product, st.acct)
 					}
 					assert.Equal(t, st.action, eval[string](t, s, `document.querySelector('#bill').dataset.action`), st.name)
+					if st.name == "nothing-due" {
+						nothing := map[string]string{"en": "Nothing to pay", "ms": "Tiada apa-apa perlu dibayar"}[lang]
+						assert.Equal(t, nothing, s.text(t, "#amount-due"), "never RM 0.00 to pay")
+						assert.False(t, eval[bool](t, s, `!!document.querySelector('#proceed') || !!document.querySelector('#due-date')`), "no pay button, no date to pay by")
+						s.screenshot(t, fmt.Sprintf("%s-%s-%d", st.name, lang, size[0]))
+						continue
+					}
 					assert.Equal(t, st.canPay, !eval[bool](t, s, `document.querySelector('#proceed').disabled`), "%s: the button's state", st.name)
 					assert.True(t, s.visible(t, "#proceed"), "%s: the button is on screen without scrolling", st.name)
 					if st.amount != "" {
@@ -277,6 +286,21 @@ func TestPayingAsAShopper(t *testing.T) {
 	exe := chromium(t)
 	srv := iimmpacttest.NewServer()
 	t.Cleanup(srv.Close)
+	// Each payment has a bill of its own: a bill paid owes nothing after,
+	// and a bill that owes nothing offers no payment.
+	accounts := map[string]map[string]string{}
+	for i, lang := range []string{"en", "ms"} {
+		accounts[lang] = map[string]string{}
+		for j, use := range []string{"paid", "processing", "refused", "double"} {
+			product, owed := "AKSB", "45.94"
+			if use == "processing" || use == "double" {
+				product, owed = "TNB", "120.50"
+			}
+			account := fmt.Sprintf("10000000%d%d", i, j)
+			srv.Set(product, account, iimmpacttest.ValidBill(iimmpacttest.Data{"Outstanding": json.Number(owed)}))
+			accounts[lang][use] = account
+		}
+	}
 	base := startCheckoutWith(t, []string{"IIMMPACT_API_KEY=" + srv.APIKey, "IIMMPACT_HMAC_SECRET=" + srv.HMACSecret, "IIMMPACT_BASE_URL=" + srv.URL},
 		"-callback-ips", "127.0.0.1/32,::1/128", "-products", writeProducts(t))
 	srv.SetCallbackURL(base + "/iimmpact/callback")
@@ -288,8 +312,8 @@ func TestPayingAsAShopper(t *testing.T) {
 		t.Run(lang, func(t *testing.T) {
 			s := newShopper(t, exe, 390, 844)
 			want := titles[lang]
-			// pay checks a bill and pays amount: a bill paid before owes
-			// nothing, as the sandbox's biller says, so the shopper types it.
+			acct := accounts[lang]
+			// pay checks a bill and pays amount, at most what it owes.
 			pay := func(product, account, amount string) {
 				s.lookUp(t, base, lang, product, account)
 				require.True(t, s.visible(t, "#proceed"), "the pay button is on screen")
@@ -297,18 +321,22 @@ func TestPayingAsAShopper(t *testing.T) {
 					chromedp.WaitVisible(chromedp.CSS("#order")))
 			}
 
-			before := srv.Charges("1234567890")
-			pay("AKSB", "1234567890", "45.94")
+			pay("AKSB", acct["paid"], "45.94")
 			assert.Equal(t, "paid", eval[string](t, s, `document.querySelector('#order').dataset.state`))
 			assert.Equal(t, want[0], s.text(t, "#order-title"))
 			assert.Equal(t, "RM 45.94", s.text(t, "#paid-amount"))
 			assert.True(t, s.visible(t, "#paid-amount"))
-			assert.Equal(t, before+1, srv.Charges("1234567890"))
+			assert.Equal(t, "••••••"+acct["paid"][6:], eval[string](t, s, `document.querySelector('#receipt dd[data-key="account"]').textContent`))
+			assert.Equal(t, 1, srv.Charges(acct["paid"]))
 			s.screenshot(t, "paid-"+lang+"-390")
+			// The language switch keeps the receipt, in the other language.
+			other := map[string]string{"en": "ms", "ms": "en"}[lang]
+			s.do(t, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="`+other+`"] #order[data-state="paid"]`)))
+			assert.Equal(t, titles[other][0], s.text(t, "#order-title"))
 
 			srv.SetPaymentSteps(1)
 			loads := s.pageLoads(t)
-			pay("TNB", "220012345678", "120.50")
+			pay("TNB", acct["processing"], "120.50")
 			srv.SetPaymentSteps(0) // for the payments after this one
 			assert.Equal(t, "processing", eval[string](t, s, `document.querySelector('#order').dataset.state`))
 			assert.Equal(t, want[1], s.text(t, "#order-title"))
@@ -320,34 +348,34 @@ func TestPayingAsAShopper(t *testing.T) {
 			s.screenshot(t, "processing-then-paid-"+lang+"-390")
 
 			srv.SetBalance("1.00")
-			pay("AKSB", "1234567890", "45.94")
+			pay("AKSB", acct["refused"], "45.94")
 			assert.Equal(t, "refused", eval[string](t, s, `document.querySelector('#order').dataset.state`))
 			assert.Equal(t, want[2], s.text(t, "#order-title"))
 			assert.Contains(t, s.text(t, "#not-charged"), want[3])
-			assert.Equal(t, before+1, srv.Charges("1234567890"), "not charged")
+			assert.Zero(t, srv.Charges(acct["refused"]), "not charged")
 			s.screenshot(t, "refused-"+lang+"-390")
 			srv.SetBalance("1000.00")
 
-			// A double click, then back and submit again: one charge.
-			account := map[string]string{"en": "220012345678", "ms": "220012345678"}[lang]
-			charged := srv.Charges(account)
+			// A double click, then back and submit the bill page again: one
+			// charge, and the resubmitted page is that payment's receipt.
+			account := acct["double"]
 			s.lookUp(t, base, lang, "TNB", account)
 			s.do(t, chromedp.SetValue(chromedp.CSS("#pay-amount"), "10.00"), chromedp.DoubleClick(chromedp.CSS("#proceed")),
 				chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
 			// Back to the bill page (a POST answered no-store: Chromium asks to
-			// resubmit it), then resubmit it and pay again.
+			// resubmit it), then resubmit it.
 			back, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 			_ = chromedp.Do(back, chromedp.NavigateBack()) // net::ERR_CACHE_MISS until it is resubmitted
 			cancel()
-			s.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#proceed")), chromedp.SetValue(chromedp.CSS("#pay-amount"), "10.00"),
-				chromedp.Click(chromedp.CSS("#proceed")), chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
-			assert.Equal(t, charged+1, srv.Charges(account), "a double submit and a resubmit charge once")
+			s.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#order[data-state="paid"]`)))
+			assert.False(t, eval[bool](t, s, `!!document.querySelector('#proceed')`), "no pay button on the receipt")
+			assert.Equal(t, 1, srv.Charges(account), "a double submit and a resubmit charge once")
 			s.screenshot(t, "double-submit-"+lang+"-390")
 
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			for _, u := range s.urls {
-				for _, secret := range []string{"1234567890", "220012345678"} {
+				for _, secret := range acct {
 					assert.NotContains(t, u, secret, "no account number in any URL the browser visited")
 				}
 			}
