@@ -201,7 +201,8 @@ func TestCallbackAnswerIsWholeBeforeHandleReturns(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	defer func() { close(release); <-returned }()
-	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(callbackBody))
+	client := &http.Client{Timeout: 10 * time.Second} // a vendor with a short timeout, so a failure cannot hang
+	resp, err := client.Post(srv.URL, "application/json", strings.NewReader(callbackBody))
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body) // with a chunked answer this waits for handle
 	resp.Body.Close()

@@ -59,6 +59,8 @@ func TestOptionsRejectBadValues(t *testing.T) {
 		{"nil logger", WithLogger(nil), "WithLogger"},
 		{"zero body limit", WithMaxResponseSize(0), "WithMaxResponseSize"},
 		{"nil option", nil, "nil Option"},
+		{"no polling", WithPaymentPolling(0, time.Second), "WithPaymentPolling"},
+		{"polling backwards", WithPaymentPolling(2*time.Second, time.Second), "WithPaymentPolling"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -901,3 +901,19 @@ func TestProcessingStaysProcessingWhenAnAskFails(t *testing.T) {
 	fresh := &order{refid: "co-y"}
 	assert.Equal(t, stateRefused, fresh.record(nil, &iimmpact.APIError{StatusCode: 400, Code: "43"}), "a first send refused created nothing")
 }
+
+// The Malay page says "Penerima bayaran", not the English "Biller"; only
+// "Kod Biller", as JomPAY bills print it, stays.
+func TestMalayPageHasNoEnglishBiller(t *testing.T) {
+	h, _ := newCheckout(t, time.Second)
+	for _, form := range []url.Values{
+		{"product": {"AKSB"}, "account": {"1234567890"}, "lang": {"ms"}},
+		{"product": {"SYABAS"}, "account": {"3000000001"}, "lang": {"ms"}},
+	} {
+		_, page := lookup(t, h, form)
+		text := strings.ReplaceAll(page.Text(), "Kod Biller", "")
+		assert.NotContains(t, strings.ToLower(text), "biller", "%v", form)
+	}
+	_, page := get(t, h, "/?lang=ms")
+	assert.NotContains(t, strings.ToLower(strings.ReplaceAll(page.Text(), "Kod Biller", "")), "biller")
+}
