@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/iimmpact-go/iimmpact/internal/quota"
 	"github.com/iimmpact-go/iimmpact/internal/retry"
 )
 
@@ -269,11 +270,111 @@ func (e *blockedError) Unwrap() error {
 	return e.last
 }
 
-// callError is every error a call returns: the cause with the call's prefix
-// ("iimmpact: bill presentment: "), its text redacted. When redaction changed
-// the text, the cause's own text still holds what was removed, so the chain is
-// reachable only for matching: errors.Is, and errors.As to the package's own
-// error types, whose fields are redacted already.
+// ErrOutcomeUnknown is matched by the error of a payment that may have been
+// made: the request may have reached the API and its answer was not read
+// (no answer, a 5xx after the retries, a deadline mid-call, a 200 that cannot
+// be read, a status the SDK does not know, an answer about another payment).
+// Do not tell the customer it failed and do not pay again with a new refid:
+// ask again with the same Payment (Pay or PayUntilFinal) until the answer is
+// final. Such an error matches nothing else, so a check for another error
+// cannot mistake it for "not charged".
+var ErrOutcomeUnknown = errors.New("iimmpact: the payment may have been made: ask again with the same Payment")
+
+// outcomeUnknownError hides its cause from errors.Is and errors.As: only
+// ErrOutcomeUnknown matches it.
+type outcomeUnknownError struct{ cause error }
+
+func (e *outcomeUnknownError) Error() string {
+	return ErrOutcomeUnknown.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "iimmpact: ")
+}
+
+func (e *outcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
+
+// unlessProven is a payment's error: err itself only when the call proves
+// nothing was created, else ErrOutcomeUnknown. Nothing is created for a call
+// that sent nothing, or whose every answer was 400, 401, 403 or 429 and that
+// never lost an attempt.
+func unlessProven(err error, unsure bool, sent int, last *response) error {
+	if err == nil || errors.Is(err, ErrOutcomeUnknown) {
+		return err
+	}
+	if !unsure && (sent == 0 || (last != nil && refusedUncreated(last.status))) {
+		return err
+	}
+	return &outcomeUnknownError{err}
+}
+
+// refusedUncreated reports the statuses with which the API creates no
+// transaction: 400 (validation failed; the same refid may be sent again),
+// 401, 403 and 429.
+func refusedUncreated(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		return true
+	}
+	return false
+}
+
+// errorOf is the one place a call's failure becomes the caller's error, as
+// go-github's CheckResponse turns a response into one: cause is what the
+// loop ended with (an attempt's error, the classifier's for a malformed
+// answer, a context's or a stop's; nil when the last answer was not an
+// outcome) and last the last answer of any attempt. In order:
+//   - the last answer that was not an outcome becomes an *APIError, joined to
+//     a cause that came after it;
+//   - a refusal of the quota guard becomes a *QuotaError or ErrBlocked's
+//     error, with the answer before it;
+//   - a call that may move money is ErrOutcomeUnknown unless it proves
+//     nothing was created (unlessProven);
+//   - the text is redacted and prefixed once ("iimmpact: payment: ...").
+//
+// It also returns the *APIError it made, first, for the breaker.
+func (c *Client) errorOf(cl call, st attempts, last *response, cause error, malformed bool) (*APIError, error) {
+	var apiErr *APIError
+	if last != nil && !malformed {
+		apiErr = newAPIError(c.redactor(cl, st.sigs), last, st.sent, c.envHint)
+	}
+	var full *quota.Full
+	var open *quota.Open
+	err := cause
+	switch {
+	case errors.As(cause, &full):
+		err = &QuotaError{RetryAfter: max(full.RetryAfter, time.Millisecond), last: apiErr} // never "retry after 0s"
+	case errors.As(cause, &open):
+		b := &blockedError{left: open.Left}
+		if last, ok := open.Last.(*APIError); ok {
+			copied := *last
+			b.last = &copied
+		}
+		err = b
+	case cause == nil:
+		err = apiErr
+	case apiErr != nil:
+		err = fmt.Errorf("%w (last answer: %w)", cause, apiErr)
+	}
+	if cl.charges {
+		err = unlessProven(err, st.unsure, st.sent, last)
+	}
+	return apiErr, c.redacted(cl, st.sigs, err)
+}
+
+// redacted is err with the call's prefix ("iimmpact: bill presentment: "),
+// its text redacted.
+func (c *Client) redacted(cl call, sigs []string, err error) error {
+	text := err.Error()
+	clean := c.redactor(cl, sigs).clean(text)
+	return &callError{
+		msg:    "iimmpact: " + strings.ReplaceAll(cl.op, "_", " ") + ": " + strings.TrimPrefix(clean, "iimmpact: "),
+		cause:  err,
+		hidden: clean != text,
+	}
+}
+
+// callError is every error a call returns: the cause with the call's prefix,
+// its text redacted. When redaction changed the text, the cause's own text
+// still holds what was removed, so the chain is reachable only for matching:
+// errors.Is, and errors.As to the package's own error types, whose fields
+// are redacted already.
 type callError struct {
 	msg    string
 	cause  error
@@ -291,12 +392,15 @@ func (e *callError) Unwrap() error {
 
 func (e *callError) Is(target error) bool { return e.hidden && errors.Is(e.cause, target) }
 
+// As reaches the package's error types through a redacted cause: their
+// fields hold nothing redaction removes. Every exported error type is here
+// (TestEveryErrorTypeIsReachable walks them).
 func (e *callError) As(target any) bool {
 	if !e.hidden {
 		return false
 	}
 	switch target.(type) {
-	case **APIError, **QueryError, **QuotaError:
+	case **APIError, **QueryError, **QuotaError, **PaymentError:
 		return errors.As(e.cause, target)
 	}
 	return false

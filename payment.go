@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -229,51 +228,6 @@ func (p Payment) body() []byte {
 	return out
 }
 
-// ErrOutcomeUnknown is matched by the error of a payment that may have been
-// made: the request may have reached the API and its answer was not read
-// (no answer, a 5xx after the retries, a deadline mid-call, a 200 that cannot
-// be read, a status the SDK does not know, an answer about another payment).
-// Do not tell the customer it failed and do not pay again with a new refid:
-// ask again with the same Payment (Pay or PayUntilFinal) until the answer is
-// final. Such an error matches nothing else, so a check for another error
-// cannot mistake it for "not charged".
-var ErrOutcomeUnknown = errors.New("iimmpact: the payment may have been made: ask again with the same Payment")
-
-// outcomeUnknownError hides its cause from errors.Is and errors.As: only
-// ErrOutcomeUnknown matches it.
-type outcomeUnknownError struct{ cause error }
-
-func (e *outcomeUnknownError) Error() string {
-	return ErrOutcomeUnknown.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "iimmpact: ")
-}
-
-func (e *outcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
-
-// unlessProven is a payment's error: err itself only when the call proves
-// nothing was created, else ErrOutcomeUnknown. Nothing is created for a call
-// that sent nothing, or whose every answer was 400, 401, 403 or 429 and that
-// never lost an attempt.
-func unlessProven(err error, unsure bool, sent int, last *response) error {
-	if err == nil || errors.Is(err, ErrOutcomeUnknown) {
-		return err
-	}
-	if !unsure && (sent == 0 || (last != nil && refusedUncreated(last.status))) {
-		return err
-	}
-	return &outcomeUnknownError{err}
-}
-
-// refusedUncreated reports the statuses with which the API creates no
-// transaction: 400 (validation failed; the same refid may be sent again),
-// 401, 403 and 429.
-func refusedUncreated(status int) bool {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
-		return true
-	}
-	return false
-}
-
 // Pay makes the payment p, or asks for its status when its refid was sent
 // before: the API answers a refid it knows with that transaction's current
 // status, and never charges twice for one refid.
@@ -354,10 +308,21 @@ func (c *Client) PayUntilFinal(ctx context.Context, p Payment) (*Transaction, er
 		}
 		wait := c.pollMin + time.Duration(c.jitter()*float64(c.pollMax-c.pollMin))
 		if serr := c.pause(ctx, wait); serr != nil {
-			if err == nil {
-				err = fmt.Errorf("%w; its status was %s", serr, last.Status)
-			}
-			return last, &outcomeUnknownError{err}
+			return last, stoppedAsking(serr, err, last)
 		}
 	}
+}
+
+// stoppedAsking is PayUntilFinal's error when it stops before a final
+// answer: ErrOutcomeUnknown, saying once why it stopped (the deadline, a
+// stop) and what the last ask said (an error, or the status).
+func stoppedAsking(why, lastErr error, last *Transaction) error {
+	var said string
+	if lastErr == nil {
+		said = "its status was " + string(last.Status)
+	} else {
+		said = strings.TrimPrefix(lastErr.Error(), "iimmpact: payment: ")
+		said = strings.TrimPrefix(said, strings.TrimPrefix(ErrOutcomeUnknown.Error(), "iimmpact: ")+": ")
+	}
+	return &outcomeUnknownError{fmt.Errorf("stopped asking (%w); the last ask: %s", why, said)}
 }

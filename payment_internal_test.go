@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,4 +165,19 @@ func TestPayUntilFinalNeverForgetsAnEarlierUnknown(t *testing.T) {
 	_, err := h.c.PayUntilFinal(context.Background(), testPayment)
 	require.ErrorIs(t, err, ErrOutcomeUnknown, "the first ask may have paid")
 	assert.Equal(t, 2, h.mt.GetTotalCallCount())
+}
+
+// When PayUntilFinal's context ends, its error says once that the payment
+// may have been made, and names the deadline and the last ask.
+func TestPayUntilFinalNamesItsCauseOnce(t *testing.T) {
+	h := payHarness(t, reply(503, `{}`))
+	h.c.maxRetries = 0
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(time.Hour))
+	defer cancel()
+	h.c.sleep = func(context.Context, time.Duration) error { return context.DeadlineExceeded }
+	_, err := h.c.PayUntilFinal(ctx, testPayment)
+	require.ErrorIs(t, err, ErrOutcomeUnknown)
+	assert.Equal(t, 1, strings.Count(err.Error(), "may have been made"), err.Error())
+	assert.Contains(t, err.Error(), "deadline exceeded")
+	assert.Contains(t, err.Error(), "503")
 }

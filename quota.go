@@ -178,20 +178,3 @@ func isAPIHost(base string) bool {
 	return host == strings.TrimPrefix(ProductionURL, "https://") || host == strings.TrimPrefix(StagingURL, "https://")
 }
 
-// refusal turns the guard's refusal into the package's error.
-func (c *Client) refusal(err error) error {
-	var full *quota.Full
-	var open *quota.Open
-	switch {
-	case errors.As(err, &full):
-		return &QuotaError{RetryAfter: max(full.RetryAfter, time.Millisecond)} // never "retry after 0s"
-	case errors.As(err, &open):
-		b := &blockedError{left: open.Left}
-		if last, ok := open.Last.(*APIError); ok {
-			copied := *last
-			b.last = &copied
-		}
-		return b
-	}
-	return err
-}

@@ -105,7 +105,11 @@ type report struct {
 type result[T answer] struct {
 	value T         // the outcome (or what a malformed answer still said); the zero T otherwise
 	last  *response // the last answer of any attempt
-	err   error
+	// err is the caller's error, once do has made it; in the loop, the
+	// cause: the last attempt's error, the classifier's, or nil when the
+	// last answer was not an outcome.
+	err       error
+	malformed bool // the classifier could not read an answer that should have been an outcome
 	attempts
 }
 
@@ -119,7 +123,8 @@ type attempts struct {
 	// unsure reports that an attempt may have been acted on by the API
 	// without its answer being read: no answer once the request may have been
 	// written, or a 5xx.
-	unsure bool
+	unsure   bool
+	answered bool // the last answer was the call's outcome
 }
 
 // do runs cl until an answer is final, and returns its value classified by
@@ -140,11 +145,12 @@ func do[T answer](ctx context.Context, c *Client, cl call, check func(*response)
 	default:
 		r = loop(ctx, c, cl, check)
 	}
-	if cl.charges {
-		r.err = unlessProven(r.err, r.unsure, r.sent, r.last)
-	}
-	if r.err != nil {
-		r.err = c.fail(cl, r.sigs, r.err)
+	if r.err != nil || (!r.malformed && r.last != nil && !r.answered) {
+		var apiErr *APIError
+		apiErr, r.err = c.errorOf(cl, r.attempts, r.last, r.err, r.malformed)
+		if apiErr != nil && apiErr.StatusCode == http.StatusForbidden && c.guard != nil {
+			c.guard.Remember(apiErr) // the breaker hands it back with ErrBlocked
+		}
 	}
 	rep := r.value.report()
 	if r.err != nil {
@@ -180,16 +186,16 @@ func loop[T answer](ctx context.Context, c *Client, cl call, check func(*respons
 			value, v, err := check(out.res)
 			switch v {
 			case outcome:
-				r.value = value
+				r.value, st.answered = value, true
 				return r
 			case malformed:
-				r.value, r.err = value, err
+				r.value, r.err, r.malformed = value, err, true
 				return r
 			}
 		}
 		d := c.shouldRetry(ctx, *st, out, time.Now())
 		if !d.again {
-			r.err = c.finalError(cl, *st, r.last, out.err)
+			r.err = out.err // nil when the last answer was not an outcome
 			return r
 		}
 		if d.resign {
@@ -201,7 +207,7 @@ func loop[T answer](ctx context.Context, c *Client, cl call, check func(*respons
 		}
 		c.logRetry(ctx, cl, *st, d, out.err)
 		if err := c.pause(ctx, d.wait); err != nil {
-			r.err = joinCtx(err, c.finalError(cl, *st, r.last, out.err))
+			r.err = joinCause(err, out.err)
 			return r
 		}
 	}
@@ -241,10 +247,10 @@ func (c *Client) shouldRetry(ctx context.Context, st attempts, out attemptResult
 		return retryDecision{}
 	}
 	var why string
-	var fe finalError
+	var nr noRetry
 	switch res := out.res; {
 	case out.err != nil:
-		if errors.As(out.err, &fe) || !retry.Error(ctx, out.err) {
+		if errors.As(out.err, &nr) || !retry.Error(ctx, out.err) {
 			return retryDecision{}
 		}
 		why = "no answer"
@@ -299,40 +305,21 @@ func (c *Client) skewFrom(h http.Header) (time.Duration, bool) {
 	return serverTime.Sub(local), true
 }
 
-// finalError marks an attempt's error that another attempt would repeat.
-type finalError struct{ error }
+// noRetry marks an attempt's error that another attempt would repeat: a
+// refusal of the quota guard, a request that cannot be built or signed, a
+// body over the limit, a stop.
+type noRetry struct{ error }
 
-func (e finalError) Unwrap() error { return e.error }
+func (e noRetry) Unwrap() error { return e.error }
 
-// finalError is the error of a call whose last attempt failed with err (nil
-// when it was answered) after last, the last answer of any attempt.
-func (c *Client) finalError(cl call, st attempts, last *response, err error) error {
-	var apiErr *APIError
-	if last != nil {
-		apiErr = newAPIError(c.redactor(cl, st.sigs), last, st.sent, c.envHint)
+// joinCause is the cause of a call whose wait for its next attempt ended
+// with waitErr (its context, or a stop) after an attempt that failed with
+// last (nil when it was answered).
+func joinCause(waitErr, last error) error {
+	if last == nil || errors.Is(last, waitErr) {
+		return waitErr
 	}
-	var qe *QuotaError
-	switch {
-	case errors.As(err, &qe):
-		q := *qe // a copy for each caller, with the answer before it
-		q.last = apiErr
-		return &q
-	case err != nil && apiErr != nil && !errors.Is(err, ErrBlocked):
-		return fmt.Errorf("%w (last answer: %w)", err, apiErr)
-	case err != nil:
-		return err
-	}
-	if apiErr.StatusCode == http.StatusForbidden && c.guard != nil {
-		c.guard.Remember(apiErr)
-	}
-	return apiErr
-}
-
-func joinCtx(ctxErr, last error) error {
-	if last == nil || errors.Is(last, ctxErr) {
-		return ctxErr
-	}
-	return fmt.Errorf("%w (last attempt: %w)", ctxErr, last)
+	return fmt.Errorf("%w (last attempt: %w)", waitErr, last)
 }
 
 // attemptResult is what one request came to.
@@ -351,7 +338,7 @@ func (c *Client) send(ctx context.Context, cl call, resend int) attemptResult {
 		return attemptResult{err: err} // a cancelled call sends nothing
 	}
 	if err := stopped(ctx); err != nil {
-		return attemptResult{err: finalError{err}} // nor does one its caller stopped
+		return attemptResult{err: noRetry{err}} // nor does one its caller stopped
 	}
 	if c.flights != nil && cl.share && cl.body == nil {
 		return c.flights.do(ctx, cl.path+"?"+cl.rawQuery, func(ctx context.Context) attemptResult { return c.attempt(ctx, cl, resend) })
@@ -373,7 +360,7 @@ func (c *Client) attempt(ctx context.Context, cl call, resend int) (out attemptR
 			err = serr
 		}
 		if err != nil {
-			out.err = finalError{c.refusal(err)}
+			out.err = noRetry{err}
 			return out
 		}
 		ticket, out.waited = t, t.Waited
@@ -402,14 +389,14 @@ func (c *Client) attempt(ctx context.Context, cl call, resend int) (out attemptR
 	defer cancel()
 	req, err := c.newRequest(ctx, cl)
 	if err != nil {
-		out.err = finalError{err}
+		out.err = noRetry{err}
 		return out
 	}
 	// Signed only now, after any wait for the quota: the API refuses an old
 	// timestamp.
 	out.sig, err = c.signer.sign(req.Header, c.signer.now().Add(time.Duration(c.skew.Load())), cl.method, cl.canonQuery, cl.bodyHash)
 	if err != nil {
-		out.err = finalError{err}
+		out.err = noRetry{err}
 		return out
 	}
 	sent = true
@@ -459,7 +446,7 @@ func (c *Client) roundTrip(req *http.Request, cl call, sig string) (*response, e
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	switch {
 	case int64(len(body)) > c.maxBody:
-		return nil, finalError{fmt.Errorf("%w: over %d bytes", ErrResponseTooLarge, c.maxBody)}
+		return nil, noRetry{fmt.Errorf("%w: over %d bytes", ErrResponseTooLarge, c.maxBody)}
 	case err != nil:
 		c.budget.Record(false)
 		return nil, err
@@ -496,17 +483,6 @@ func (c *Client) logAnswer(ctx context.Context, cl call, st attempts, last *resp
 	}
 	if last != nil {
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "iimmpact: answer", slog.Int("status", last.status), slog.String("request_id", last.requestID), call, attempts)
-	}
-}
-
-// fail is the one place an error leaves a call: prefixed once, redacted.
-func (c *Client) fail(cl call, sigs []string, err error) error {
-	text := err.Error()
-	clean := c.redactor(cl, sigs).clean(text)
-	return &callError{
-		msg:    "iimmpact: " + strings.ReplaceAll(cl.op, "_", " ") + ": " + strings.TrimPrefix(clean, "iimmpact: "),
-		cause:  err,
-		hidden: clean != text,
 	}
 }
 
