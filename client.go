@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +58,7 @@ type Client struct {
 	pollMin    time.Duration // PayUntilFinal's cadence (WithPaymentPolling)
 	pollMax    time.Duration
 	guard      *quota.Guard // nil with WithoutQuota
+	shared     *Shared      // the drift alarm's memory, with the clients sharing it
 	flights    *flights     // nil unless WithCoalescing
 
 	skew   atomic.Int64 // nanoseconds to add to our clock, learnt from the server's Date
@@ -101,7 +101,7 @@ func newClient(signer *Signer, apiKey string, o options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := &http.Client{Transport: defaultTransport{}}
+	hc := &http.Client{Transport: newOwnTransport()}
 	if o.hc != nil {
 		copied := *o.hc
 		hc = &copied
@@ -110,7 +110,7 @@ func newClient(signer *Signer, apiKey string, o options) (*Client, error) {
 	c := &Client{
 		baseURL: o.baseURL, hc: hc, signer: signer, maxRetries: o.maxRetries, timeout: o.timeout,
 		userAgent: o.userAgent, logger: o.logger, maxBody: o.maxBody, backoff: o.backoff,
-		observer: o.observer, quotaWait: o.quotaWait, pollMin: o.pollMin, pollMax: o.pollMax, guard: guard,
+		observer: o.observer, quotaWait: o.quotaWait, pollMin: o.pollMin, pollMax: o.pollMax, guard: guard, shared: o.shared,
 		budget: retry.NewBudget(), sleep: retry.Wait, jitter: rand.Float64,
 	}
 	if o.coalesce {
@@ -155,42 +155,37 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 // stdTransport is net/http's own DefaultTransport, as the process started.
 var stdTransport = http.DefaultTransport
 
-// tunedTransport is one connection pool per process, sized so 64 concurrent
+// ownTransport is a client's own connection pool, sized so 64 concurrent
 // callers reuse connections; the API's headers are small, so a flood is
-// refused. It is nil when something replaced http.DefaultTransport before
-// this package was initialised.
-var tunedTransport = sync.OnceValue(func() *http.Transport {
+// refused. It sends through http.DefaultTransport instead once something
+// replaced it (httpmock.Activate, gock, an APM agent's wrapper), so that a
+// mock or an agent installed the usual way sees the client's requests.
+type ownTransport struct{ pool *http.Transport }
+
+func newOwnTransport() ownTransport {
 	std, ok := stdTransport.(*http.Transport)
 	if !ok {
-		return nil
+		return ownTransport{} // something replaced it before this package was initialised
 	}
 	t := std.Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 128
 	t.MaxResponseHeaderBytes = 64 << 10
-	return t
-})
-
-// defaultTransport is the transport of a client without WithHTTPClient. It
-// sends through the tuned pool while http.DefaultTransport is net/http's own,
-// and through http.DefaultTransport once something replaced it
-// (httpmock.Activate, gock, an APM agent's wrapper), so that a mock or an
-// agent installed the usual way sees the client's requests.
-type defaultTransport struct{}
-
-func (defaultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if rt := http.DefaultTransport; rt != stdTransport || tunedTransport() == nil {
-		return rt.RoundTrip(req)
-	}
-	return tunedTransport().RoundTrip(req)
+	return ownTransport{pool: t}
 }
 
-func (defaultTransport) CloseIdleConnections() {
-	if t := tunedTransport(); t != nil {
-		t.CloseIdleConnections()
+func (t ownTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if rt := http.DefaultTransport; rt != stdTransport || t.pool == nil {
+		return rt.RoundTrip(req)
 	}
-	if rt, ok := http.DefaultTransport.(interface{ CloseIdleConnections() }); ok {
-		rt.CloseIdleConnections()
+	return t.pool.RoundTrip(req)
+}
+
+// CloseIdleConnections closes the pool's idle connections, never those of a
+// transport the client does not own.
+func (t ownTransport) CloseIdleConnections() {
+	if t.pool != nil {
+		t.pool.CloseIdleConnections()
 	}
 }
 
@@ -198,6 +193,12 @@ func (defaultTransport) CloseIdleConnections() {
 // never sent to the redirect's target.
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// CloseIdleConnections closes the idle connections of the client's transport,
-// for tests that check for leaked goroutines (goleak) after using a client.
-func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+// CloseIdleConnections closes the idle connections of the pool the client
+// owns (one of its own, unless WithHTTPClient gave it a client, whose
+// transport is the caller's to close), for tests that check for leaked
+// goroutines (goleak) after using a client.
+func (c *Client) CloseIdleConnections() {
+	if t, ok := c.hc.Transport.(ownTransport); ok {
+		t.CloseIdleConnections()
+	}
+}

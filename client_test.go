@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/iimmpact-go/iimmpact/internal/quota"
 	"github.com/iimmpact-go/iimmpact/internal/retry"
 	"github.com/iimmpact-go/iimmpact/internal/verify"
 )
@@ -39,7 +38,7 @@ var aksb = Query{Account: "1234567890", Product: "AKSB"}
 type harness struct {
 	c         *Client
 	mt        *httpmock.MockTransport
-	origins   *quota.Table
+	shared    *Shared
 	serverNow func() time.Time
 
 	mu     sync.Mutex
@@ -50,8 +49,8 @@ type harness struct {
 
 func newHarness(t *testing.T, opts ...Option) *harness {
 	t.Helper()
-	h := &harness{mt: httpmock.NewMockTransport(), origins: new(quota.Table)}
-	c, err := NewClient(testKey, testSecret, append([]Option{withOrigins(h.origins), WithHTTPClient(&http.Client{Transport: h.mt})}, opts...)...)
+	h := &harness{mt: httpmock.NewMockTransport(), shared: NewShared()}
+	c, err := NewClient(testKey, testSecret, append([]Option{WithShared(h.shared), WithHTTPClient(&http.Client{Transport: h.mt})}, opts...)...)
 	require.NoError(t, err)
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		h.mu.Lock()
@@ -64,17 +63,9 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 	return h
 }
 
-// freshOrigins gives a client a quota table of its own, so that a test's
-// spent quota or open breaker is no other test's.
-func freshOrigins() Option { return withOrigins(new(quota.Table)) }
-
-// withOrigins makes a client count its quota in table.
-func withOrigins(table *quota.Table) Option {
-	return func(o *options) error {
-		o.origins = table
-		return nil
-	}
-}
+// freshOrigins gives a client a Shared of its own, so that a test's spent
+// quota, open breaker or drift alarm is no other test's.
+func freshOrigins() Option { return WithShared(NewShared()) }
 
 // check returns "" when req is signed as the API requires, or its 401 message.
 func (h *harness) check(req *http.Request) string {

@@ -29,9 +29,10 @@
 // status, whatever else the body holds or a proxy appended to it, and it is
 // never retried into something else; every error decides hide and can
 // proceed, because the vendor lets the customer pay on "any other error".
-// A data.message the table does not list logs one Warn per text per process
-// to the logger given with WithLogger (none by default): alert on the reason
-// unrecognised_message, the sign of a vendor rewording.
+// A data.message the table does not list logs one Warn per text for the
+// clients of a Shared (DefaultShared: the process) to the logger given with
+// WithLogger (none by default): alert on the reason unrecognised_message, the
+// sign of a vendor rewording.
 //
 // # Payments
 //

@@ -20,17 +20,9 @@ import (
 // remembers (billers that put reference numbers in messages), a rewording of
 // "Invalid account no" still warns.
 func TestDriftAlarmCannotBeFlooded(t *testing.T) {
-	unrecognisedTexts.Lock()
-	saved, savedBlock := unrecognisedTexts.seen, unrecognisedTexts.blockLike
-	unrecognisedTexts.seen, unrecognisedTexts.blockLike = map[string]bool{}, map[string]bool{}
-	unrecognisedTexts.Unlock()
-	t.Cleanup(func() {
-		unrecognisedTexts.Lock()
-		unrecognisedTexts.seen, unrecognisedTexts.blockLike = saved, savedBlock
-		unrecognisedTexts.Unlock()
-	})
 	var logs bytes.Buffer
-	c, err := NewClient(testKey, testSecret, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	shared := NewShared()
+	c, err := NewClient(testKey, testSecret, WithShared(shared), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	require.NoError(t, err)
 	cl := call{op: opBillPresentment, product: "TNB"}
 	for i := range 3 * maxUnrecognised {
@@ -44,15 +36,21 @@ func TestDriftAlarmCannotBeFlooded(t *testing.T) {
 	}
 	assert.Equal(t, 3, strings.Count(logs.String(), "level=WARN"), "each rewording warns once: %s", logs.String())
 
-	unrecognisedTexts.Lock()
+	shared.drift.Lock()
 	for i := range maxUnrecognised {
-		unrecognisedTexts.blockLike[fmt.Sprint(i)] = true
+		shared.drift.blockLike[fmt.Sprint(i)] = true
 	}
-	unrecognisedTexts.Unlock()
+	shared.drift.Unlock()
 	logs.Reset()
 	c.unrecognised(context.Background(), cl, nil, "data.message", "Invalid account no (ref 77)")
 	c.unrecognised(context.Background(), cl, nil, "data.message", "Invalid account no (ref 77)")
 	assert.Equal(t, 2, strings.Count(logs.String(), "level=WARN"), "past its own bound, a block-like text warns every time")
+
+	var other bytes.Buffer
+	d, err := NewClient(testKey, testSecret, WithShared(NewShared()), WithLogger(slog.New(slog.NewTextHandler(&other, nil))))
+	require.NoError(t, err)
+	d.unrecognised(context.Background(), cl, nil, "data.message", "Invalid acount number.")
+	assert.Equal(t, 1, strings.Count(other.String(), "level=WARN"), "another Shared has its own memory")
 }
 
 // A dial that times out is reported as the documented deadline_exceeded.

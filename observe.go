@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -188,20 +187,8 @@ func errorType(err error) ErrorType {
 	return ErrorTypeTransport
 }
 
-// maxUnrecognised bounds the texts the vendor-drift alarm remembers, for
-// each of its two sets.
-const maxUnrecognised = 256
-
-// unrecognisedTexts are the texts the drift alarm has warned about, once each
-// per process: those that could reword a blocking message apart, so that no
-// number of other texts (billers that put reference numbers in messages)
-// silences them.
-var unrecognisedTexts = struct {
-	sync.Mutex
-	seen, blockLike map[string]bool
-}{seen: map[string]bool{}, blockLike: map[string]bool{}}
-
-// unrecognised is the vendor-drift alarm: the first time the process meets a
+// unrecognised is the vendor-drift alarm: the first time the clients of a
+// Shared meet a
 // text in field that the vendor's table does not list (data.message reworded
 // as "Invalid account number", say, which would let payments through), it logs
 // a Warn; the call's reason, unrecognised_message, counts every time. A text
@@ -215,19 +202,7 @@ func (c *Client) unrecognised(ctx context.Context, cl call, sigs []string, field
 	if len(text) > 200 {
 		text = excerpt([]byte(text), 200)
 	}
-	key := field + "\x00" + strings.ToLower(text)
-	blockLike := resemblesBlock(text)
-	unrecognisedTexts.Lock()
-	set := unrecognisedTexts.seen
-	if blockLike {
-		set = unrecognisedTexts.blockLike
-	}
-	warn := !set[key] && (blockLike || len(set) < maxUnrecognised)
-	if warn && len(set) < maxUnrecognised {
-		set[key] = true
-	}
-	unrecognisedTexts.Unlock()
-	if warn {
+	if c.shared.drift.first(field, text) {
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "iimmpact: "+field+" is not one the SDK knows; the vendor may have reworded it (alert on reason "+string(ReasonUnrecognised)+")",
 			slog.String("text", text), slog.String("product", cl.product))
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iimmpact-go/iimmpact/internal/quota"
 	"github.com/iimmpact-go/iimmpact/internal/retry"
 )
 
@@ -50,7 +49,7 @@ type options struct {
 	quotaKey    string
 	fallback    int
 	quotaWait   time.Duration
-	origins     *quota.Table // quota.Process; a test's own table
+	shared      *Shared
 
 	pollMin, pollMax time.Duration // PayUntilFinal's cadence
 }
@@ -63,7 +62,7 @@ func defaultOptions() options {
 		logger:     slog.New(slog.DiscardHandler),
 		maxBody:    defaultMaxBody,
 		backoff:    retry.DefaultBackoff,
-		origins:    quota.Process,
+		shared:     DefaultShared,
 		pollMin:    pollMin,
 		pollMax:    pollMax,
 	}

@@ -93,9 +93,13 @@ func TestWithHTTPClientIsNotMutated(t *testing.T) {
 func TestDefaultTransportIsSizedForConcurrency(t *testing.T) {
 	c, err := NewClient(testKey, testSecret)
 	require.NoError(t, err)
-	assert.Equal(t, defaultTransport{}, c.hc.Transport)
-	tr := tunedTransport()
+	own, ok := c.hc.Transport.(ownTransport)
+	require.True(t, ok, "a pool of the client's own")
+	tr := own.pool
 	require.NotNil(t, tr)
+	other, err := NewClient(testKey, testSecret)
+	require.NoError(t, err)
+	assert.NotSame(t, tr, other.hc.Transport.(ownTransport).pool, "no pool is shared behind the caller's back")
 	assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 64)
 	assert.GreaterOrEqual(t, tr.MaxIdleConns, 64)
 	assert.Equal(t, 35*time.Second, c.timeout, "there is always a timeout")

@@ -43,8 +43,9 @@ type QuotaStore interface {
 // A request over the quota is not sent: the call fails at once with an error
 // matching ErrQuotaExceeded, or waits for a slot with WithQuotaWait.
 //
-// The count is kept per API origin and shared by every Client of the process
-// (one IP, one quota); each client applies its own limit to it. So a batch
+// The count is kept per API origin and shared by every Client of a Shared
+// (DefaultShared unless WithShared: the process, one IP, one quota); each
+// client applies its own limit to it. So a batch
 // client given a lower limit than the checkout clients beside it leaves them
 // the rest: with WithQuota(20_000, 5*time.Minute) and WithQuotaWait, a nightly
 // job never takes the last 8,500 slots of the default 28,500.
@@ -151,7 +152,7 @@ func newGuard(o *options) (*quota.Guard, error) {
 			cfg.Fallback = max(1, cfg.Limit/10)
 		}
 	}
-	return quota.New(o.origins.Origin(originOf(o.baseURL)), cfg), nil
+	return quota.New(o.shared.origins.Origin(originOf(o.baseURL)), cfg), nil
 }
 
 // originOf names the origin of a base URL as the quota counts it: the case of

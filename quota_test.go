@@ -78,8 +78,7 @@ func TestOriginSpellings(t *testing.T) {
 	assert.NotEqual(t, originOf(ProductionURL), originOf("https://api.iimmpact.com:8443"))
 	assert.NotEqual(t, originOf(ProductionURL), originOf(StagingURL))
 
-	table := new(quota.Table)
-	shared := func(o *options) error { o.origins = table; return nil }
+	shared := WithShared(NewShared())
 	mt := httpmock.NewMockTransport()
 	mt.RegisterResponder(http.MethodGet, endpoint, jsonResponder(200, golden(t, "valid_aksb.json")))
 	mt.RegisterResponder(http.MethodGet, "https://api.iimmpact.com./v2/bill-presentment", jsonResponder(200, golden(t, "valid_aksb.json")))
@@ -169,7 +168,7 @@ func TestQuotaCountsRetriesAndTheResign(t *testing.T) {
 func TestQuotaIsSharedByTheClientsOfAnOrigin(t *testing.T) {
 	a, clock := guarded(t, WithQuota(2, time.Minute))
 	a.respond(t, jsonResponder(200, golden(t, "valid_aksb.json")))
-	b, err := NewClient(testKey, testSecret, withOrigins(a.origins),
+	b, err := NewClient(testKey, testSecret, WithShared(a.shared),
 		WithHTTPClient(&http.Client{Transport: a.mt}), WithQuota(3, time.Minute))
 	require.NoError(t, err)
 	b.guard.SetClock(clock)

@@ -60,5 +60,30 @@ func TestConnectionReuse64Callers(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("%d calls opened %d connections", callers*each, opened.Load())
-	assert.LessOrEqual(t, opened.Load(), int32(tunedTransport().MaxIdleConnsPerHost))
+	assert.LessOrEqual(t, opened.Load(), int32(c.hc.Transport.(ownTransport).pool.MaxIdleConnsPerHost))
+}
+
+// CloseIdleConnections closes only the pool the client owns: another
+// client's connections stay open and are reused.
+func TestCloseIdleConnectionsClosesOnlyItsOwn(t *testing.T) {
+	body := golden(t, "valid_aksb.json")
+	ts, opened := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
+	a, err := NewClient(testKey, testSecret, WithBaseURL(ts.URL), freshOrigins())
+	require.NoError(t, err)
+	b, err := NewClient(testKey, testSecret, WithBaseURL(ts.URL), freshOrigins())
+	require.NoError(t, err)
+	defer b.CloseIdleConnections()
+	for _, c := range []*Client{a, b} {
+		_, err := c.BillPresentment(context.Background(), aksb)
+		require.NoError(t, err)
+	}
+	require.EqualValues(t, 2, opened.Load(), "a pool each")
+	a.CloseIdleConnections()
+	_, err = b.BillPresentment(context.Background(), aksb)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, opened.Load(), "b's connection was not closed by a")
+	_, err = a.BillPresentment(context.Background(), aksb)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, opened.Load(), "a's was")
+	a.CloseIdleConnections()
 }

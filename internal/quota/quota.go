@@ -43,9 +43,6 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 // Table maps an origin to its shared state. The zero Table is ready to use.
 type Table struct{ m sync.Map }
 
-// Process is the table of the process: one IP, one quota.
-var Process = new(Table)
-
 // Origin returns the state shared by every guard for origin.
 func (t *Table) Origin(origin string) *Origin {
 	if o, ok := t.m.Load(origin); ok {
