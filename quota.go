@@ -178,4 +178,3 @@ func isAPIHost(base string) bool {
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	return host == strings.TrimPrefix(ProductionURL, "https://") || host == strings.TrimPrefix(StagingURL, "https://")
 }
-
