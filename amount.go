@@ -1,108 +1,44 @@
 package iimmpact
 
-// The amount parser: the one function over complexity 15, kept alone here.
+// Money, in one place: the Amount type, its parser and its forms.
 
-import "math"
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+)
 
-// parseSen reads a decimal number (JSON number syntax, leading zeros allowed) as
-// an exact count of hundredths. It takes bytes or a string so a JSON literal is
-// read in place.
+// parseSen reads a plain decimal as an exact count of sen: an optional "-",
+// digits (leading zeros allowed), and an optional "." followed by digits, the
+// forms the API's JSON numbers and strings take. Decimals past the second
+// must be zeros ("45.940000" is 45.94); an exponent, a "+", a comma or "RM"
+// is no amount. It takes bytes or a string so a JSON literal is read in
+// place.
 func parseSen[T string | []byte](s T) (int64, error) {
-	i := 0
-	neg := false
-	if i < len(s) && s[i] == '-' {
-		neg = true
-		i++
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
 	}
-	intStart := i
-	i = skipDigits(s, i)
-	intPart := s[intStart:i]
-	if len(intPart) == 0 {
-		return 0, ErrAmountSyntax
+	whole, frac, err := splitDecimal(s)
+	if err != nil {
+		return 0, err
 	}
-	var frac T
-	if i < len(s) && s[i] == '.' {
-		i++
-		fracStart := i
-		i = skipDigits(s, i)
-		if frac = s[fracStart:i]; len(frac) == 0 {
-			return 0, ErrAmountSyntax
-		}
+	for len(whole) > 1 && whole[0] == '0' {
+		whole = whole[1:]
 	}
-	exp, huge := 0, false
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		expNeg := false
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			expNeg = s[i] == '-'
-			i++
-		}
-		expStart := i
-		for ; i < len(s) && isDigit(s[i]); i++ {
-			if !huge {
-				exp = exp*10 + int(s[i]-'0')
-				huge = exp > maxExponent
-			}
-		}
-		if i == expStart {
-			return 0, ErrAmountSyntax
-		}
-		if expNeg {
-			exp = -exp
-		}
-	}
-	if i != len(s) {
-		return 0, ErrAmountSyntax
-	}
-	if huge { // never capped: a capped exponent would read as another number
-		switch {
-		case len(trimLeadingZeros(intPart)) == 0 && len(trimLeadingZeros(frac)) == 0:
-			return 0, nil
-		case exp < 0:
-			return 0, ErrAmountPrecision
-		default:
-			return 0, ErrAmountRange
-		}
-	}
-
-	// The value is digits × 10^scale sen, where digits is intPart followed by frac.
-	scale := exp - len(frac) + 2
-	intPart = trimLeadingZeros(intPart)
-	if len(intPart) == 0 {
-		frac = trimLeadingZeros(frac)
-	}
-	for scale < 0 && (len(frac) > 0 || len(intPart) > 0) { // drop trailing zeros
-		if len(frac) > 0 {
-			if frac[len(frac)-1] != '0' {
-				break
-			}
-			frac = frac[:len(frac)-1]
-		} else {
-			if intPart[len(intPart)-1] != '0' {
-				break
-			}
-			intPart = intPart[:len(intPart)-1]
-		}
-		scale++
-	}
-	if len(intPart) == 0 && len(frac) == 0 {
-		return 0, nil
-	}
-	if scale < 0 {
-		return 0, ErrAmountPrecision
-	}
-	if len(intPart)+len(frac)+scale > 19 {
+	if len(whole) > maxWholeDigits {
 		return 0, ErrAmountRange
 	}
-	var u uint64
-	for j := 0; j < len(intPart); j++ {
-		u = u*10 + uint64(intPart[j]-'0')
+	var u uint64 // at most 17 + 2 digits: no overflow before the check below
+	for i := 0; i < len(whole); i++ {
+		u = u*10 + uint64(whole[i]-'0')
 	}
-	for j := 0; j < len(frac); j++ {
-		u = u*10 + uint64(frac[j]-'0')
-	}
-	for ; scale > 0; scale-- {
+	for i := range 2 {
 		u *= 10
+		if i < len(frac) {
+			u += uint64(frac[i] - '0')
+		}
 	}
 	if u > math.MaxInt64 {
 		return 0, ErrAmountRange
@@ -113,20 +49,148 @@ func parseSen[T string | []byte](s T) (int64, error) {
 	return int64(u), nil
 }
 
-// maxExponent bounds an amount's exponent; past it the amount is out of range
-// rather than read as some other number.
-const maxExponent = 10_000
+// maxWholeDigits is the most digits of ringgit an int64 of sen can hold.
+const maxWholeDigits = 17
 
-func trimLeadingZeros[T string | []byte](s T) T {
-	for len(s) > 0 && s[0] == '0' {
-		s = s[1:]
+// splitDecimal splits s into its whole digits and its decimals, checking
+// that both are digits and that no decimal past the second is other than 0.
+func splitDecimal[T string | []byte](s T) (whole, frac T, err error) {
+	whole = s
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			whole, frac = s[:i], s[i+1:]
+			if len(frac) == 0 {
+				return whole, frac, ErrAmountSyntax
+			}
+			break
+		}
 	}
-	return s
+	if len(whole) == 0 || !allDigits(whole) || !allDigits(frac) {
+		return whole, frac, ErrAmountSyntax
+	}
+	for i := 2; i < len(frac); i++ {
+		if frac[i] != '0' {
+			return whole, frac, ErrAmountPrecision
+		}
+	}
+	return whole, frac, nil
 }
 
-func skipDigits[T string | []byte](s T, i int) int {
-	for i < len(s) && isDigit(s[i]) {
-		i++
+func allDigits[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
 	}
-	return i
+	return true
 }
+
+// Amount is an exact amount of ringgit, held as sen (1/100 RM) in an int64, so
+// no binary float ever touches it. It decodes from a JSON number or a numeric
+// string. An amount that is not exact money (a third decimal, past int64, not a
+// number at all) is Unreadable, never rounded or read as another number.
+type Amount struct {
+	value
+	sen int64
+}
+
+// ParseAmount parses decimal text such as "45.94", "-3" or "1.5e2". Digits past the
+// second decimal place must be zeros: an amount is never rounded.
+func ParseAmount(s string) (Amount, error) {
+	sen, err := parseSen(strings.TrimSpace(s))
+	if err != nil {
+		return Amount{}, err
+	}
+	return Amount{value: value{state: Returned}, sen: sen}, nil
+}
+
+// Sen returns the amount in sen: 45.94 is 4594. It is 0 unless State is Returned.
+func (a Amount) Sen() int64 { return a.sen }
+
+// String formats the amount with two decimals, "45.94" or "-0.50"; "" unless
+// State is Returned. It is what Payment.Amount takes.
+func (a Amount) String() string {
+	if a.state != Returned {
+		return ""
+	}
+	return string(a.appendDecimal(nil))
+}
+
+// Ringgit formats the amount for a person: "RM 45.94"; "" unless State is
+// Returned. It is for pages and receipts: Payment.Amount takes String.
+func (a Amount) Ringgit() string {
+	if a.state != Returned {
+		return ""
+	}
+	return string(a.appendDecimal([]byte("RM ")))
+}
+
+func (a Amount) appendDecimal(dst []byte) []byte {
+	u := uint64(a.sen)
+	if a.sen < 0 {
+		dst = append(dst, '-')
+		u = -u // correct for math.MinInt64 too, in two's complement
+	}
+	dst = strconv.AppendUint(dst, u/100, 10)
+	frac := u % 100
+	return append(dst, '.', byte('0'+frac/10), byte('0'+frac%10))
+}
+
+// MarshalJSON writes the JSON as sent, or a number with two decimals for an
+// Amount from ParseAmount.
+func (a Amount) MarshalJSON() ([]byte, error) {
+	if a.raw == nil && a.state == Returned {
+		return a.appendDecimal(nil), nil
+	}
+	return a.value.MarshalJSON()
+}
+
+// readAmount reads a number, a numeric string, "" or null.
+func readAmount(raw []byte) Amount {
+	a := Amount{value: value{raw: raw, state: Unreadable}}
+	var err error
+	switch {
+	case isNull(raw):
+		a.state = Null
+	case raw[0] == '"':
+		var text string
+		if text, err = unquote(raw); err == nil {
+			if text = strings.TrimSpace(text); text == "" {
+				a.state = Blank
+			} else if a.sen, err = parseSen(text); err == nil {
+				a.state = Returned
+			}
+		}
+	default:
+		if a.sen, err = parseSen(raw); err == nil {
+			a.state = Returned
+		}
+	}
+	return a
+}
+
+// validAmount accepts digits with an optional "." and one or two more digits,
+// above zero.
+func validAmount(s string) bool {
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if whole == "" || (hasDot && (frac == "" || len(frac) > 2)) {
+		return false
+	}
+	nonZero := false
+	for _, part := range [2]string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			if !isDigit(part[i]) {
+				return false
+			}
+			nonZero = nonZero || part[i] != '0'
+		}
+	}
+	return nonZero
+}
+
+// Errors from parsing an amount.
+var (
+	ErrAmountSyntax    = errors.New("iimmpact: amount is not a decimal number")
+	ErrAmountPrecision = errors.New("iimmpact: amount has more than two decimal places")
+	ErrAmountRange     = errors.New("iimmpact: amount is out of range")
+)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // checkBill says what one bill presentment answer means, from the answer
@@ -447,44 +445,6 @@ func reasonOf(message string) Reason {
 		}
 	}
 	return ReasonUnrecognised
-}
-
-// normalMessage returns message as a person reads it: every run of white space
-// (a no-break space, a tab) one space, invisible characters (zero-width
-// spaces, byte order marks, bidi controls) and control characters dropped,
-// and the punctuation, symbols and quotes around it trimmed ("!", "…", a
-// second JSON encoding's quotes).
-func normalMessage(message string) string {
-	if plainText(message) && !edgePunct(message) {
-		return message
-	}
-	out := make([]byte, 0, len(message))
-	space := false
-	for _, r := range message {
-		switch {
-		case unicode.IsSpace(r):
-			space = len(out) > 0
-		case unicode.IsControl(r), unicode.In(r, unicode.Cf), r == utf8.RuneError:
-		default:
-			if space {
-				out, space = append(out, ' '), false
-			}
-			out = utf8.AppendRune(out, r)
-		}
-	}
-	return strings.TrimFunc(string(out), func(r rune) bool {
-		return unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r)
-	})
-}
-
-func edgePunct(s string) bool {
-	if s == "" {
-		return false
-	}
-	first, _ := utf8.DecodeRuneInString(s)
-	last, _ := utf8.DecodeLastRuneInString(s)
-	isEdge := func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSymbol(r) }
-	return isEdge(first) || isEdge(last)
 }
 
 // Decision is what a checkout must do with an outcome.

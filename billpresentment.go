@@ -2,8 +2,6 @@ package iimmpact
 
 import (
 	"context"
-	"strings"
-	"unicode"
 
 	"github.com/google/go-querystring/query"
 )
@@ -47,10 +45,6 @@ func (c *Client) billCall(q Query) call {
 	return cl
 }
 
-// productJomPAY is the product code of JomPAY billers, the one product that
-// takes a biller code, Ref-2 and an amount.
-const productJomPAY = "JOMPAY"
-
 // Query is a bill presentment request. Each field is sent with the white space
 // and invisible characters around it trimmed, as customers paste them; empty
 // optional fields are not sent. Its JSON keys are the API's parameters.
@@ -74,12 +68,6 @@ func (q Query) trimmed() Query {
 		Ref2: trimEdges(q.Ref2), Amount: trimEdges(q.Amount)}
 }
 
-// trimEdges drops white space and invisible characters (zero-width spaces,
-// byte order marks, bidi marks) at both ends of s.
-func trimEdges(s string) string {
-	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.In(r, unicode.Cf) })
-}
-
 // Validate checks q, trimmed as it would be sent, before anything is sent. Its
 // error matches ErrInvalidQuery and is a *QueryError naming the first field
 // that breaks a rule, with a Code to switch on.
@@ -99,43 +87,5 @@ func (q Query) validate() error {
 			return &QueryError{Field: f.name, Code: QueryBadCharacter, Rule: "must not contain control or invisible characters"}
 		}
 	}
-	if !q.isJomPAY() {
-		for _, f := range fields[2:] {
-			if f.value != "" {
-				return &QueryError{Field: f.name, Code: QueryJomPAYOnly, Rule: "is only used when product is JOMPAY"}
-			}
-		}
-		return nil
-	}
-	switch _, err := ParseAmount(q.Amount); {
-	case q.BillerCode == "":
-		return &QueryError{Field: "biller_code", Code: QueryJomPAYRequired, Rule: "is required when product is JOMPAY"}
-	case q.Amount == "":
-	case !validAmount(q.Amount):
-		return &QueryError{Field: "amount", Code: QueryBadAmount, Rule: "must be a positive decimal with at most two decimals, such as 45.90"}
-	case err != nil:
-		return &QueryError{Field: "amount", Code: QueryAmountTooLarge, Rule: "is too large"}
-	}
-	return nil
-}
-
-func (q Query) isJomPAY() bool { return strings.EqualFold(q.Product, productJomPAY) }
-
-// validAmount accepts digits with an optional "." and one or two more digits,
-// above zero.
-func validAmount(s string) bool {
-	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" || (hasDot && (frac == "" || len(frac) > 2)) {
-		return false
-	}
-	nonZero := false
-	for _, part := range [2]string{whole, frac} {
-		for i := 0; i < len(part); i++ {
-			if !isDigit(part[i]) {
-				return false
-			}
-			nonZero = nonZero || part[i] != '0'
-		}
-	}
-	return nonZero
+	return q.productRules()
 }

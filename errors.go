@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/iimmpact-go/iimmpact/internal/quota"
 	"github.com/iimmpact-go/iimmpact/internal/retry"
@@ -61,13 +60,6 @@ var (
 	// the credentials never reach another host. An APIError with a 3xx status
 	// matches it.
 	ErrRedirect = errors.New("iimmpact: redirect refused")
-)
-
-// Errors from parsing an amount.
-var (
-	ErrAmountSyntax    = errors.New("iimmpact: amount is not a decimal number")
-	ErrAmountPrecision = errors.New("iimmpact: amount has more than two decimal places")
-	ErrAmountRange     = errors.New("iimmpact: amount is out of range")
 )
 
 // APIError is an HTTP answer that is not an outcome: 401, 403, 404, 429, 5xx
@@ -171,41 +163,6 @@ func newAPIError(r *redactor, res *response, attempts int, hint string) *APIErro
 		e.hint = hint
 	}
 	return e
-}
-
-// scalarText returns a JSON string's value or a number's or boolean's text.
-func scalarText(raw []byte) string {
-	t := readText(raw)
-	if t.state != Returned {
-		return ""
-	}
-	return t.text
-}
-
-// excerpt returns at most the first n bytes of s as valid UTF-8. A cut never
-// splits a word: it falls before the letters, digits and escapes it would cut
-// through, so that what is left of an account or IC number is never a part
-// too short for redaction to recognise (redaction may come after the cut).
-func excerpt(s []byte, n int) string {
-	if len(s) > n {
-		cut := n
-		for cut > 0 && inWord(s[cut-1]) && inWord(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	if utf8.Valid(s) {
-		return string(s)
-	}
-	return strings.ToValidUTF8(string(s), "\uFFFD")
-}
-
-func firstLine(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	return excerpt([]byte(s), n)
 }
 
 // ErrQuotaExceeded is matched by the error of a call the quota guard refused:

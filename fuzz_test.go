@@ -261,7 +261,7 @@ func FuzzQueryValidate(f *testing.F) {
 		if sent.Account == "" || sent.Product == "" || badCharacter(sent.Account) || badCharacter(sent.Product) {
 			t.Fatalf("valid without a usable account or product: %+v", sent)
 		}
-		if !sent.isJomPAY() && (sent.BillerCode != "" || sent.Ref2 != "" || sent.Amount != "") {
+		if !strings.EqualFold(sent.Product, productJomPAY) && (sent.BillerCode != "" || sent.Ref2 != "" || sent.Amount != "") {
 			t.Fatal("JomPAY fields accepted for another product")
 		}
 		if sent.Amount != "" {

@@ -17,12 +17,13 @@ import (
 // with an error that names the option and the rule.
 type Option func(*options) error
 
-// The client's defaults, in one place. The retry defaults are in
-// internal/retry, the quota's in quota.go.
+// The client's own defaults. Those of the retries and of the quota are kept
+// beside their code, in internal/retry and quota.go.
 const (
-	// defaultTimeout bounds one attempt: above the API's own 29 s limit on a
-	// slow biller, so its 504 arrives before the client gives up.
-	defaultTimeout = 35 * time.Second
+	// DefaultTimeout bounds one attempt (WithTimeout changes it): above the
+	// API's own 29 s limit on a slow biller, so its 504 arrives before the
+	// client gives up.
+	DefaultTimeout = 35 * time.Second
 	// defaultMaxBody bounds a response body.
 	defaultMaxBody = 1 << 20
 )
@@ -57,7 +58,7 @@ type options struct {
 func defaultOptions() options {
 	return options{
 		maxRetries: retry.DefaultMaxRetries,
-		timeout:    defaultTimeout,
+		timeout:    DefaultTimeout,
 		userAgent:  "iimmpact-go/" + Version,
 		logger:     slog.New(slog.DiscardHandler),
 		maxBody:    defaultMaxBody,

@@ -18,10 +18,6 @@ const paymentPath = "/v2/topup" // "topup" is the vendor's legacy name for every
 // characters (a UUID's length) fits every merchant reference we know of.
 const maxRefIDLen = 36
 
-// productPTPTN is the product whose payments carry the recipient's IC number
-// and a subproduct code.
-const productPTPTN = "PTPTN"
-
 // Payment is one bill payment (POST /v2/topup). The same Payment always sends
 // the same body, so asking again with it is safe: the API never makes a second
 // transaction for a refid it knows, and answers with the first one's status.
@@ -132,48 +128,66 @@ func (p Payment) validate() error {
 			return &PaymentError{Field: f.name, Code: PaymentRequired, Rule: "is required"}
 		}
 	}
-	if !validRefID(p.RefID) {
-		return &PaymentError{Field: "refid", Code: PaymentBadRefID, Rule: "must be 1 to " + strconv.Itoa(maxRefIDLen) + ` ASCII letters, digits, "-" or "_" (it is never trimmed)`}
+	if err := ValidateRefID(p.RefID); err != nil {
+		return err
 	}
 	for _, f := range fields[1:] {
 		if badCharacter(f.value) {
 			return &PaymentError{Field: f.name, Code: PaymentBadCharacter, Rule: "must not contain control or invisible characters"}
 		}
 	}
-	switch _, err := ParseAmount(p.Amount); {
-	case !validAmount(p.Amount) && strings.HasPrefix(strings.ToUpper(p.Amount), "RM"):
+	if err := ValidateAmount(p.Amount); err != nil {
+		return err
+	}
+	if p.ICNumber != "" {
+		if err := ValidateICNumber(p.ICNumber); err != nil {
+			return err
+		}
+	}
+	return ValidateExtras(p.Product, Extras{BillerCode: p.BillerCode, Ref2: p.Ref2, ICNumber: p.ICNumber, SubproductCode: p.SubproductCode})
+}
+
+// ValidateRefID checks a refid on its own, as Payment.Validate does: 1 to 36
+// ASCII letters, digits, "-" and "_", never trimmed. Its error is a
+// *PaymentError. A tool that derives refids checks the longest it makes.
+func ValidateRefID(refid string) error {
+	switch {
+	case refid == "":
+		return &PaymentError{Field: "refid", Code: PaymentRequired, Rule: "is required"}
+	case !validRefID(refid):
+		return &PaymentError{Field: "refid", Code: PaymentBadRefID, Rule: "must be 1 to " + strconv.Itoa(maxRefIDLen) + ` ASCII letters, digits, "-" or "_" (it is never trimmed)`}
+	}
+	return nil
+}
+
+// ValidateAmount checks an amount on its own, trimmed, as Payment.Validate
+// does: a positive decimal with at most two decimals, such as "45.94". Its
+// error is a *PaymentError.
+func ValidateAmount(amount string) error {
+	amount = trimEdges(amount)
+	switch _, err := ParseAmount(amount); {
+	case amount == "":
+		return &PaymentError{Field: "amount", Code: PaymentRequired, Rule: "is required"}
+	case !validAmount(amount) && strings.HasPrefix(strings.ToUpper(amount), "RM"):
 		return &PaymentError{Field: "amount", Code: PaymentBadAmount, Rule: `must be a plain decimal such as 45.94, without "RM" (give Amount.String(), not Amount.Ringgit())`}
-	case !validAmount(p.Amount):
+	case !validAmount(amount):
 		return &PaymentError{Field: "amount", Code: PaymentBadAmount, Rule: "must be a positive decimal with at most two decimals, such as 45.94"}
 	case err != nil:
 		return &PaymentError{Field: "amount", Code: PaymentAmountTooLarge, Rule: "is too large"}
-	case p.ICNumber != "" && !alphanumeric(p.ICNumber):
-		return &PaymentError{Field: "ic_number", Code: PaymentBadICNumber, Rule: "must be letters and digits only (an IC number without dashes, or a passport number)"}
 	}
-	return p.productRules()
+	return nil
 }
 
-// productRules are the vendor's table of which extras each product takes.
-func (p Payment) productRules() error {
-	product := strings.ToUpper(p.Product)
-	jompay, ptptn := product == productJomPAY, product == productPTPTN
-	rules := [...]struct {
-		field, value    string
-		allowed, needed bool
-		who             string
-	}{
-		{"biller_code", p.BillerCode, jompay, jompay, "JOMPAY"},
-		{"ref2", p.Ref2, jompay, false, "JOMPAY"},
-		{"ic_number", p.ICNumber, jompay || ptptn, jompay || ptptn, "JOMPAY and PTPTN"},
-		{"subproduct_code", p.SubproductCode, !jompay, ptptn, "any product but JOMPAY"},
-	}
-	for _, r := range rules {
-		switch {
-		case r.value != "" && !r.allowed:
-			return &PaymentError{Field: r.field, Code: PaymentNotForProduct, Rule: "is only used with " + r.who}
-		case r.value == "" && r.needed:
-			return &PaymentError{Field: r.field, Code: PaymentNeededFor, Rule: "is required when product is " + product}
-		}
+// ValidateICNumber checks an IC or passport number on its own, trimmed, as
+// Payment.Validate does: letters and digits only. Its error is a
+// *PaymentError.
+func ValidateICNumber(ic string) error {
+	ic = trimEdges(ic)
+	switch {
+	case ic == "":
+		return &PaymentError{Field: "ic_number", Code: PaymentRequired, Rule: "is required"}
+	case !alphanumeric(ic):
+		return &PaymentError{Field: "ic_number", Code: PaymentBadICNumber, Rule: "must be letters and digits only (an IC number without dashes, or a passport number)"}
 	}
 	return nil
 }

@@ -258,7 +258,7 @@ func (t *Transaction) member(k *keys, n *named, key []byte, val []byte) error {
 	case "amount", "cost", "balance":
 		*t.amountOf(name) = readAmount(val)
 	case "timestamp":
-		t.Time, _ = time.ParseInLocation(transactionLayout, scalarText(val), myt)
+		t.Time, _ = time.ParseInLocation(transactionLayout, scalarText(val), Malaysia)
 	}
 	return nil
 }

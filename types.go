@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -106,9 +105,9 @@ func readLink(raw []byte) Text {
 	return t
 }
 
-// myt is Malaysia time, GMT+8 all year, the zone of every time the API sends;
-// a fixed zone needs no tzdata.
-var myt = time.FixedZone("GMT+8", 8*60*60)
+// Malaysia is Malaysia's time, GMT+8 all year: the zone of every time the API
+// sends, and of the day a payment or a bill belongs to.
+var Malaysia = time.FixedZone("GMT+8", 8*60*60)
 
 // The layouts of the API's dates and times.
 const (
@@ -147,95 +146,11 @@ func parseIn(text, layout, what string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, fmt.Errorf("iimmpact: %s is empty", what)
 	}
-	t, err := time.ParseInLocation(layout, v, myt)
+	t, err := time.ParseInLocation(layout, v, Malaysia)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("iimmpact: %s %q does not match %s", what, forPeople(v), layout)
 	}
 	return t, nil
-}
-
-// Amount is an exact amount of ringgit, held as sen (1/100 RM) in an int64, so
-// no binary float ever touches it. It decodes from a JSON number or a numeric
-// string. An amount that is not exact money (a third decimal, past int64, not a
-// number at all) is Unreadable, never rounded or read as another number.
-type Amount struct {
-	value
-	sen int64
-}
-
-// ParseAmount parses decimal text such as "45.94", "-3" or "1.5e2". Digits past the
-// second decimal place must be zeros: an amount is never rounded.
-func ParseAmount(s string) (Amount, error) {
-	sen, err := parseSen(strings.TrimSpace(s))
-	if err != nil {
-		return Amount{}, err
-	}
-	return Amount{value: value{state: Returned}, sen: sen}, nil
-}
-
-// Sen returns the amount in sen: 45.94 is 4594. It is 0 unless State is Returned.
-func (a Amount) Sen() int64 { return a.sen }
-
-// String formats the amount with two decimals, "45.94" or "-0.50"; "" unless
-// State is Returned. It is what Payment.Amount takes.
-func (a Amount) String() string {
-	if a.state != Returned {
-		return ""
-	}
-	return string(a.appendDecimal(nil))
-}
-
-// Ringgit formats the amount for a person: "RM 45.94"; "" unless State is
-// Returned. It is for pages and receipts: Payment.Amount takes String.
-func (a Amount) Ringgit() string {
-	if a.state != Returned {
-		return ""
-	}
-	return string(a.appendDecimal([]byte("RM ")))
-}
-
-func (a Amount) appendDecimal(dst []byte) []byte {
-	u := uint64(a.sen)
-	if a.sen < 0 {
-		dst = append(dst, '-')
-		u = -u // correct for math.MinInt64 too, in two's complement
-	}
-	dst = strconv.AppendUint(dst, u/100, 10)
-	frac := u % 100
-	return append(dst, '.', byte('0'+frac/10), byte('0'+frac%10))
-}
-
-// MarshalJSON writes the JSON as sent, or a number with two decimals for an
-// Amount from ParseAmount.
-func (a Amount) MarshalJSON() ([]byte, error) {
-	if a.raw == nil && a.state == Returned {
-		return a.appendDecimal(nil), nil
-	}
-	return a.value.MarshalJSON()
-}
-
-// readAmount reads a number, a numeric string, "" or null.
-func readAmount(raw []byte) Amount {
-	a := Amount{value: value{raw: raw, state: Unreadable}}
-	var err error
-	switch {
-	case isNull(raw):
-		a.state = Null
-	case raw[0] == '"':
-		var text string
-		if text, err = unquote(raw); err == nil {
-			if text = strings.TrimSpace(text); text == "" {
-				a.state = Blank
-			} else if a.sen, err = parseSen(text); err == nil {
-				a.state = Returned
-			}
-		}
-	default:
-		if a.sen, err = parseSen(raw); err == nil {
-			a.state = Returned
-		}
-	}
-	return a
 }
 
 // CustomField is data.CustomField, whose JSON kind varies by biller: a string,
@@ -419,54 +334,6 @@ func humanKey(k string) string {
 	}
 	r, size := utf8.DecodeRuneInString(k)
 	return string(unicode.ToUpper(r)) + k[size:]
-}
-
-// forPeople returns s made safe to show a person, on a page, a terminal or in
-// an SMS: control characters dropped (an ESC with the CSI sequence it starts),
-// bidi embeddings, overrides, isolates and marks dropped so none is left open
-// to reorder what follows, zero-width spaces and byte order marks dropped, and
-// every run of white space turned into one space, with none at either end.
-func forPeople(s string) string {
-	if plainText(s) {
-		return s
-	}
-	out := make([]byte, 0, len(s))
-	space := false
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == 0x1b:
-			i = skipCSI(s, i)
-			continue
-		case unicode.IsSpace(r):
-			space = len(out) > 0
-			continue
-		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), invisible(r):
-			continue
-		case r == utf8.RuneError && size == 1:
-			r = unicode.ReplacementChar
-		}
-		if space {
-			out, space = append(out, ' '), false
-		}
-		out = utf8.AppendRune(out, r)
-	}
-	return string(out)
-}
-
-// skipCSI returns the index past the rest of a terminal control sequence
-// "ESC [ parameters final" whose ESC ends at s[i], or i when there is none.
-func skipCSI(s string, i int) int {
-	if i >= len(s) || s[i] != '[' {
-		return i
-	}
-	for i++; i < len(s) && s[i] >= 0x20 && s[i] <= 0x3f; i++ {
-	}
-	if i < len(s) && s[i] >= 0x40 && s[i] <= 0x7e {
-		i++
-	}
-	return i
 }
 
 // Field is one piece of bill information to show.

@@ -17,7 +17,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -139,13 +138,13 @@ func parseArgs(args []string, stderr io.Writer, now time.Time) (options, int, bo
 	fs.IntVar(&o.workers, "workers", 4, "calls in flight at once")
 	fs.StringVar(&o.quota, "quota", "", "the client's quota as `N/DURATION`, such as 20000/5m (default: the SDK's own)")
 	fs.DurationVar(&o.wait, "wait", time.Minute, "how long to keep asking about payments still being processed, at the vendor's 5 to 10 s cadence")
-	fs.DurationVar(&o.timeout, "timeout", 35*time.Second, "give up on one request after this long")
+	fs.DurationVar(&o.timeout, "timeout", iimmpact.DefaultTimeout, "give up on one request after this long")
 	fs.DurationVar(&o.grace, "grace", 30*time.Second, "after SIGINT or SIGTERM, how long payments in flight may finish; then they are recorded as pending")
 	if code, ok := cli.Parse(fs, args, stderr, usage, moreUsage); !ok {
 		return o, code, false
 	}
 	_, perr := time.Parse("2006-01", o.period)
-	_, _, qerr := parseQuota(o.quota)
+	_, _, qerr := cli.ParseQuota(o.quota)
 	msg := ""
 	switch {
 	case fs.NArg() > 0:
@@ -170,21 +169,6 @@ func parseArgs(args []string, stderr io.Writer, now time.Time) (options, int, bo
 	return o, exitOK, true
 }
 
-// parseQuota reads "N/DURATION"; "" is the SDK's own quota.
-func parseQuota(s string) (int, time.Duration, error) {
-	if s == "" {
-		return 0, 0, nil
-	}
-	n, d, ok := strings.Cut(s, "/")
-	var requests int
-	_, err := fmt.Sscan(n, &requests)
-	window, derr := time.ParseDuration(d)
-	if !ok || err != nil || derr != nil || requests <= 0 || window <= 0 {
-		return 0, 0, fmt.Errorf("-quota must be N/DURATION, such as 20000/5m, not %q", s)
-	}
-	return requests, window, nil
-}
-
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, code, ok := parseArgs(args, stderr, time.Now())
 	if !ok {
@@ -195,7 +179,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "autopay:", err)
 		return exitUsage
 	}
-	ins, err := readInstructions(in)
+	ins, err := readInstructions(in, o.period)
 	in.Close()
 	if err != nil {
 		fmt.Fprintf(stderr, "autopay: %s: %v\n", o.instructions, err)
@@ -221,7 +205,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// payment is paced like a bill, never refused for a slot it could have
 	// waited for (after a signal the wait ends at once: cli.Calls).
 	opts := []iimmpact.Option{iimmpact.WithTimeout(o.timeout), iimmpact.WithObserver(prog), iimmpact.WithQuotaWait(quotaWait)}
-	if n, window, _ := parseQuota(o.quota); n > 0 {
+	if n, window, _ := cli.ParseQuota(o.quota); n > 0 {
 		opts = append(opts, iimmpact.WithQuota(n, window))
 	}
 	client, sandbox, err := setup.Client(opts...)
@@ -247,132 +231,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return j.status(stderr, ins, walletAfter, ctx.Err() != nil, syncErr)
 }
 
-// reportUnpayable names, before the run, the instructions it will not pay:
-// bad rows, instructions held by a line of the results file, and pending
-// payments whose instruction is gone.
-func reportUnpayable(w io.Writer, o options, ins []instruction, hist history) {
-	for _, in := range ins {
-		switch why := hist.held[in.id]; {
-		case in.err != nil:
-			fmt.Fprintf(w, "autopay: %s line %d: %v: not paid\n", o.instructions, in.line, in.err)
-		case why != "":
-			fmt.Fprintf(w, "autopay: instruction %s is held: %s: %s; nothing is paid for it until the line is fixed\n", in.id, o.out, why)
-		}
-	}
-	for _, r := range hist.orphans(ins) {
-		fmt.Fprintf(w, "autopay: instruction %s is no longer in %s, but its payment %s (%s) is pending: it cannot be asked about without its row; put the row back as it was\n",
-			r.ID, o.instructions, r.RefID, cli.Ringgit(r.AmountSen))
-	}
-}
-
 // quotaWait is how long a call may wait for its quota slot: as long as the
 // run goes on.
 const quotaWait = 24 * time.Hour
-
-// runPeriod asks about the pending payments first, then presents the bills
-// of the instructions left to do and pays them, then waits for the payments
-// still being processed. It returns the wallet's balance after, when known.
-func (j *job) runPeriod(ctx context.Context, ins []instruction, wait, grace time.Duration) iimmpact.Amount {
-	calls, stopCalls := cli.Calls(ctx, grace)
-	defer stopCalls()
-	pending := j.askPending(ctx, calls, ins)
-	var todo []instruction
-	for _, in := range ins {
-		r, known := j.hist.last[in.id]
-		if _, more := j.hist.next(in.id); in.err == nil && more && (!known || r.Status != statusPending) {
-			todo = append(todo, in)
-		}
-	}
-	if len(todo) == 0 || j.stopReason() != "" || ctx.Err() != nil {
-		j.await(calls, pending, wait)
-		return j.walletAfter(calls)
-	}
-	bal, err := j.client.Balance(calls)
-	switch {
-	case err != nil:
-		j.prog.Say("the wallet's balance could not be read: " + err.Error())
-		if blocked(err) {
-			j.stop(stopBlocked)
-		}
-		return iimmpact.Amount{}
-	case !bal.CanPay:
-		j.prog.Say("this API key may not make payments (the wallet is read-only)")
-		j.stop(stopWallet)
-		return bal.Amount
-	}
-	j.wallet = bal.Amount.Sen()
-	plans := j.present(calls, todo)
-	if ctx.Err() == nil && j.stopReason() != stopBlocked {
-		pending = append(pending, j.payAll(ctx, calls, j.budget(plans))...)
-	}
-	j.await(calls, pending, wait)
-	return j.walletAfter(calls)
-}
-
-// walletAfter reads the wallet's balance at the end of a run that paid or
-// was stopped by the wallet; the zero Amount when it was not read.
-func (j *job) walletAfter(calls context.Context) iimmpact.Amount {
-	if j.paidSen == 0 && j.stopReason() != stopWallet && !j.walletShort {
-		return iimmpact.Amount{}
-	}
-	after, err := j.client.Balance(calls)
-	if err != nil {
-		return iimmpact.Amount{}
-	}
-	return after.Amount
-}
-
-// status says how the run ended and returns its exit status.
-func (j *job) status(w io.Writer, ins []instruction, wallet iimmpact.Amount, signalled bool, syncErr error) int {
-	left, bad := len(j.hist.orphans(ins)), 0
-	for _, in := range ins {
-		r, ok := j.hist.last[in.id]
-		switch {
-		case in.err != nil:
-			bad++
-		case !ok || !r.final() || j.hist.held[in.id] != "":
-			left++
-		}
-	}
-	switch why := j.stopReason(); {
-	case why == stopBlocked:
-		fmt.Fprintf(w, "autopay: IIMMPACT answers 403 to this IP: it looks blocked (240 minutes after 30,000 requests in 5 minutes); %d instructions are not final: run it again after the block\n", left)
-		return exitBlocked
-	case why == stopWallet || j.walletShort:
-		fmt.Fprintln(w, "autopay: "+j.topUp(wallet))
-		return exitWallet
-	case why == stopWrite || syncErr != nil:
-		err := j.writeErr
-		if err == nil {
-			err = syncErr
-		}
-		fmt.Fprintf(w, "autopay: writing the results failed: %v; no payment was sent that was not recorded first: make room and run it again\n", err)
-		return exitAgain
-	case left > 0:
-		how := "run it again"
-		if signalled {
-			how = "stopped: run it again"
-		}
-		fmt.Fprintf(w, "autopay: %d instructions are not final yet (pending payments, held ones, a failure that may pass, work not sent): %s\n", left, how)
-		return exitAgain
-	case bad > 0:
-		fmt.Fprintf(w, "autopay: %d rows of the instructions are invalid and were not paid: fix them\n", bad)
-		return exitUsage
-	}
-	return exitOK
-}
-
-// topUp says how much the wallet needs: what the payments not made cost,
-// less what the wallet holds now (read at the end of the run, when it could
-// be).
-func (j *job) topUp(wallet iimmpact.Amount) string {
-	unpaid := "the payments not made need " + cli.Ringgit(j.shortSen)
-	if wallet.State() != iimmpact.Returned {
-		return "the wallet is short: " + unpaid + "; top it up and run it again"
-	}
-	need := j.shortSen - wallet.Sen()
-	if need <= 0 {
-		return "the wallet was short: " + unpaid + " and it now holds " + cli.Ringgit(wallet.Sen()) + ": run it again"
-	}
-	return "the wallet is short: " + unpaid + " and it holds " + cli.Ringgit(wallet.Sen()) + ": top it up by at least " + cli.Ringgit(need) + " and run it again"
-}

@@ -8,8 +8,6 @@ import (
 	"io"
 	"iter"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -90,7 +88,7 @@ func runBatch(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 
 	prog := progress.New(stderr, "billcheck", total-len(done), time.Now)
 	opts := []iimmpact.Option{iimmpact.WithTimeout(o.timeout), iimmpact.WithObserver(prog)}
-	if n, window, _ := parseQuota(o.quota); n > 0 {
+	if n, window, _ := cli.ParseQuota(o.quota); n > 0 {
 		opts = append(opts, iimmpact.WithQuota(n, window))
 	}
 	client, closeClient, ok := newClient(stderr, opts...)
@@ -218,20 +216,6 @@ func readRows(in io.Reader) (iter.Seq[row], error) {
 	}, nil
 }
 
-// parseQuota reads "N/DURATION"; "" is the SDK's own quota.
-func parseQuota(s string) (int, time.Duration, error) {
-	if s == "" {
-		return 0, 0, nil
-	}
-	n, d, ok := strings.Cut(s, "/")
-	requests, err := strconv.Atoi(n)
-	window, derr := time.ParseDuration(d)
-	if !ok || err != nil || derr != nil || requests <= 0 || window <= 0 {
-		return 0, 0, fmt.Errorf("-quota must be N/DURATION, such as 20000/5m, not %q", s)
-	}
-	return requests, window, nil
-}
-
 // summary counts what the results file holds: the rows of earlier runs
 // (after a resume) and this run's.
 type summary struct {
@@ -277,8 +261,8 @@ func (s *summary) add(l line) {
 	if l.OutstandingSen != nil {
 		owed = *l.OutstandingSen
 	}
-	today := s.now().In(myt).Format(time.DateOnly)
-	week := s.now().In(myt).AddDate(0, 0, 7).Format(time.DateOnly)
+	today := s.now().In(iimmpact.Malaysia).Format(time.DateOnly)
+	week := s.now().In(iimmpact.Malaysia).AddDate(0, 0, 7).Format(time.DateOnly)
 	switch {
 	case l.DueDate < today && owed > 0:
 		s.overdue++
@@ -288,8 +272,6 @@ func (s *summary) add(l line) {
 		s.dueSen += owed
 	}
 }
-
-var myt = time.FixedZone("GMT+8", 8*60*60) // the API's dates are Malaysian
 
 // print writes the summary of the whole results file.
 func (s *summary) print(w io.Writer, elapsed time.Duration, file bool) {
@@ -308,8 +290,6 @@ func (s *summary) print(w io.Writer, elapsed time.Duration, file bool) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "; %s %d", k, s.counts[k])
 	}
-	fmt.Fprintf(w, "\nbillcheck: %d errors; %d accounts overdue, owing RM %s; %d accounts due within 7 days, owing RM %s in all\n",
-		s.errors, s.overdue, ringgit(s.overdueSen), s.dueSoon, ringgit(s.dueSen))
+	fmt.Fprintf(w, "\nbillcheck: %d errors; %d accounts overdue, owing %s; %d accounts due within 7 days, owing %s in all\n",
+		s.errors, s.overdue, cli.Ringgit(s.overdueSen), s.dueSoon, cli.Ringgit(s.dueSen))
 }
-
-func ringgit(sen int64) string { return fmt.Sprintf("%d.%02d", sen/100, sen%100) }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
@@ -90,7 +91,7 @@ func TestBatchMixedFile(t *testing.T) {
 
 func TestBatchDueWithinAWeek(t *testing.T) {
 	srv := sandboxEnv(t, iimmpacttest.WithoutSamples())
-	today := time.Now().In(myt)
+	today := time.Now().In(iimmpact.Malaysia)
 	for account, due := range map[string]time.Time{"1": today.AddDate(0, 0, 2), "2": today.AddDate(0, 0, 7), "3": today.AddDate(0, 0, 8), "4": today.AddDate(0, 0, -1)} {
 		srv.Set("TNB", account, iimmpacttest.ValidBill(iimmpacttest.Data{"Outstanding": json.Number("10.25"), "DueDate": due.Format("02/01/2006")}))
 	}
@@ -286,7 +287,7 @@ func TestBatchOversizedRowGetsItsOwnError(t *testing.T) {
 
 func TestBatchCountsOverdueBills(t *testing.T) {
 	srv := sandboxEnv(t, iimmpacttest.WithoutSamples())
-	today := time.Now().In(myt)
+	today := time.Now().In(iimmpact.Malaysia)
 	for account, due := range map[string]time.Time{"1": today.AddDate(0, 0, -30), "2": today.AddDate(-1, 0, 0), "3": today.AddDate(0, 0, 3)} {
 		srv.Set("TNB", account, iimmpacttest.ValidBill(iimmpacttest.Data{"Outstanding": json.Number("10.25"), "DueDate": due.Format("02/01/2006")}))
 	}

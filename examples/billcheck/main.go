@@ -268,7 +268,7 @@ func (o options) problem(fs *flag.FlagSet) string {
 	case o.workers < 1 || o.workers > 64:
 		return fmt.Sprintf("-workers must be between 1 and 64, not %d", o.workers)
 	}
-	if _, _, err := parseQuota(o.quota); err != nil {
+	if _, _, err := cli.ParseQuota(o.quota); err != nil {
 		return err.Error()
 	}
 	return ""

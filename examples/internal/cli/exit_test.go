@@ -45,3 +45,17 @@ func TestRinggit(t *testing.T) {
 		}
 	}
 }
+
+func TestParseQuotaIsStrict(t *testing.T) {
+	for in, want := range map[string]int{"20000/5m": 20000, "100/1s": 100, "": 0} {
+		n, _, err := ParseQuota(in)
+		if err != nil || n != want {
+			t.Errorf("ParseQuota(%q) = %d, %v; want %d", in, n, err, want)
+		}
+	}
+	for _, bad := range []string{"1e3/5m", "20000x/5m", "+5/1s", "-5/1s", "0/1s", "5/0s", "5", "5/", "/5m", "5/1", " 5/1s"} {
+		if _, _, err := ParseQuota(bad); err == nil {
+			t.Errorf("ParseQuota(%q) accepted", bad)
+		}
+	}
+}
