@@ -21,7 +21,8 @@ const emptyBodyHash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 
 // Signer signs requests the way IIMMPACT verifies them: HMAC-SHA256, keyed with
 // the Base64-decoded secret, over "v1:TIMESTAMP:NONCE:METHOD:QUERY:BODY_HASH".
-// The Client signs bill presentment itself; use a Signer for other endpoints.
+// The Client signs every request it sends itself; use a Signer for a request
+// of your own (an endpoint the SDK does not call yet).
 //
 // It is safe for concurrent use once its fields are set. No fmt verb or slog
 // handler prints its credentials, even when a Signer is a field of another

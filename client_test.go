@@ -169,7 +169,7 @@ func TestFinalErrors(t *testing.T) {
 			var apiErr *APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, tt.status, apiErr.StatusCode)
-			assert.Equal(t, tt.code, apiErr.Code)
+			assert.Equal(t, tt.code, apiErr.Kind)
 			assert.Contains(t, apiErr.Body, tt.inBody)
 			assert.Equal(t, tt.calls, apiErr.Attempts)
 			assert.Equal(t, tt.calls, h.mt.GetTotalCallCount())
@@ -421,7 +421,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	out.WriteString(logs.String())
-	out.WriteString(apiErr.Body + apiErr.Message + apiErr.Code)
+	out.WriteString(apiErr.Body + apiErr.Message + apiErr.Kind)
 	require.NotEmpty(t, sent)
 	for _, secret := range append([]string{"TESTKEY0123456789", testSecret, "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY", "secret-key-for-tests"}, sent...) {
 		assert.NotContains(t, out.String(), secret)
@@ -552,7 +552,7 @@ func TestRedactionCoversEveryForm(t *testing.T) {
 		_, err = c.BillPresentment(context.Background(), Query{Product: "AKSB", Account: account})
 		var apiErr *APIError
 		require.ErrorAs(t, err, &apiErr)
-		out := fmt.Sprintf("%v|%+v|%#v|%s|%s|%s|%s|%s", err, apiErr, *apiErr, apiErr.Code, apiErr.Message, apiErr.Body, apiErr.RequestID, logs.String())
+		out := fmt.Sprintf("%v|%+v|%#v|%s|%s|%s|%s|%s", err, apiErr, *apiErr, apiErr.Kind, apiErr.Message, apiErr.Body, apiErr.RequestID, logs.String())
 		for _, leak := range hostileTargets(sig, account) {
 			assert.NotContains(t, out, leak, "status %d", status)
 		}
@@ -625,7 +625,7 @@ func FuzzNoSecretInErrors(f *testing.F) {
 		out := err.Error()
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
-			out += apiErr.Code + apiErr.Message + apiErr.Body + apiErr.RequestID
+			out += apiErr.Kind + apiErr.Message + apiErr.Body + apiErr.RequestID
 		}
 		for _, leak := range hostileTargets(sig, account) {
 			if strings.Contains(out, leak) {

@@ -62,15 +62,20 @@ var (
 	ErrRedirect = errors.New("iimmpact: redirect refused")
 )
 
-// APIError is an HTTP answer that is not an outcome: 401, 403, 404, 429, 5xx
-// after retries, a redirect, or a 400 that is not the documented envelope. Its
-// strings never hold a credential, a signature, the customer's account number
-// or Ref-2.
+// APIError is an HTTP answer that is not the call's outcome: 401, 403, 404,
+// 429, 5xx after retries, a redirect; for a bill presentment a 400 that is
+// not the documented envelope; for a payment its documented 400 refusal
+// (nothing created: Code says why). Its strings never hold a credential, a
+// signature, the customer's account number, Ref-2 or IC number.
 type APIError struct {
 	StatusCode int
-	// Code is the body's "error", or a payment's data.statusCode (such as
-	// "43", insufficient wallet credit), when the body is JSON.
-	Code string
+	// Code is the vendor's code, data.statusCode (such as 43, insufficient
+	// wallet credit), an int as on Transaction and Callback; -1 when the
+	// answer carried none.
+	Code int
+	// Kind is the body's "error", such as "unauthorized", when the body is
+	// JSON.
+	Kind string
 	// Message is the body's "message", or data.message, when it is JSON.
 	Message string
 	// Body is the start of the body (at most 512 bytes of valid UTF-8), redacted.
@@ -97,12 +102,15 @@ func (e *APIError) Error() string {
 		b.WriteString(" " + t)
 	}
 	switch {
-	case e.Message != "" && e.Code != "":
-		b.WriteString(": " + e.Code + ": " + e.Message)
-	case e.Message != "" || e.Code != "":
-		b.WriteString(": " + e.Code + e.Message)
+	case e.Message != "" && e.Kind != "":
+		b.WriteString(": " + e.Kind + ": " + e.Message)
+	case e.Message != "" || e.Kind != "":
+		b.WriteString(": " + e.Kind + e.Message)
 	case e.Body != "":
 		b.WriteString(": " + strconv.Quote(firstLine(e.Body, 120)))
+	}
+	if e.Code >= 0 && e.StatusCode == http.StatusBadRequest {
+		b.WriteString(" (code " + strconv.Itoa(e.Code) + ")")
 	}
 	if e.Attempts > 1 {
 		b.WriteString(" (after " + strconv.Itoa(e.Attempts) + " attempts)")
@@ -131,6 +139,7 @@ func (e *APIError) Unwrap() error {
 func newAPIError(r *redactor, res *response, attempts int, hint string) *APIError {
 	e := &APIError{
 		StatusCode: res.status,
+		Code:       -1,
 		Body:       excerpt(r.cleanBody(res.body), 512),
 		Attempts:   attempts,
 		RequestID:  r.clean(requestID(res.header)),
@@ -142,7 +151,9 @@ func newAPIError(r *redactor, res *response, attempts int, hint string) *APIErro
 		_ = eachMember(val, func(key, val []byte) error {
 			switch string(key) {
 			case "statusCode":
-				e.Code = text(val)
+				if code, err := readCode(val, scalarText(val)); err == nil {
+					e.Code = code
+				}
 			case "message":
 				e.Message = text(val)
 			}
@@ -151,7 +162,7 @@ func newAPIError(r *redactor, res *response, attempts int, hint string) *APIErro
 	}, func(key, val []byte) {
 		switch string(key) {
 		case "error":
-			e.Code = text(val)
+			e.Kind = text(val)
 		case "message":
 			e.Message = text(val)
 		}

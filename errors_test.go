@@ -1,6 +1,7 @@
 package iimmpact
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -78,4 +79,19 @@ func TestEveryErrorTypeIsReachable(t *testing.T) {
 			assert.True(t, got, "%s through %T", name, wrapped)
 		}
 	}
+}
+
+// An invalid payment and a call stopped before it sent have kinds of their
+// own, apart from an invalid query's.
+func TestErrorKindsOfPaymentsAndStops(t *testing.T) {
+	c, err := NewClient(testKey, testSecret, freshOrigins())
+	require.NoError(t, err)
+	_, err = c.Pay(context.Background(), Payment{RefID: "r 1", Product: "TNB", Account: "1", Amount: "1"})
+	assert.Equal(t, ErrorKindInvalidPayment, errorKind(err))
+	_, err = c.BillPresentment(context.Background(), Query{Product: "TNB"})
+	assert.Equal(t, ErrorKindInvalidQuery, errorKind(err))
+	stop, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c.BillPresentment(WithStop(context.Background(), stop), Query{Product: "TNB", Account: "1234"})
+	assert.Equal(t, ErrorKindNotSent, errorKind(err))
 }

@@ -170,7 +170,7 @@ func TestAccountNeverLeaksPercentEncoded(t *testing.T) {
 		_, err := h.c.BillPresentment(context.Background(), Query{Product: "AKSB", Account: account})
 		var apiErr *APIError
 		require.ErrorAs(t, err, &apiErr)
-		out := strings.Join([]string{err.Error(), apiErr.Body, apiErr.Message, apiErr.Code, apiErr.RequestID, logs.String()}, "\n")
+		out := strings.Join([]string{err.Error(), apiErr.Body, apiErr.Message, apiErr.Kind, apiErr.RequestID, logs.String()}, "\n")
 		assert.NotContains(t, out, echo, "echoed as %s", echo)
 		assert.Contains(t, apiErr.Message, redacted)
 	}

@@ -42,12 +42,13 @@ func TestAPIErrorDetails(t *testing.T) {
 	assert.True(t, strings.HasPrefix(e.Body, "\ufffd"), "invalid UTF-8 replaced")
 
 	e = apiErr(401, `{"error":401,"message":{"nested":true}}`)
-	assert.Equal(t, "401", e.Code, "a scalar code is kept as text")
+	assert.Equal(t, "401", e.Kind, "a scalar error is kept as text")
+	assert.Equal(t, -1, e.Code, "no vendor code")
 	assert.Empty(t, e.Message, "an object is not a message")
 	assert.Equal(t, "iimmpact: HTTP 401 Unauthorized: 401", e.Error())
 
 	e = apiErr(401, `{"Error":"a","MESSAGE":"b","error":"unauthorized"}`)
-	assert.Equal(t, "unauthorized", e.Code, "keys are matched exactly")
+	assert.Equal(t, "unauthorized", e.Kind, "keys are matched exactly")
 	assert.Empty(t, e.Message)
 
 	sent = 3

@@ -106,7 +106,9 @@ type ErrorKind string
 
 // The kinds of a call's error.
 const (
-	ErrorKindInvalidQuery      ErrorKind = "invalid_query"      // ErrInvalidQuery or ErrInvalidPayment: nothing sent
+	ErrorKindInvalidQuery      ErrorKind = "invalid_query"      // ErrInvalidQuery: nothing sent
+	ErrorKindInvalidPayment    ErrorKind = "invalid_payment"    // ErrInvalidPayment: nothing sent (0.4.0 said invalid_query)
+	ErrorKindNotSent           ErrorKind = "not_sent"           // ErrNotSent: stopped (WithStop) before anything was sent
 	ErrorKindQuotaExceeded     ErrorKind = "quota_exceeded"     // ErrQuotaExceeded: not sent
 	ErrorKindBlocked           ErrorKind = "blocked"            // ErrBlocked: not sent
 	ErrorKindHTTPError         ErrorKind = "http_error"         // an *APIError
@@ -148,8 +150,12 @@ func errorKind(err error) ErrorKind {
 		return ""
 	case errors.Is(err, ErrOutcomeUnknown):
 		return ErrorKindOutcomeUnknown
-	case errors.Is(err, ErrInvalidQuery), errors.Is(err, ErrInvalidPayment):
+	case errors.Is(err, ErrInvalidQuery):
 		return ErrorKindInvalidQuery
+	case errors.Is(err, ErrInvalidPayment):
+		return ErrorKindInvalidPayment
+	case errors.Is(err, ErrNotSent):
+		return ErrorKindNotSent
 	case errors.Is(err, ErrQuotaExceeded):
 		return ErrorKindQuotaExceeded
 	case errors.Is(err, ErrBlocked):

@@ -44,7 +44,7 @@ type Payment struct {
 	// otherwise.
 	BillerCode string
 	// Ref2 is JomPAY's Ref-2: only for JOMPAY.
-	Ref2 string `json:"ref2,omitempty"`
+	Ref2 string
 	// ICNumber is the payer's IC or passport number, without dashes, as the
 	// merchant verified it (AMLA eKYC): required for JOMPAY and PTPTN,
 	// refused otherwise. It is personal data: the SDK redacts it wherever it

@@ -81,7 +81,7 @@ func TestPayUntilFinalReturnsARefusal(t *testing.T) {
 	_, err := h.c.PayUntilFinal(context.Background(), testPayment)
 	var apiErr *APIError
 	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, "43", apiErr.Code)
+	assert.Equal(t, 43, apiErr.Code)
 	assert.NotErrorIs(t, err, ErrOutcomeUnknown)
 	assert.Empty(t, h.sleeps)
 }

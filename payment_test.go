@@ -207,14 +207,15 @@ func TestPayRefusedIsNotChargedAndNotUnknown(t *testing.T) {
 	var apiErr *iimmpact.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 400, apiErr.StatusCode)
-	assert.Equal(t, "43", apiErr.Code, "the vendor's code")
+	assert.Equal(t, 43, apiErr.Code, "the vendor's code, an int as on Transaction")
+	assert.Contains(t, err.Error(), "(code 43)")
 	assert.Contains(t, err.Error(), "Insufficient wallet credit")
 	assert.Equal(t, 0, h.sandbox.Charges(p.Account))
 
 	h.sandbox.SetBalance("10.00")
 	_, err = h.client(t).Pay(context.Background(), tnbPayment)
 	require.ErrorAs(t, err, &apiErr, "a short wallet is a 400 too")
-	assert.Equal(t, "43", apiErr.Code)
+	assert.Equal(t, 43, apiErr.Code)
 	assert.Equal(t, "10.00", h.sandbox.Balance())
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -125,7 +124,7 @@ func (j *job) settle(p pendingPay, a answer) string {
 		}
 	case errors.As(a.err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest:
 		r.Status, r.Reason, r.RequestID = statusFailed, a.err.Error(), apiErr.RequestID
-		if apiErr.Code == strconv.Itoa(codeWallet) {
+		if apiErr.Code == codeWallet {
 			r.Status = statusNotSent // nothing was created: the same refid after a top-up
 			j.stop(stopWallet)
 			j.short(p.amount)

@@ -895,11 +895,11 @@ func TestRefusedPaymentMayBeFixed(t *testing.T) {
 // charged".
 func TestProcessingStaysProcessingWhenAnAskFails(t *testing.T) {
 	o := &order{refid: "co-x", orderState: orderState{state: stateProcessing}}
-	for _, err := range []error{context.Canceled, iimmpact.ErrQuotaExceeded, &iimmpact.APIError{StatusCode: 400, Code: "44"}} {
+	for _, err := range []error{context.Canceled, iimmpact.ErrQuotaExceeded, &iimmpact.APIError{StatusCode: 400, Code: 44}} {
 		assert.Equal(t, stateProcessing, o.record(nil, err), "%v", err)
 	}
 	fresh := &order{refid: "co-y"}
-	assert.Equal(t, stateRefused, fresh.record(nil, &iimmpact.APIError{StatusCode: 400, Code: "43"}), "a first send refused created nothing")
+	assert.Equal(t, stateRefused, fresh.record(nil, &iimmpact.APIError{StatusCode: 400, Code: 43}), "a first send refused created nothing")
 }
 
 // The Malay page says "Penerima bayaran", not the English "Biller"; only

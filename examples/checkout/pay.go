@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -138,7 +139,7 @@ func (o *order) record(tx *iimmpact.Transaction, err error) string {
 	case errors.Is(err, iimmpact.ErrQuotaExceeded), errors.Is(err, iimmpact.ErrBlocked):
 		o.state, o.reason = stateRefused, "busy"
 	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest:
-		o.state, o.reason = stateRefused, "declined:"+apiErr.Code
+		o.state, o.reason = stateRefused, "declined:"+strconv.Itoa(apiErr.Code)
 	default:
 		o.state, o.reason = stateRefused, "unavailable"
 	}
