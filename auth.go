@@ -7,12 +7,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -44,8 +46,26 @@ type Signer struct {
 
 type credentials struct {
 	apiKey string
-	key    []byte   // the decoded secret, the HMAC key
-	redact []string // the key and the secret in every form redaction removes
+	// apiKeyHeader is X-Api-Key's value, one slice every request shares:
+	// nothing appends to or changes a request's header values.
+	apiKeyHeader []string
+	key          []byte   // the decoded secret, the HMAC key
+	redact       []string // the key and the secret in every form redaction removes
+	macs         sync.Pool
+}
+
+// mac returns an HMAC keyed with the secret, from the pool when one is
+// there; give it back with done.
+func (c *credentials) mac() hash.Hash {
+	if h, ok := c.macs.Get().(hash.Hash); ok {
+		return h
+	}
+	return hmac.New(sha256.New, c.key)
+}
+
+func (c *credentials) done(h hash.Hash) {
+	h.Reset() // back to its keyed state
+	c.macs.Put(h)
 }
 
 // NewSigner returns a Signer for apiKey and hmacSecret, the Base64 secret shown in
@@ -63,7 +83,7 @@ func NewSigner(apiKey, hmacSecret string) (*Signer, error) {
 	}
 	for _, enc := range base64Encodings {
 		if key, err := enc.DecodeString(secret); err == nil && len(key) > 0 {
-			c := &credentials{apiKey: apiKey, key: key}
+			c := &credentials{apiKey: apiKey, apiKeyHeader: []string{apiKey}, key: key}
 			for _, v := range append([]string{apiKey, secret}, encodings(key)...) {
 				c.redact = appendForms(c.redact, v)
 			}
@@ -113,14 +133,19 @@ func (s *Signer) sign(h http.Header, now time.Time, method, query, bodyHash stri
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
 	c := s.creds()
-	mac := hmac.New(sha256.New, c.key)
-	io.WriteString(mac, "v1:"+ts+":"+nonce+":"+strings.ToUpper(method)+":"+query+":"+bodyHash)
-	sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	h.Set("X-Api-Key", c.apiKey)
-	h.Set("X-Timestamp", ts)
-	h.Set("X-Nonce", nonce)
-	h.Set("X-Signature", "v1="+sig)
-	return sig, nil
+	mac := c.mac()
+	_, _ = io.WriteString(mac, "v1:"+ts+":"+nonce+":"+strings.ToUpper(method)+":"+query+":"+bodyHash)
+	var sum [sha256.Size]byte
+	header := make([]byte, len("v1=")+base64.StdEncoding.EncodedLen(sha256.Size))
+	copy(header, "v1=")
+	base64.StdEncoding.Encode(header[len("v1="):], mac.Sum(sum[:0]))
+	c.done(mac)
+	values := []string{ts, nonce, string(header)} // one allocation for the three
+	h["X-Api-Key"] = c.apiKeyHeader
+	h["X-Timestamp"] = values[0:1:1]
+	h["X-Nonce"] = values[1:2:2]
+	h["X-Signature"] = values[2:3:3]
+	return values[2][len("v1="):], nil
 }
 
 // canonicalQuery returns the query as the API signs it: key=value pairs sorted by

@@ -2,8 +2,6 @@ package iimmpact
 
 import (
 	"context"
-
-	"github.com/google/go-querystring/query"
 )
 
 const billPath = "/v2/bill-presentment"
@@ -31,17 +29,9 @@ func (c *Client) BillPresentment(ctx context.Context, q Query) (*Bill, error) {
 // billCall describes the bill presentment call for q, trimmed as it is sent.
 func (c *Client) billCall(q Query) call {
 	q = q.trimmed()
-	values, err := query.Values(q)
-	if err != nil {
-		values = nil
-	}
-	cl := c.getCall(opBillPresentment, billPath, q.Product, values, q.Account, q.Ref2)
-	switch verr := q.validate(); {
-	case verr != nil:
-		cl.invalid = verr
-	case err != nil:
-		cl.invalid = &QueryError{Field: "query", Rule: "cannot be encoded: " + err.Error()}
-	}
+	params := []param{{"account", q.Account}, {"amount", q.Amount}, {"biller_code", q.BillerCode}, {"product", q.Product}, {"ref2", q.Ref2}}
+	cl := c.getCall(opBillPresentment, billPath, q.Product, params, q.Account, q.Ref2)
+	cl.invalid = q.validate()
 	return cl
 }
 
@@ -50,16 +40,16 @@ func (c *Client) billCall(q Query) call {
 // optional fields are not sent. Its JSON keys are the API's parameters.
 type Query struct {
 	// Account is the customer's account number; for JomPAY, Ref-1. Required.
-	Account string `url:"account" json:"account"`
+	Account string `json:"account"`
 	// Product is the product code, such as "AKSB" or "JOMPAY". Required.
-	Product string `url:"product" json:"product"`
+	Product string `json:"product"`
 	// BillerCode is the JomPAY biller code: required for JOMPAY, refused otherwise.
-	BillerCode string `url:"biller_code,omitempty" json:"biller_code,omitempty"`
+	BillerCode string `json:"biller_code,omitempty"`
 	// Ref2 is JomPAY's Ref-2: only for JOMPAY.
-	Ref2 string `url:"ref2,omitempty" json:"ref2,omitempty"`
+	Ref2 string `json:"ref2,omitempty"`
 	// Amount is a positive decimal with at most two decimals, such as "45.90":
 	// only for JOMPAY.
-	Amount string `url:"amount,omitempty" json:"amount,omitempty"`
+	Amount string `json:"amount,omitempty"`
 }
 
 // trimmed returns q as it is validated and sent.

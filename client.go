@@ -48,7 +48,7 @@ type Client struct {
 	signer     *Signer
 	maxRetries int
 	timeout    time.Duration
-	userAgent  string
+	userAgent  []string // one slice every request shares
 	logger     *slog.Logger
 	maxBody    int64
 	backoff    retry.Backoff
@@ -109,7 +109,7 @@ func newClient(signer *Signer, apiKey string, o options) (*Client, error) {
 	hc.CheckRedirect = refuseRedirect
 	c := &Client{
 		baseURL: o.baseURL, hc: hc, signer: signer, maxRetries: o.maxRetries, timeout: o.timeout,
-		userAgent: o.userAgent, logger: o.logger, maxBody: o.maxBody, backoff: o.backoff,
+		userAgent: []string{o.userAgent}, logger: o.logger, maxBody: o.maxBody, backoff: o.backoff,
 		observer: o.observer, quotaWait: o.quotaWait, pollMin: o.pollMin, pollMax: o.pollMax, guard: guard, shared: o.shared,
 		budget: retry.NewBudget(), sleep: retry.Wait, jitter: rand.Float64,
 	}

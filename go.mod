@@ -3,7 +3,6 @@ module github.com/iimmpact-go/iimmpact
 go 1.24
 
 require (
-	github.com/google/go-querystring v1.2.0
 	github.com/jarcoal/httpmock v1.4.2
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0

@@ -3,7 +3,6 @@ package iimmpact
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -60,7 +59,7 @@ func (s *NetworkStatus) Raw() []byte {
 // customer go on; on an error, show nothing.
 func (c *Client) NetworkStatus(ctx context.Context, product string) (*NetworkStatus, error) {
 	product = trimEdges(product)
-	cl := c.getCall(opNetworkStatus, networkStatusPath, product, url.Values{"product": {product}})
+	cl := c.getCall(opNetworkStatus, networkStatusPath, product, []param{{"product", product}})
 	switch {
 	case product == "":
 		cl.invalid = &QueryError{Field: "product", Code: QueryRequired, Rule: "is required"}

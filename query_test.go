@@ -2,9 +2,9 @@ package iimmpact
 
 import (
 	"errors"
+	"net/url"
 	"testing"
 
-	"github.com/google/go-querystring/query"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -65,11 +65,16 @@ func TestQueryValidate(t *testing.T) {
 }
 
 func TestQueryEncoding(t *testing.T) {
-	v, err := query.Values(Query{Account: "12 34/5+6", Product: "JOMPAY", BillerCode: "1", Ref2: "a&b"})
+	c, err := NewClient(testKey, testSecret)
 	require.NoError(t, err)
-	assert.Equal(t, "account=12+34%2F5%2B6&biller_code=1&product=JOMPAY&ref2=a%26b", v.Encode())
-	assert.Equal(t, "account=12 34/5+6&biller_code=1&product=JOMPAY&ref2=a&b", canonicalQuery(v))
-	v, err = query.Values(Query{Account: "1", Product: "AKSB"})
+	cl := c.billCall(Query{Account: "12 34/5+6", Product: "JOMPAY", BillerCode: "1", Ref2: "a&b"})
+	assert.Equal(t, "account=12+34%2F5%2B6&biller_code=1&product=JOMPAY&ref2=a%26b", cl.rawQuery)
+	assert.Equal(t, "account=12 34/5+6&biller_code=1&product=JOMPAY&ref2=a&b", cl.canonQuery)
+	v, err := url.ParseQuery(cl.rawQuery)
 	require.NoError(t, err)
-	assert.Equal(t, "account=1&product=AKSB", v.Encode(), "empty optional fields are not sent")
+	assert.Equal(t, canonicalQuery(v), cl.canonQuery, "what a Signer signs for the same request")
+	cl = c.billCall(Query{Account: "1", Product: "AKSB"})
+	assert.Equal(t, "account=1&product=AKSB", cl.rawQuery, "empty optional fields are not sent")
+	cl = c.billCall(Query{Account: "8800123456", Product: "JOMPAY", BillerCode: "5454", Ref2: "r", Amount: "10.50"})
+	assert.Equal(t, "account=8800123456&amount=10.50&biller_code=5454&product=JOMPAY&ref2=r", cl.rawQuery, "in the keys' sorted order")
 }

@@ -54,11 +54,36 @@ type call struct {
 	charges bool
 }
 
-// getCall describes a GET with query values. Identical GETs may share a
-// request under WithCoalescing.
-func (c *Client) getCall(op, path, product string, values url.Values, personal ...string) call {
-	return call{op: op, method: http.MethodGet, path: path, rawQuery: values.Encode(), canonQuery: canonicalQuery(values),
+// getCall describes a GET with query params, given in the order their keys
+// sort; an empty value is left out. Identical GETs may share a request under
+// WithCoalescing.
+func (c *Client) getCall(op, path, product string, params []param, personal ...string) call {
+	raw, canon := encodeQuery(params)
+	return call{op: op, method: http.MethodGet, path: path, rawQuery: raw, canonQuery: canon,
 		bodyHash: emptyBodyHash, product: product, personal: personal, share: true, quotaWait: c.quotaWait}
+}
+
+// param is one query parameter.
+type param struct{ key, value string }
+
+// encodeQuery returns params as sent (percent-encoded) and as signed (the
+// values decoded), both "key=value" joined by "&" in the order given, which
+// is the keys' sorted order; empty values are left out. A call's few
+// parameters are known, so this is canonicalQuery without a map or a sort.
+func encodeQuery(params []param) (raw, canon string) {
+	var r, c strings.Builder
+	for _, p := range params {
+		if p.value == "" {
+			continue
+		}
+		if c.Len() > 0 {
+			r.WriteByte('&')
+			c.WriteByte('&')
+		}
+		r.WriteString(url.QueryEscape(p.key) + "=" + url.QueryEscape(p.value))
+		c.WriteString(p.key + "=" + p.value)
+	}
+	return r.String(), c.String()
 }
 
 // postCall describes a POST of a JSON body, built once by the caller: every
@@ -407,6 +432,9 @@ func (c *Client) attempt(ctx context.Context, cl call, resend int) (out attemptR
 	return out
 }
 
+// jsonHeader is the value of Accept and of a body's Content-Type.
+var jsonHeader = []string{"application/json"}
+
 // newRequest builds an attempt's request, its body the call's bytes.
 func (c *Client) newRequest(ctx context.Context, cl call) (*http.Request, error) {
 	target := c.baseURL + cl.path
@@ -421,10 +449,11 @@ func (c *Client) newRequest(ctx context.Context, cl call) (*http.Request, error)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
+	// Shared slices: nothing changes a request's header values.
+	req.Header["Accept"] = jsonHeader
+	req.Header["User-Agent"] = c.userAgent
 	if cl.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = jsonHeader
 	}
 	return req, nil
 }
