@@ -50,10 +50,8 @@ func TestBatchPacesThroughTheQuota(t *testing.T) {
 		t.Skip("about 8 s of real time")
 	}
 	srv := iimmpacttest.Start(t, iimmpacttest.WithRateLimit(20, 2*time.Second, time.Hour))
-	c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL),
+	c := iimmpact.NewTestClient(t, srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL),
 		iimmpact.WithQuota(20, 2*time.Second), iimmpact.WithQuotaWait(time.Minute))
-	require.NoError(t, err)
-	t.Cleanup(c.CloseIdleConnections)
 
 	start := time.Now()
 	seen := map[int]bool{}
@@ -80,13 +78,10 @@ func TestBatchBesideCheckouts(t *testing.T) {
 		t.Skip("several seconds of real time")
 	}
 	srv := iimmpacttest.Start(t, iimmpacttest.WithRateLimit(15, time.Second, time.Hour))
-	batchClient, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL),
+	process := iimmpact.WithShared(iimmpact.NewShared()) // one process, one count
+	batchClient := iimmpact.NewTestClient(t, srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), process,
 		iimmpact.WithQuota(10, time.Second), iimmpact.WithQuotaWait(time.Minute))
-	require.NoError(t, err)
-	checkout, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithQuota(15, time.Second))
-	require.NoError(t, err)
-	t.Cleanup(batchClient.CloseIdleConnections)
-	t.Cleanup(checkout.CloseIdleConnections)
+	checkout := iimmpact.NewTestClient(t, srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), process, iimmpact.WithQuota(15, time.Second))
 
 	done := make(chan struct{})
 	go func() {
@@ -226,9 +221,7 @@ func ExampleClient_BillPresentments() {
 // query: it waits for each slot instead of refusing.
 func TestBatchNeverDropsAQuery(t *testing.T) {
 	srv := iimmpacttest.Start(t)
-	c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithQuota(3, 300*time.Millisecond))
-	require.NoError(t, err)
-	t.Cleanup(c.CloseIdleConnections)
+	c := iimmpact.NewTestClient(t, srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithQuota(3, 300*time.Millisecond))
 	presented := 0
 	for _, r := range c.BillPresentments(context.Background(), repeat(iimmpact.Query{Product: "AKSB", Account: "1234567890"}, 12), 6) {
 		require.NoError(t, r.Err)

@@ -38,8 +38,6 @@ const (
 	benchSecret = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY="
 )
 
-var benchQuery = iimmpact.Query{Account: "1234567890", Product: "AKSB"}
-
 func referenceBody(tb testing.TB) []byte {
 	b, err := os.ReadFile("testdata/responses/valid_aksb.json")
 	if err != nil {
@@ -186,7 +184,7 @@ func loopbackCaller(b *testing.B, impl string) caller {
 	if impl == "sdk" {
 		c := sdkClient(b, ts.URL)
 		return caller{func(ctx context.Context) error {
-			bill, err := c.BillPresentment(ctx, benchQuery)
+			bill, err := c.BillPresentment(ctx, aksb)
 			if err == nil && bill.Decision().Action != iimmpact.ActionShow {
 				err = fmt.Errorf("decision %s", bill.Decision().Action)
 			}
@@ -197,7 +195,7 @@ func loopbackCaller(b *testing.B, impl string) caller {
 	b.Cleanup(tr.CloseIdleConnections)
 	c := newHandClient(b, ts.URL, &http.Client{Transport: tr})
 	return caller{func(ctx context.Context) error {
-		show, err := c.call(ctx, benchQuery.Account, benchQuery.Product)
+		show, err := c.call(ctx, aksb.Account, aksb.Product)
 		if err == nil && !show {
 			err = fmt.Errorf("not shown")
 		}
@@ -206,11 +204,7 @@ func loopbackCaller(b *testing.B, impl string) caller {
 }
 
 func sdkClient(b *testing.B, base string, opts ...iimmpact.Option) *iimmpact.Client {
-	c, err := iimmpact.NewClient(benchKey, benchSecret, append([]iimmpact.Option{iimmpact.WithBaseURL(base)}, opts...)...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(c.CloseIdleConnections)
+	c := iimmpact.NewTestClient(b, benchKey, benchSecret, append([]iimmpact.Option{iimmpact.WithBaseURL(base)}, opts...)...)
 	return c
 }
 
@@ -218,7 +212,7 @@ func benchSDK(b *testing.B, c *iimmpact.Client) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		bill, err := c.BillPresentment(ctx, benchQuery)
+		bill, err := c.BillPresentment(ctx, aksb)
 		if err != nil || bill.Decision().Action != iimmpact.ActionShow {
 			b.Fatal(err)
 		}
@@ -229,7 +223,7 @@ func benchHand(b *testing.B, c *handClient) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		show, err := c.call(ctx, benchQuery.Account, benchQuery.Product)
+		show, err := c.call(ctx, aksb.Account, aksb.Product)
 		if err != nil || !show {
 			b.Fatal(err)
 		}
@@ -403,11 +397,8 @@ func BenchmarkHostileBody(b *testing.B) {
 		}
 	})
 	b.Run("op=call-401", func(b *testing.B) {
-		c, err := iimmpact.NewClient("iimm_prod_bench", "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY=", iimmpact.WithMaxResponseSize(2<<20),
+		c := iimmpact.NewTestClient(b, "iimm_prod_bench", "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY=", iimmpact.WithMaxResponseSize(2<<20),
 			iimmpact.WithHTTPClient(&http.Client{Transport: memoryTransport{status: 401, body: body}}))
-		if err != nil {
-			b.Fatal(err)
-		}
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
 			if _, err := c.BillPresentment(context.Background(), iimmpact.Query{Product: "AKSB", Account: "1234567890"}); err == nil {
@@ -444,7 +435,7 @@ func BenchmarkCoalescing64(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if _, err := c.BillPresentment(context.Background(), benchQuery); err != nil {
+						if _, err := c.BillPresentment(context.Background(), aksb); err != nil {
 							b.Error(err)
 						}
 					}()

@@ -195,3 +195,27 @@ func TestCoalescingRetryAfterFollowsEachDeadline(t *testing.T) {
 	assert.Equal(t, ActionShow, b.Decision().Action)
 	assert.Contains(t, h.sleeps, 20*time.Second)
 }
+
+// A panic in a request shared by coalescing reaches each caller in its own
+// goroutine, as it would without coalescing, and never ends the process from
+// the shared one.
+func TestCoalescedPanicReachesEachCaller(t *testing.T) {
+	release := make(chan struct{})
+	h := newHarness(t, WithCoalescing(), WithHTTPClient(&http.Client{Transport: roundTripper(func(*http.Request) (*http.Response, error) {
+		<-release
+		panic("transport bug")
+	})}))
+	const callers = 3
+	got := make(chan any, callers)
+	for range callers {
+		go func() {
+			defer func() { got <- recover() }()
+			_, _ = h.c.BillPresentment(context.Background(), aksb)
+		}()
+	}
+	waitForWaiters(t, h.c.flights, aksbKey, callers)
+	close(release)
+	for range callers {
+		assert.Equal(t, "transport bug", <-got)
+	}
+}

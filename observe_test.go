@@ -178,9 +178,8 @@ func (p *panicky) StartRequest(context.Context, iimmpact.RequestInfo) (context.C
 func TestPanickingObserverLeaksNoSlot(t *testing.T) {
 	obs := &panicky{}
 	srv := iimmpacttest.NewHandler(iimmpacttest.WithClientOptions(iimmpact.WithObserver(obs), iimmpact.WithQuota(3, time.Hour)))
-	plain, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithQuota(3, time.Hour),
+	plain := iimmpact.NewTestClient(t, srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithQuota(3, time.Hour),
 		iimmpact.WithHTTPClient(&http.Client{Transport: roundTrip(srv.Responder())}))
-	require.NoError(t, err)
 	q := iimmpact.Query{Product: "TNB", Account: "220012345678"}
 	for range 3 {
 		assert.PanicsWithValue(t, "observer bug", func() { _, _ = srv.Client.BillPresentment(context.Background(), q) })
@@ -202,11 +201,9 @@ func TestTimeoutsAreReportedByTheirDocumentedNames(t *testing.T) {
 	srv := iimmpacttest.Start(t)
 	srv.Set("TNB", "220012345678", iimmpacttest.Message("Account no is valid").After(time.Hour))
 	rec := &recorder{}
-	c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithObserver(rec),
+	c := iimmpact.NewTestClient(t, srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithObserver(rec),
 		iimmpact.WithTimeout(50*time.Millisecond), iimmpact.WithMaxRetries(0))
-	require.NoError(t, err)
-	t.Cleanup(c.CloseIdleConnections)
-	_, err = c.BillPresentment(context.Background(), iimmpact.Query{Product: "TNB", Account: "220012345678"})
+	_, err := c.BillPresentment(context.Background(), iimmpact.Query{Product: "TNB", Account: "220012345678"})
 	require.Error(t, err)
 	require.Len(t, rec.answers, 1)
 	assert.Equal(t, iimmpact.ErrorTypeTimeout, rec.answers[0].ErrorType)
@@ -214,9 +211,7 @@ func TestTimeoutsAreReportedByTheirDocumentedNames(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	c2, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithObserver(rec))
-	require.NoError(t, err)
-	t.Cleanup(c2.CloseIdleConnections)
+	c2 := iimmpact.NewTestClient(t, srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithObserver(rec))
 	_, err = c2.BillPresentment(ctx, iimmpact.Query{Product: "TNB", Account: "220012345678"})
 	require.Error(t, err)
 	assert.Equal(t, iimmpact.ErrorTypeTimeout, rec.answers[1].ErrorType, "the caller's deadline too")
@@ -229,8 +224,7 @@ func TestNetworkStatusReadsBothMetadataSpellings(t *testing.T) {
 			`"metadata":{"status_code":200,"last_updated":"19-05-2025 14:49:03"},"@metadata":{"status_code":200,"last_updated":"01-01-2020 00:00:00"}}`
 		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}, nil
 	})
-	c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithHTTPClient(&http.Client{Transport: mt}), iimmpact.WithoutQuota())
-	require.NoError(t, err)
+	c := iimmpact.NewTestClient(t, srv.APIKey, srv.HMACSecret, iimmpact.WithHTTPClient(&http.Client{Transport: mt}), iimmpact.WithoutQuota())
 	s, err := c.NetworkStatus(context.Background(), "TNB")
 	require.NoError(t, err, "both spellings, as a bill's are read")
 	ts, err := s.LastUpdated.Time()

@@ -1,7 +1,6 @@
 package iimmpact
 
 import (
-	"net/http"
 	"testing"
 	"time"
 
@@ -81,30 +80,6 @@ func TestNewClientRejectsCredentials(t *testing.T) {
 	assert.ErrorContains(t, err, "not valid Base64")
 }
 
-func TestWithHTTPClientIsNotMutated(t *testing.T) {
-	hc := &http.Client{}
-	c, err := NewClient(testKey, testSecret, WithHTTPClient(hc))
-	require.NoError(t, err)
-	assert.Nil(t, hc.CheckRedirect, "the caller's client is left as it was")
-	assert.NotNil(t, c.hc.CheckRedirect)
-	assert.NotSame(t, hc, c.hc)
-}
-
-func TestDefaultTransportIsSizedForConcurrency(t *testing.T) {
-	c, err := NewClient(testKey, testSecret)
-	require.NoError(t, err)
-	own, ok := c.hc.Transport.(ownTransport)
-	require.True(t, ok, "a pool of the client's own")
-	tr := own.pool
-	require.NotNil(t, tr)
-	other, err := NewClient(testKey, testSecret)
-	require.NoError(t, err)
-	assert.NotSame(t, tr, other.hc.Transport.(ownTransport).pool, "no pool is shared behind the caller's back")
-	assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 64)
-	assert.GreaterOrEqual(t, tr.MaxIdleConns, 64)
-	assert.Equal(t, 35*time.Second, c.timeout, "there is always a timeout")
-}
-
 func TestNewClientFromEnv(t *testing.T) {
 	t.Setenv(envAPIKey, "")
 	t.Setenv(envHMACSecret, "")
@@ -143,4 +118,13 @@ func TestNewClientFromEnv(t *testing.T) {
 	t.Setenv(envAPIKey, "key\nwith newline")
 	_, err = NewClientFromEnv()
 	assert.ErrorContains(t, err, "environment variable IIMMPACT_API_KEY: API key contains characters not allowed")
+}
+
+func TestRetryBackoffOption(t *testing.T) {
+	for _, bad := range [][2]time.Duration{{0, time.Second}, {time.Second, time.Millisecond}, {-1, -1}} {
+		_, err := NewClient(testKey, testSecret, WithRetryBackoff(bad[0], bad[1]))
+		assert.ErrorContains(t, err, "WithRetryBackoff")
+	}
+	c := newTestClient(t, WithRetryBackoff(time.Millisecond, 2*time.Millisecond))
+	assert.Equal(t, 2*time.Millisecond, c.backoff.Max)
 }

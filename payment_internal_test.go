@@ -3,7 +3,6 @@ package iimmpact
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,41 +13,12 @@ import (
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/iimmpact-go/iimmpact/internal/verify"
 )
 
 var testPayment = Payment{RefID: "order-1", Product: "TNB", Account: "220012345678", Amount: "45.94"}
 
 func txBody(status string, code int) string {
 	return `{"data":{"status":"` + status + `","statusCode":` + strconv.Itoa(code) + `,"refid":"order-1","amount":45.94}}`
-}
-
-// payHarness answers POST /v2/topup with answers in turn (the last stays),
-// checking each request is signed over its body.
-func payHarness(t *testing.T, answers ...func() (*http.Response, error)) *harness {
-	t.Helper()
-	h := newHarness(t)
-	var mu sync.Mutex
-	n := 0
-	h.mt.RegisterResponder(http.MethodPost, ProductionURL+paymentPath, func(req *http.Request) (*http.Response, error) {
-		body, _ := io.ReadAll(req.Body)
-		assert.Empty(t, verifyBody(h, req, body), "request must be signed over its body")
-		mu.Lock()
-		a := answers[min(n, len(answers)-1)]
-		n++
-		mu.Unlock()
-		return a()
-	})
-	return h
-}
-
-func verifyBody(h *harness, req *http.Request, body []byte) string {
-	return verify.Request(req, body, testKey, [][]byte{[]byte("secret-key-for-tests-only-123456")}, h.serverNow(), verify.DefaultTolerance)
-}
-
-func reply(status int, body string) func() (*http.Response, error) {
-	return func() (*http.Response, error) { return httpmock.NewStringResponse(status, body), nil }
 }
 
 func TestPayUntilFinalAsksAtTheVendorsCadence(t *testing.T) {
@@ -145,10 +115,9 @@ func FuzzPayNeverFailsAfterACharge(f *testing.F) {
 			}
 			return httpmock.NewBytesResponse(status, body), nil
 		})
-		c, err := NewClient(testKey, testSecret, freshOrigins(), WithHTTPClient(&http.Client{Transport: mt}))
-		require.NoError(t, err)
+		c := newTestClient(t, freshOrigins(), WithHTTPClient(&http.Client{Transport: mt}))
 		c.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-		_, err = c.Pay(context.Background(), testPayment)
+		_, err := c.Pay(context.Background(), testPayment)
 		mu.Lock()
 		defer mu.Unlock()
 		if charged && err != nil && !errors.Is(err, ErrOutcomeUnknown) {

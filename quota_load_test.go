@@ -23,8 +23,7 @@ func TestQuotaUnderLoad(t *testing.T) {
 		t.Skip("several seconds of real time")
 	}
 	srv := iimmpacttest.Start(t, iimmpacttest.WithRateLimit(40, 4*time.Second, time.Hour))
-	c, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithQuota(40, 4*time.Second))
-	require.NoError(t, err)
+	c := iimmpact.NewTestClient(t, srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithQuota(40, 4*time.Second))
 	t.Cleanup(c.CloseIdleConnections)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -12,19 +12,7 @@ import (
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/iimmpact-go/iimmpact/internal/quota"
 )
-
-// guarded is a harness whose client has the quota guard on a fake clock.
-func guarded(t *testing.T, opts ...Option) (*harness, *quota.FakeClock) {
-	t.Helper()
-	h := newHarness(t, append([]Option{WithMaxRetries(4)}, opts...)...)
-	require.NotNil(t, h.c.guard)
-	clock := quota.NewFakeClock(time.Unix(1_750_000_000, 0))
-	h.c.guard.SetClock(clock)
-	return h, clock
-}
 
 func TestQuotaDefaultsByHost(t *testing.T) {
 	tests := []struct {
@@ -51,8 +39,7 @@ func TestQuotaDefaultsByHost(t *testing.T) {
 			assert.Equal(t, 2_850, cfg.Fallback)
 		}
 	}
-	c, err := NewClient(testKey, testSecret, WithoutQuota())
-	require.NoError(t, err)
+	c := newTestClient(t, WithoutQuota())
 	assert.Nil(t, c.guard, "WithoutQuota turns the breaker off too")
 
 	for _, conflict := range [][]Option{
@@ -82,11 +69,9 @@ func TestOriginSpellings(t *testing.T) {
 	mt := httpmock.NewMockTransport()
 	mt.RegisterResponder(http.MethodGet, endpoint, jsonResponder(200, golden(t, "valid_aksb.json")))
 	mt.RegisterResponder(http.MethodGet, "https://api.iimmpact.com./v2/bill-presentment", jsonResponder(200, golden(t, "valid_aksb.json")))
-	a, err := NewClient(testKey, testSecret, shared, WithHTTPClient(&http.Client{Transport: mt}), WithQuota(1, time.Minute))
-	require.NoError(t, err)
-	b, err := NewClient(testKey, testSecret, shared, WithHTTPClient(&http.Client{Transport: mt}), WithQuota(1, time.Minute), WithBaseURL("https://API.iimmpact.com."))
-	require.NoError(t, err)
-	_, err = a.BillPresentment(context.Background(), aksb)
+	a := newTestClient(t, shared, WithHTTPClient(&http.Client{Transport: mt}), WithQuota(1, time.Minute))
+	b := newTestClient(t, shared, WithHTTPClient(&http.Client{Transport: mt}), WithQuota(1, time.Minute), WithBaseURL("https://API.iimmpact.com."))
+	_, err := a.BillPresentment(context.Background(), aksb)
 	require.NoError(t, err)
 	_, err = b.BillPresentment(context.Background(), aksb)
 	assert.ErrorIs(t, err, ErrQuotaExceeded, "the trailing dot spells the same origin")

@@ -1,7 +1,9 @@
 package iimmpact
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"testing"
 
@@ -65,8 +67,7 @@ func TestQueryValidate(t *testing.T) {
 }
 
 func TestQueryEncoding(t *testing.T) {
-	c, err := NewClient(testKey, testSecret)
-	require.NoError(t, err)
+	c := newTestClient(t)
 	cl := c.billCall(Query{Account: "12 34/5+6", Product: "JOMPAY", BillerCode: "1", Ref2: "a&b"})
 	assert.Equal(t, "account=12+34%2F5%2B6&biller_code=1&product=JOMPAY&ref2=a%26b", cl.rawQuery)
 	assert.Equal(t, "account=12 34/5+6&biller_code=1&product=JOMPAY&ref2=a&b", cl.canonQuery)
@@ -77,4 +78,28 @@ func TestQueryEncoding(t *testing.T) {
 	assert.Equal(t, "account=1&product=AKSB", cl.rawQuery, "empty optional fields are not sent")
 	cl = c.billCall(Query{Account: "8800123456", Product: "JOMPAY", BillerCode: "5454", Ref2: "r", Amount: "10.50"})
 	assert.Equal(t, "account=8800123456&amount=10.50&biller_code=5454&product=JOMPAY&ref2=r", cl.rawQuery, "in the keys' sorted order")
+}
+
+func TestQueryFieldsAreTrimmed(t *testing.T) {
+	h := newHarness(t)
+	h.respond(t, func(req *http.Request) (*http.Response, error) {
+		assert.Equal(t, "account=1234567890&product=AKSB", req.URL.RawQuery)
+		return jsonResponder(200, golden(t, "valid_aksb.json"))(req)
+	})
+	bill, err := h.c.BillPresentment(context.Background(), Query{Product: " AKSB\t", Account: "\u00a01234567890 \u200b"})
+	require.NoError(t, err)
+	assert.Equal(t, ActionShow, bill.Decision().Action, "a pasted account number with a stray space is the customer's")
+
+	for q, code := range map[Query]QueryCode{
+		{Product: "AKSB"}:                                                                   QueryRequired,
+		{Product: "AKSB", Account: "12\u200b34"}:                                            QueryBadCharacter,
+		{Product: "JOMPAY", Account: "1"}:                                                   QueryJomPAYRequired,
+		{Product: "TNB", Account: "1", Ref2: "x"}:                                           QueryJomPAYOnly,
+		{Product: "JOMPAY", Account: "1", BillerCode: "5454", Amount: "1.234"}:              QueryBadAmount,
+		{Product: "JOMPAY", Account: "1", BillerCode: "5454", Amount: "100000000000000000"}: QueryAmountTooLarge,
+	} {
+		var qe *QueryError
+		require.ErrorAs(t, q.Validate(), &qe, "%+v", q)
+		assert.Equal(t, code, qe.Code, "%+v", q)
+	}
 }

@@ -1,13 +1,11 @@
 package iimmpact
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -20,15 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// rawServer is a TCP listener on loopback that hands every connection, after
-// reading its request, to handle: it can misbehave in ways net/http cannot.
-type rawServer struct {
-	URL      string
-	attempts atomic.Int32
-	mu       sync.Mutex
-	sigs     []string
-}
-
 // signatures returns the signatures the server received.
 func (s *rawServer) signatures() []string {
 	s.mu.Lock()
@@ -36,96 +25,10 @@ func (s *rawServer) signatures() []string {
 	return append([]string(nil), s.sigs...)
 }
 
-func startRaw(t *testing.T, handle func(c net.Conn, req *http.Request)) *rawServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &rawServer{URL: "http://" + ln.Addr().String()}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for { // serve keep-alive requests until the client leaves
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					s.attempts.Add(1)
-					s.mu.Lock()
-					s.sigs = append(s.sigs, strings.TrimPrefix(req.Header.Get("X-Signature"), "v1="))
-					s.mu.Unlock()
-					if !handleKeepsConn(c, req, handle) {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return s
-}
-
-// handleKeepsConn runs handle and reports whether it answered with a complete
-// response (writeResponse), after which the connection can serve another request.
-func handleKeepsConn(c net.Conn, req *http.Request, handle func(net.Conn, *http.Request)) (keep bool) {
-	kc := &keepTracker{Conn: c}
-	handle(kc, req)
-	return kc.keep
-}
-
 type keepTracker struct {
 	net.Conn
 	keep bool
 }
-
-func writeResponse(c net.Conn, status int, headers []string, body string) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
-	for _, h := range headers {
-		b.WriteString(h + "\r\n")
-	}
-	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
-	_, _ = io.WriteString(c, b.String())
-	if kt, ok := c.(*keepTracker); ok {
-		kt.keep = true
-	}
-}
-
-func reset(c net.Conn) {
-	if kt, ok := c.(*keepTracker); ok {
-		c = kt.Conn
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0) // close with RST, not FIN
-	}
-	_ = c.Close()
-}
-
-// faultClient is a client with the default transport, short timeouts and a
-// debug logger writing to logs.
-func faultClient(t *testing.T, base string, logs *bytes.Buffer, opts ...Option) *Client {
-	t.Helper()
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := NewClient(testKey, testSecret, append([]Option{
-		WithBaseURL(base), WithTimeout(300 * time.Millisecond),
-		WithRetryBackoff(time.Millisecond, 5*time.Millisecond), WithLogger(logger),
-	}, opts...)...)
-	require.NoError(t, err)
-	t.Cleanup(c.hc.CloseIdleConnections)
-	return c
-}
-
-func validBody(t *testing.T) string { return string(golden(t, "valid_aksb.json")) }
 
 func TestFaults(t *testing.T) {
 	var logs bytes.Buffer

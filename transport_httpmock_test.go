@@ -40,8 +40,6 @@ func TestREADMEHTTPMockRecipeIsTested(t *testing.T) {
 	assert.Equal(t, validBody, body.String())
 }
 
-var aksb = iimmpact.Query{Product: "AKSB", Account: "1234567890"}
-
 func TestHTTPMockActivate(t *testing.T) {
 	httpmock.Activate(t)
 	httpmock.RegisterResponder(http.MethodGet, "https://staging.iimmpact.com/v2/bill-presentment",

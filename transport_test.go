@@ -2,32 +2,14 @@ package iimmpact
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// countingServer starts h on loopback, closed when the test ends, and counts the
-// connections it accepts.
-func countingServer(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var opened atomic.Int32
-	ts := httptest.NewUnstartedServer(h)
-	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			opened.Add(1)
-		}
-	}
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return ts, &opened
-}
 
 // TestConnectionReuse64Callers: 12,800 calls from 64 concurrent callers through
 // the default transport reuse their connections. net/http dials a spare
@@ -40,8 +22,7 @@ func TestConnectionReuse64Callers(t *testing.T) {
 	ts, opened := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write(body)
 	}))
-	c, err := NewClient(testKey, testSecret, WithBaseURL(ts.URL))
-	require.NoError(t, err)
+	c := newTestClient(t, WithBaseURL(ts.URL))
 	defer c.hc.CloseIdleConnections()
 
 	const callers, each = 64, 200
@@ -68,10 +49,8 @@ func TestConnectionReuse64Callers(t *testing.T) {
 func TestCloseIdleConnectionsClosesOnlyItsOwn(t *testing.T) {
 	body := golden(t, "valid_aksb.json")
 	ts, opened := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
-	a, err := NewClient(testKey, testSecret, WithBaseURL(ts.URL), freshOrigins())
-	require.NoError(t, err)
-	b, err := NewClient(testKey, testSecret, WithBaseURL(ts.URL), freshOrigins())
-	require.NoError(t, err)
+	a := newTestClient(t, WithBaseURL(ts.URL), freshOrigins())
+	b := newTestClient(t, WithBaseURL(ts.URL), freshOrigins())
 	defer b.CloseIdleConnections()
 	for _, c := range []*Client{a, b} {
 		_, err := c.BillPresentment(context.Background(), aksb)
@@ -79,11 +58,35 @@ func TestCloseIdleConnectionsClosesOnlyItsOwn(t *testing.T) {
 	}
 	require.EqualValues(t, 2, opened.Load(), "a pool each")
 	a.CloseIdleConnections()
-	_, err = b.BillPresentment(context.Background(), aksb)
+	_, err := b.BillPresentment(context.Background(), aksb)
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, opened.Load(), "b's connection was not closed by a")
 	_, err = a.BillPresentment(context.Background(), aksb)
 	require.NoError(t, err)
 	assert.EqualValues(t, 3, opened.Load(), "a's was")
 	a.CloseIdleConnections()
+}
+
+func TestWithHTTPClientIsNotMutated(t *testing.T) {
+	hc := &http.Client{}
+	c, err := NewClient(testKey, testSecret, WithHTTPClient(hc))
+	require.NoError(t, err)
+	assert.Nil(t, hc.CheckRedirect, "the caller's client is left as it was")
+	assert.NotNil(t, c.hc.CheckRedirect)
+	assert.NotSame(t, hc, c.hc)
+}
+
+func TestDefaultTransportIsSizedForConcurrency(t *testing.T) {
+	c, err := NewClient(testKey, testSecret)
+	require.NoError(t, err)
+	own, ok := c.hc.Transport.(ownTransport)
+	require.True(t, ok, "a pool of the client's own")
+	tr := own.pool
+	require.NotNil(t, tr)
+	other, err := NewClient(testKey, testSecret)
+	require.NoError(t, err)
+	assert.NotSame(t, tr, other.hc.Transport.(ownTransport).pool, "no pool is shared behind the caller's back")
+	assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 64)
+	assert.GreaterOrEqual(t, tr.MaxIdleConns, 64)
+	assert.Equal(t, 35*time.Second, c.timeout, "there is always a timeout")
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,79 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iimmpact-go/iimmpact/internal/retry"
-	"github.com/iimmpact-go/iimmpact/internal/verify"
 )
-
-// retryWait is the real wait, which must end when ctx does.
-var retryWait = retry.Wait
-
-const (
-	testKey    = "iimm_prod_TESTKEY0123456789"
-	testSecret = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY="
-	endpoint   = ProductionURL + "/v2/bill-presentment"
-)
-
-var aksb = Query{Account: "1234567890", Product: "AKSB"}
-
-// harness is a Client on an httpmock transport, with waits recorded instead of
-// slept and the sandbox's own verifier checking every request.
-type harness struct {
-	c         *Client
-	mt        *httpmock.MockTransport
-	shared    *Shared
-	serverNow func() time.Time
-
-	mu     sync.Mutex
-	sleeps []time.Duration
-	nonces []string
-	sigs   []string
-}
-
-func newHarness(t *testing.T, opts ...Option) *harness {
-	t.Helper()
-	h := &harness{mt: httpmock.NewMockTransport(), shared: NewShared()}
-	c, err := NewClient(testKey, testSecret, append([]Option{WithShared(h.shared), WithHTTPClient(&http.Client{Transport: h.mt})}, opts...)...)
-	require.NoError(t, err)
-	c.sleep = func(ctx context.Context, d time.Duration) error {
-		h.mu.Lock()
-		h.sleeps = append(h.sleeps, d)
-		h.mu.Unlock()
-		return ctx.Err()
-	}
-	h.c = c
-	h.serverNow = time.Now
-	return h
-}
-
-// freshOrigins gives a client a Shared of its own, so that a test's spent
-// quota, open breaker or drift alarm is no other test's.
-func freshOrigins() Option { return WithShared(NewShared()) }
-
-// check returns "" when req is signed as the API requires, or its 401 message.
-func (h *harness) check(req *http.Request) string {
-	return verify.Request(req, nil, testKey, [][]byte{[]byte("secret-key-for-tests-only-123456")}, h.serverNow(), verify.DefaultTolerance)
-}
-
-// respond registers a responder for the endpoint that first checks the request
-// is signed correctly and records its nonce and signature.
-func (h *harness) respond(t *testing.T, r httpmock.Responder) {
-	h.mt.RegisterResponder(http.MethodGet, endpoint, func(req *http.Request) (*http.Response, error) {
-		assert.Empty(t, h.check(req), "request must be signed")
-		h.mu.Lock()
-		h.nonces = append(h.nonces, req.Header.Get("X-Nonce"))
-		h.sigs = append(h.sigs, req.Header.Get("X-Signature"))
-		h.mu.Unlock()
-		return r(req)
-	})
-}
-
-func jsonResponder(status int, body []byte) httpmock.Responder {
-	return func(*http.Request) (*http.Response, error) {
-		resp := httpmock.NewBytesResponse(status, body)
-		resp.Header.Set("Content-Type", "application/json")
-		return resp, nil
-	}
-}
 
 func TestBillPresentmentShow(t *testing.T) {
 	h := newHarness(t, WithUserAgent("shop/1.2"))
@@ -633,4 +560,18 @@ func FuzzNoSecretInErrors(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestHostileBodyMeetsTheDeadline(t *testing.T) {
+	body := `{"data":{"message":"Account no is valid","CustomField":` + deep(10_000, 1<<20-200) + `}}`
+	for _, status := range []int{200, 401} {
+		h := newHarness(t, WithMaxResponseSize(2<<20))
+		h.respond(t, jsonResponder(status, []byte(body)))
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		start := time.Now()
+		_, _ = h.c.BillPresentment(ctx, aksb)
+		cancel()
+		// Before, a 783 KiB body 300 deep kept the call 4 s past its deadline.
+		assert.Less(t, time.Since(start), 300*time.Millisecond+time.Second, "status %d", status)
+	}
 }

@@ -2,9 +2,10 @@ package iimmpact
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,13 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func golden(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "responses", name))
-	require.NoError(t, err)
-	return b
-}
 
 func decodeGolden(t *testing.T, name string) *Bill {
 	t.Helper()
@@ -342,5 +336,122 @@ func TestBillRoundTripsThroughJSON(t *testing.T) {
 		assert.Equal(t, b.Decision(), again.Decision())
 		assert.Equal(t, b.Fields(), again.Fields())
 		assert.Equal(t, b.Data.CustomerName.State(), again.Data.CustomerName.State())
+	}
+}
+
+func TestDecisionTable(t *testing.T) {
+	tests := []struct {
+		message, errorMessage string
+		want                  Decision
+	}{
+		{"Account no is valid", "", Decision{ActionShow, true, "", ReasonValid}},
+		{"  account NO is valid.  ", "", Decision{ActionShow, true, "", ReasonValid}},
+		{"Bill presentment is unavailable for this product", "", Decision{ActionHide, true, "", ReasonUnavailable}},
+		{"BILL PRESENTMENT IS UNAVAILABLE FOR THIS PRODUCT.", "", Decision{ActionHide, true, "", ReasonUnavailable}},
+		{"Service unavailable. Please try again later", "", Decision{ActionHide, true, "", ReasonServiceUnavailable}},
+		{"Service unavailable. Please try again later.", "", Decision{ActionHide, true, "", ReasonServiceUnavailable}},
+		{"Invalid account no", "The provided biller code is invalid", Decision{ActionBlock, false, "The provided biller code is invalid", ReasonInvalidAccount}},
+		{"Invalid account no", "The provided amount is invalid", Decision{ActionBlock, false, "The provided amount is invalid", ReasonInvalidAccount}},
+		{"Invalid account no", "Invalid account no", Decision{ActionBlock, false, "Invalid account no", ReasonInvalidAccount}},
+		{"Invalid account no", "Ref-2 is required", Decision{ActionBlock, false, "Ref-2 is required", ReasonInvalidAccount}},
+		{"invalid account no.", "  ", Decision{ActionBlock, false, "invalid account no.", ReasonInvalidAccount}},
+		{"Invalid account no", "", Decision{ActionBlock, false, "Invalid account no", ReasonInvalidAccount}},
+		{"Invalid account number", "x", Decision{ActionHide, true, "", ReasonUnrecognised}},
+		{"Something new", "oops", Decision{ActionHide, true, "", ReasonUnrecognised}},
+		{"", "", Decision{ActionHide, true, "", ReasonUnrecognised}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.message, func(t *testing.T) {
+			b := &Bill{
+				Data:         BillData{Message: text(tt.message), BillerName: text("X")},
+				ErrorMessage: text(tt.errorMessage),
+			}
+			got := b.Decision()
+			assert.Equal(t, tt.want, got)
+			if got.Action == ActionShow {
+				assert.NotEmpty(t, b.Fields())
+			} else {
+				assert.Empty(t, b.Fields(), "no bill information unless the decision is show")
+			}
+		})
+	}
+}
+
+func TestNilBillFailsOpen(t *testing.T) {
+	var b *Bill
+	assert.Equal(t, Decision{Action: ActionHide, CanProceed: true, Reason: ReasonError}, b.Decision())
+	assert.Empty(t, b.Fields())
+}
+
+func TestActionNames(t *testing.T) {
+	assert.Equal(t, "show", string(ActionShow))
+	assert.Equal(t, "hide", string(ActionHide))
+	assert.Equal(t, "block", string(ActionBlock))
+	out, err := json.Marshal(Decision{Action: ActionBlock, Message: "m"})
+	assert.NoError(t, err)
+	assert.JSONEq(t, `{"action":"block","can_proceed":false,"message":"m","reason":""}`, string(out))
+}
+
+// text is a Text as decoded from the JSON string s.
+func text(s string) Text {
+	b, _ := json.Marshal(s)
+	return readText(b)
+}
+
+func TestFieldsInMalay(t *testing.T) {
+	bill := billWith(t, "Outstanding", `45.94`)
+	assert.Equal(t, []Field{{Key: "outstanding", Label: "Jumlah tertunggak", Value: "RM 45.94"}}, bill.FieldsIn(Malay))
+	assert.Equal(t, []Field{{Key: "outstanding", Label: "Outstanding amount", Value: "RM 45.94"}}, bill.FieldsIn("fr"))
+	for _, f := range dataFields[1:] {
+		assert.NotEmpty(t, f.label[0], f.key)
+		assert.NotEmpty(t, f.label[1], f.key)
+	}
+}
+
+func TestABlockingAnswerIsNeverRetried(t *testing.T) {
+	for _, status := range []int{503, 502, 429, 500, 504} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			h := newHarness(t) // the default 2 retries
+			h.respond(t, jsonResponder(status, []byte(invalidEnvelope)).Once().Then(
+				func(*http.Request) (*http.Response, error) { return nil, context.DeadlineExceeded }))
+			bill, err := h.c.BillPresentment(context.Background(), aksb)
+			require.NoError(t, err)
+			assert.Equal(t, ActionBlock, bill.Decision().Action)
+			assert.False(t, bill.Decision().CanProceed)
+			assert.Equal(t, status, bill.StatusCode)
+			assert.Equal(t, 1, h.mt.GetTotalCallCount(), "final under any status")
+			assert.Empty(t, h.sleeps)
+		})
+	}
+}
+
+func TestInvalidAccountAsAPersonReadsIt(t *testing.T) {
+	decorations := []func(string) string{
+		func(s string) string { return strings.Replace(s, " ", "  ", 1) },
+		func(s string) string { return strings.Replace(s, " ", "\t", 1) },
+		func(s string) string { return strings.ReplaceAll(s, " ", "\u00a0") },
+		func(s string) string { return strings.Replace(s, " ", "\u200b ", 1) },
+		func(s string) string { return "\ufeff" + s },
+		func(s string) string { return s + "!" },
+		func(s string) string { return s + "…" },
+		func(s string) string { return `"` + s + `"` },
+		func(s string) string { return "“" + s + "”" },
+		func(s string) string { return "\u202e" + s + "\u202c" },
+		func(s string) string { return "  " + strings.ToUpper(s) + ".  " },
+		func(s string) string { return strings.Replace(s, " ", "\u2028", 1) },
+	}
+	for i, decorate := range decorations {
+		b := &Bill{Data: BillData{Message: text(decorate(msgInvalidAccount))}}
+		d := b.Decision()
+		assert.Equal(t, ActionBlock, d.Action, "%d: %q", i, decorate(msgInvalidAccount))
+		assert.False(t, d.CanProceed)
+		assert.NotEmpty(t, d.Message)
+
+		b = &Bill{Data: BillData{Message: text(decorate(msgValid)), BillerName: text("X")}}
+		assert.Equal(t, ActionShow, b.Decision().Action, "%d: %q", i, decorate(msgValid))
+	}
+	for _, other := range []string{"Invalid account number", "Invalid account", "Invalid account no longer valid", "Account no is invalid"} {
+		b := &Bill{Data: BillData{Message: text(other)}}
+		assert.Equal(t, ReasonUnrecognised, b.Decision().Reason, "never widened to other words: %q", other)
 	}
 }
