@@ -170,12 +170,10 @@ func do[T answer](ctx context.Context, c *Client, cl call, check func(*response)
 	default:
 		r = loop(ctx, c, cl, check)
 	}
-	if r.err != nil || (!r.malformed && r.last != nil && !r.answered) {
+	if r.failed() {
 		var apiErr *APIError
 		apiErr, r.err = c.errorOf(cl, r.attempts, r.last, r.err, r.malformed)
-		if apiErr != nil && apiErr.StatusCode == http.StatusForbidden && c.guard != nil {
-			c.guard.Remember(apiErr) // the breaker hands it back with ErrBlocked
-		}
+		c.learn(apiErr)
 	}
 	rep := r.value.report()
 	if r.err != nil {
@@ -191,6 +189,20 @@ func do[T answer](ctx context.Context, c *Client, cl call, check func(*response)
 		end(callResult(rep, r.attempts, r.last, r.err, time.Since(start)))
 	}
 	return r
+}
+
+// failed reports a call that ended without its outcome: with an error, or
+// on an answer that was not one.
+func (r *result[T]) failed() bool {
+	return r.err != nil || (!r.malformed && r.last != nil && !r.answered)
+}
+
+// learn tells the 403 breaker of a call that ended on a 403: it hands the
+// error back with ErrBlocked while it is open.
+func (c *Client) learn(apiErr *APIError) {
+	if apiErr != nil && apiErr.StatusCode == http.StatusForbidden && c.guard != nil {
+		c.guard.Remember(apiErr)
+	}
 }
 
 // loop makes the call's attempts, one after another: each answer is
@@ -527,4 +539,52 @@ func requestID(h http.Header) string {
 		}
 	}
 	return ""
+}
+
+// errStopped is the cause of a call that WithStop's stop ended before it sent
+// anything new.
+var errStopped = errors.New("the caller stopped sending (WithStop)")
+
+// stopped returns the error of a call that must send nothing new: the stop
+// of WithStop is done. It returns nil otherwise.
+func stopped(ctx context.Context) error {
+	if s, _ := ctx.Value(stopKey{}).(context.Context); s != nil && s.Err() != nil {
+		return &notSentError{errStopped}
+	}
+	return nil
+}
+
+// stopDone is the Done channel of ctx's stop; nil (never ready) when it has
+// none.
+func stopDone(ctx context.Context) <-chan struct{} {
+	if s, _ := ctx.Value(stopKey{}).(context.Context); s != nil {
+		return s.Done()
+	}
+	return nil
+}
+
+// untilStop returns ctx, cancelled also when its stop is done: the context a
+// call waits in (for its quota slot, for a backoff) but never sends in.
+func untilStop(ctx context.Context) (context.Context, context.CancelFunc) {
+	s, _ := ctx.Value(stopKey{}).(context.Context)
+	if s == nil {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	unregister := context.AfterFunc(s, func() { cancel(errStopped) })
+	return ctx, func() { unregister(); cancel(nil) }
+}
+
+// pause waits d, or less when ctx ends or its stop is done: then it returns
+// the context's error, or an error matching ErrNotSent.
+func (c *Client) pause(ctx context.Context, d time.Duration) error {
+	waitCtx, done := untilStop(ctx)
+	defer done()
+	err := c.sleep(waitCtx, d)
+	if err != nil && ctx.Err() == nil {
+		if serr := stopped(ctx); serr != nil {
+			return serr
+		}
+	}
+	return err
 }

@@ -3,7 +3,6 @@ package iimmpact
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // ErrNotSent is matched by the error of a call whose request was never sent
@@ -12,10 +11,6 @@ import (
 // ErrBlocked too, or the batch's context ended, and it matches the context's
 // error). Nothing was created by such a call.
 var ErrNotSent = errors.New("iimmpact: not sent: stopped first")
-
-// errStopped is the cause of a call that WithStop's stop ended before it sent
-// anything new.
-var errStopped = errors.New("the caller stopped sending (WithStop)")
 
 type notSentError struct{ cause error }
 
@@ -45,47 +40,3 @@ func WithStop(ctx, stop context.Context) context.Context {
 }
 
 type stopKey struct{}
-
-// stopped returns the error of a call that must send nothing new: the stop
-// of WithStop is done. It returns nil otherwise.
-func stopped(ctx context.Context) error {
-	if s, _ := ctx.Value(stopKey{}).(context.Context); s != nil && s.Err() != nil {
-		return &notSentError{errStopped}
-	}
-	return nil
-}
-
-// stopDone is the Done channel of ctx's stop; nil (never ready) when it has
-// none.
-func stopDone(ctx context.Context) <-chan struct{} {
-	if s, _ := ctx.Value(stopKey{}).(context.Context); s != nil {
-		return s.Done()
-	}
-	return nil
-}
-
-// untilStop returns ctx, cancelled also when its stop is done: the context a
-// call waits in (for its quota slot, for a backoff) but never sends in.
-func untilStop(ctx context.Context) (context.Context, context.CancelFunc) {
-	s, _ := ctx.Value(stopKey{}).(context.Context)
-	if s == nil {
-		return ctx, func() {}
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	unregister := context.AfterFunc(s, func() { cancel(errStopped) })
-	return ctx, func() { unregister(); cancel(nil) }
-}
-
-// pause waits d, or less when ctx ends or its stop is done: then it returns
-// the context's error, or an error matching ErrNotSent.
-func (c *Client) pause(ctx context.Context, d time.Duration) error {
-	waitCtx, done := untilStop(ctx)
-	defer done()
-	err := c.sleep(waitCtx, d)
-	if err != nil && ctx.Err() == nil {
-		if serr := stopped(ctx); serr != nil {
-			return serr
-		}
-	}
-	return err
-}

@@ -183,17 +183,17 @@ func (c CustomField) String() string {
 }
 
 func readCustomField(raw []byte) CustomField {
-	c := CustomField{value: value{raw: raw, state: Unreadable}}
-	switch {
-	case isNull(raw):
-		c.state = Null
-	case !json.Valid(raw): // json.Valid also refuses nesting deeper than 10,000
-	default:
-		if c.text = readable(raw); c.text == "" {
-			c.state = Blank
-		} else {
-			c.state = Returned
-		}
+	c := CustomField{value: value{raw: raw, state: Null}}
+	if isNull(raw) {
+		return c
+	}
+	c.state = Unreadable
+	if !json.Valid(raw) { // json.Valid also refuses nesting deeper than 10,000
+		return c
+	}
+	c.text, c.state = readable(raw), Returned
+	if c.text == "" {
+		c.state = Blank
 	}
 	return c
 }

@@ -16,8 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
@@ -28,9 +26,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	cli.Main(func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr) })
 }
 
 // The exit statuses: the examples' one table (cli.ExitTable).
@@ -185,20 +181,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "autopay: %s: %v\n", o.instructions, err)
 		return exitUsage
 	}
-	out, prior, err := jobfile.OpenResults(o.out, stdout)
-	switch {
-	case errors.Is(err, jobfile.ErrInUse):
-		fmt.Fprintf(stderr, "autopay: %v: another autopay run has it; it was left as it is: run it again when that run ends\n", err)
-		return exitAgain
-	case err != nil:
-		fmt.Fprintln(stderr, "autopay:", err)
-		return exitUsage
-	}
-	hist, err := readHistory(prior, o.period)
-	if err != nil {
-		out.Close()
-		fmt.Fprintf(stderr, "autopay: %s: %v\n", o.out, err)
-		return exitUsage
+	out, hist, code := openResults(o, stdout, stderr)
+	if out == nil {
+		return code
 	}
 	prog := progress.New(stderr, "autopay", len(ins), time.Now)
 	// Every call waits for its quota slot as long as the run goes on: a
@@ -229,6 +214,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	syncErr := out.Close()
 	j.summary(stderr, ins, walletAfter)
 	return j.status(stderr, ins, walletAfter, ctx.Err() != nil, syncErr)
+}
+
+// openResults opens -out for the run, locked, and reads what it says of the
+// period; on failure it says why and returns a nil file and the exit status.
+func openResults(o options, stdout, stderr io.Writer) (*jobfile.Results, history, int) {
+	out, prior, err := jobfile.OpenResults(o.out, stdout)
+	switch {
+	case errors.Is(err, jobfile.ErrInUse):
+		fmt.Fprintf(stderr, "autopay: %v: another autopay run has it; it was left as it is: run it again when that run ends\n", err)
+		return nil, history{}, exitAgain
+	case err != nil:
+		fmt.Fprintln(stderr, "autopay:", err)
+		return nil, history{}, exitUsage
+	}
+	hist, err := readHistory(prior, o.period)
+	if err != nil {
+		out.Close()
+		fmt.Fprintf(stderr, "autopay: %s: %v\n", o.out, err)
+		return nil, history{}, exitUsage
+	}
+	return out, hist, exitOK
 }
 
 // quotaWait is how long a call may wait for its quota slot: as long as the

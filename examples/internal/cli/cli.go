@@ -3,9 +3,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 )
 
 // Parse sets fs's usage to usage, the flags, more and the exit-status
@@ -32,4 +36,13 @@ func Parse(fs *flag.FlagSet, args []string, w io.Writer, usage, more string) (ex
 		return 2, false
 	}
 	return 0, true
+}
+
+// Main runs a tool: run is given a context that ends at SIGINT or SIGTERM,
+// and returns the exit status, one of ExitTable's.
+func Main(run func(ctx context.Context) int) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx)
+	stop()
+	os.Exit(code)
 }
