@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -916,4 +917,24 @@ func TestMalayPageHasNoEnglishBiller(t *testing.T) {
 	}
 	_, page := get(t, h, "/?lang=ms")
 	assert.NotContains(t, strings.ToLower(strings.ReplaceAll(page.Text(), "Kod Biller", "")), "biller")
+}
+
+// Every text of the page exists in both languages: each string field of
+// words is set, from texts, in English and in Malay, and differs between
+// them unless it is a name (JomPAY, Ref-2, Status).
+func TestEveryTextInBothLanguages(t *testing.T) {
+	sameInBoth := map[string]bool{"TabJomPAY": true, "Ref2": true, "Status": true}
+	en, ms := reflect.ValueOf(pageWords[iimmpact.English]), reflect.ValueOf(pageWords[iimmpact.Malay])
+	for i := range en.NumField() {
+		f := en.Type().Field(i)
+		if f.Type.Kind() != reflect.String {
+			continue
+		}
+		assert.NotEmpty(t, en.Field(i).String(), "%s in English", f.Name)
+		assert.NotEmpty(t, ms.Field(i).String(), "%s in Malay", f.Name)
+		if !sameInBoth[f.Name] {
+			assert.NotEqual(t, en.Field(i).String(), ms.Field(i).String(), "%s is translated", f.Name)
+		}
+	}
+	assert.Len(t, texts.fields, en.NumField()-3, "texts names every string field, and no other")
 }
