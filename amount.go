@@ -194,3 +194,21 @@ var (
 	ErrAmountPrecision = errors.New("iimmpact: amount has more than two decimal places")
 	ErrAmountRange     = errors.New("iimmpact: amount is out of range")
 )
+
+// ValidateAmount checks an amount on its own, trimmed, as Payment.Validate
+// does: a positive decimal with at most two decimals, such as "45.94". Its
+// error is a *PaymentError.
+func ValidateAmount(amount string) error {
+	amount = trimEdges(amount)
+	switch _, err := ParseAmount(amount); {
+	case amount == "":
+		return &PaymentError{Field: "amount", Code: PaymentRequired, Rule: "is required"}
+	case !validAmount(amount) && strings.HasPrefix(strings.ToUpper(amount), "RM"):
+		return &PaymentError{Field: "amount", Code: PaymentBadAmount, Rule: `must be a plain decimal such as 45.94, without "RM" (give Amount.String(), not Amount.Ringgit())`}
+	case !validAmount(amount):
+		return &PaymentError{Field: "amount", Code: PaymentBadAmount, Rule: "must be a positive decimal with at most two decimals, such as 45.94"}
+	case err != nil:
+		return &PaymentError{Field: "amount", Code: PaymentAmountTooLarge, Rule: "is too large"}
+	}
+	return nil
+}

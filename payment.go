@@ -160,53 +160,12 @@ func ValidateRefID(refid string) error {
 	return nil
 }
 
-// ValidateAmount checks an amount on its own, trimmed, as Payment.Validate
-// does: a positive decimal with at most two decimals, such as "45.94". Its
-// error is a *PaymentError.
-func ValidateAmount(amount string) error {
-	amount = trimEdges(amount)
-	switch _, err := ParseAmount(amount); {
-	case amount == "":
-		return &PaymentError{Field: "amount", Code: PaymentRequired, Rule: "is required"}
-	case !validAmount(amount) && strings.HasPrefix(strings.ToUpper(amount), "RM"):
-		return &PaymentError{Field: "amount", Code: PaymentBadAmount, Rule: `must be a plain decimal such as 45.94, without "RM" (give Amount.String(), not Amount.Ringgit())`}
-	case !validAmount(amount):
-		return &PaymentError{Field: "amount", Code: PaymentBadAmount, Rule: "must be a positive decimal with at most two decimals, such as 45.94"}
-	case err != nil:
-		return &PaymentError{Field: "amount", Code: PaymentAmountTooLarge, Rule: "is too large"}
-	}
-	return nil
-}
-
-// ValidateICNumber checks an IC or passport number on its own, trimmed, as
-// Payment.Validate does: letters and digits only. Its error is a
-// *PaymentError.
-func ValidateICNumber(ic string) error {
-	ic = trimEdges(ic)
-	switch {
-	case ic == "":
-		return &PaymentError{Field: "ic_number", Code: PaymentRequired, Rule: "is required"}
-	case !alphanumeric(ic):
-		return &PaymentError{Field: "ic_number", Code: PaymentBadICNumber, Rule: "must be letters and digits only (an IC number without dashes, or a passport number)"}
-	}
-	return nil
-}
-
 func validRefID(s string) bool {
 	if s == "" || len(s) > maxRefIDLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !isAlnum(c) && c != '-' && c != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-func alphanumeric(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) {
 			return false
 		}
 	}

@@ -73,3 +73,26 @@ func (q Query) productRules() error {
 	}
 	return nil
 }
+
+// ValidateICNumber checks an IC or passport number on its own, trimmed, as
+// Payment.Validate does: letters and digits only. Its error is a
+// *PaymentError.
+func ValidateICNumber(ic string) error {
+	ic = trimEdges(ic)
+	switch {
+	case ic == "":
+		return &PaymentError{Field: "ic_number", Code: PaymentRequired, Rule: "is required"}
+	case !alphanumeric(ic):
+		return &PaymentError{Field: "ic_number", Code: PaymentBadICNumber, Rule: "must be letters and digits only (an IC number without dashes, or a passport number)"}
+	}
+	return nil
+}
+
+func alphanumeric(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) {
+			return false
+		}
+	}
+	return true
+}
