@@ -101,8 +101,12 @@ func ParseAmount(s string) (Amount, error) {
 	if err != nil {
 		return Amount{}, err
 	}
-	return Amount{value: value{state: Returned}, sen: sen}, nil
+	return AmountFromSen(sen), nil
 }
+
+// AmountFromSen returns the Amount of sen hundredths of a ringgit: 4594 is
+// 45.94. A tool that keeps money in sen gives its String to Payment.Amount.
+func AmountFromSen(sen int64) Amount { return Amount{value: value{state: Returned}, sen: sen} }
 
 // Sen returns the amount in sen: 45.94 is 4594. It is 0 unless State is Returned.
 func (a Amount) Sen() int64 { return a.sen }

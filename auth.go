@@ -71,23 +71,41 @@ func (c *credentials) done(h hash.Hash) {
 // NewSigner returns a Signer for apiKey and hmacSecret, the Base64 secret shown in
 // the vendor's dashboard (padded or not; the URL-safe alphabet is accepted too).
 func NewSigner(apiKey, hmacSecret string) (*Signer, error) {
-	if strings.TrimSpace(apiKey) == "" {
-		return nil, errors.New("iimmpact: API key is empty")
-	}
-	if !validHeaderValue(apiKey) {
-		return nil, errors.New("iimmpact: API key contains characters not allowed in an HTTP header")
+	if err := checkAPIKey(apiKey); err != nil {
+		return nil, err
 	}
 	secret := strings.TrimSpace(hmacSecret)
+	key, err := decodeSecret(secret)
+	if err != nil {
+		return nil, err
+	}
+	c := &credentials{apiKey: apiKey, apiKeyHeader: []string{apiKey}, key: key}
+	for _, v := range append([]string{apiKey, secret}, encodings(key)...) {
+		c.redact = appendForms(c.redact, v)
+	}
+	return &Signer{creds: func() *credentials { return c }}, nil
+}
+
+// checkAPIKey checks an API key on its own.
+func checkAPIKey(apiKey string) error {
+	switch {
+	case strings.TrimSpace(apiKey) == "":
+		return errors.New("iimmpact: API key is empty")
+	case !validHeaderValue(apiKey):
+		return errors.New("iimmpact: API key contains characters not allowed in an HTTP header")
+	}
+	return nil
+}
+
+// decodeSecret decodes the dashboard's Base64 secret, trimmed, into the
+// HMAC key, in any of the Base64 alphabets, padded or not.
+func decodeSecret(secret string) ([]byte, error) {
 	if secret == "" {
 		return nil, errors.New("iimmpact: HMAC secret is empty")
 	}
 	for _, enc := range base64Encodings {
 		if key, err := enc.DecodeString(secret); err == nil && len(key) > 0 {
-			c := &credentials{apiKey: apiKey, apiKeyHeader: []string{apiKey}, key: key}
-			for _, v := range append([]string{apiKey, secret}, encodings(key)...) {
-				c.redact = appendForms(c.redact, v)
-			}
-			return &Signer{creds: func() *credentials { return c }}, nil
+			return key, nil
 		}
 	}
 	return nil, errors.New("iimmpact: HMAC secret is not valid Base64 (copy it exactly as the dashboard shows it)")

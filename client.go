@@ -137,10 +137,10 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	case secret == "":
 		return nil, errors.New("iimmpact: environment variable " + envHMACSecret + " is not set")
 	}
-	if _, err := NewSigner(key, "AA=="); err != nil {
+	if err := checkAPIKey(key); err != nil {
 		return nil, fmt.Errorf("iimmpact: environment variable %s: %s", envAPIKey, strings.TrimPrefix(err.Error(), "iimmpact: "))
 	}
-	if _, err := NewSigner("k", secret); err != nil {
+	if _, err := decodeSecret(strings.TrimSpace(secret)); err != nil {
 		return nil, fmt.Errorf("iimmpact: environment variable %s: %s", envHMACSecret, strings.TrimPrefix(err.Error(), "iimmpact: "))
 	}
 	if base != "" {

@@ -138,11 +138,9 @@ func fingerprint(p iimmpact.Payment) string {
 // payment is the instruction's payment of amount sen with refid.
 func (in instruction) payment(refid string, amount int64) iimmpact.Payment {
 	q := in.query
-	return iimmpact.Payment{RefID: refid, Product: q.Product, Account: q.Account, Amount: ringgit(amount),
+	return iimmpact.Payment{RefID: refid, Product: q.Product, Account: q.Account, Amount: iimmpact.AmountFromSen(amount).String(),
 		BillerCode: q.BillerCode, Ref2: q.Ref2, ICNumber: in.ic}
 }
-
-func ringgit(sen int64) string { return fmt.Sprintf("%d.%02d", sen/100, sen%100) }
 
 // periodOf is this month in Malaysia, as YYYY-MM.
 func periodOf(now time.Time) string {

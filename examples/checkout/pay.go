@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 )
 
 // The states of a checkout's payment, as the shopper sees them.
@@ -306,7 +307,7 @@ func (h *Handler) renderOrder(w http.ResponseWriter, v view, o *order, post bool
 	v.JomPAY = strings.EqualFold(v.Query.Product, "JOMPAY")
 	v.Chosen = h.billers.find(v.Query)
 	biller := cmp.Or(v.Chosen.Name, p.Product) // the biller of the payment, whatever an earlier form named
-	v.Order = orderView{State: state, RefID: p.RefID, Biller: biller, Amount: "RM " + amount(p)}
+	v.Order = orderView{State: state, RefID: p.RefID, Biller: biller, Amount: amount(p)}
 	switch state {
 	case statePaid:
 		v.Order.Receipt = v.receipt(p, biller, st.tx)
@@ -330,13 +331,13 @@ func (h *Handler) renderOrder(w http.ResponseWriter, v view, o *order, post bool
 	h.render(w, http.StatusOK, v)
 }
 
-// amount is a payment's amount with two decimals.
+// amount is a payment's amount for people, "RM 1,234.50".
 func amount(p iimmpact.Payment) string {
 	a, err := iimmpact.ParseAmount(p.Amount)
 	if err != nil {
 		return p.Amount
 	}
-	return a.String()
+	return cli.Ringgit(a.Sen())
 }
 
 // orderView is a payment as the page shows it.
@@ -386,7 +387,7 @@ func (v view) receipt(p iimmpact.Payment, biller string, tx *iimmpact.Transactio
 		code = p.BillerCode
 	}
 	rows := []iimmpact.Field{
-		{Key: "amount", Label: v.T.PaidAmount, Value: "RM " + amount(p)},
+		{Key: "amount", Label: v.T.PaidAmount, Value: amount(p)},
 		{Key: "biller", Label: v.T.Product, Value: biller},
 		{Key: "biller_code", Label: v.T.BillerCode, Value: code},
 		{Key: "account", Label: v.label("account"), Value: masked(p.Account)},
