@@ -5,7 +5,7 @@ go 1.25
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
-	github.com/iimmpact-go/iimmpact v0.4.0
+	github.com/iimmpact-go/iimmpact v0.5.0
 	github.com/stretchr/testify v1.12.1
 )
 
