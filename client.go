@@ -101,10 +101,12 @@ func newClient(signer *Signer, apiKey string, o options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := &http.Client{Transport: newOwnTransport()}
+	var hc *http.Client
 	if o.hc != nil {
 		copied := *o.hc
 		hc = &copied
+	} else {
+		hc = &http.Client{Transport: newOwnTransport()}
 	}
 	hc.CheckRedirect = refuseRedirect
 	c := &Client{
