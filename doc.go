@@ -44,7 +44,10 @@
 // must be asked again with the same Payment (PayUntilFinal does, at the
 // vendor's cadence), never reported as failed. NewCallbackHandler takes the
 // vendor's unsigned callbacks from its callback IPs only, as hints to confirm
-// with Pay. Balance reads the wallet.
+// with Pay. Balance reads the wallet. ValidateRefID, ValidateAmount,
+// ValidateICNumber and ValidateExtras check a row field by field before it
+// becomes a Payment. A job's calls go under WithStop: after its signal nothing
+// new is sent, and the requests already written finish.
 //
 // # Decoding
 //
@@ -68,15 +71,16 @@
 // is safe: transport errors, 429, 500, 502, 503 and 504, with backoff,
 // Retry-After, a client-wide retry budget and one re-sign after clock skew;
 // never 403. With WithCoalescing, identical queries in flight share each
-// request. Without WithHTTPClient, a client sends through
-// http.DefaultTransport once something replaced it, so httpmock.Activate
-// intercepts it.
+// request. Without WithHTTPClient, a client owns its connection pool, and
+// sends through http.DefaultTransport once something replaced it, so
+// httpmock.Activate intercepts it. Every failure becomes the caller's error in
+// one place, and every error type of the package is reachable with errors.As.
 //
 // # The IP block
 //
 // IIMMPACT blocks an IP for 240 minutes after 30,000 requests in 5 minutes. For
 // its hosts the client keeps a trailing-window count shared by the clients of
-// the process, refusing at 28,500 with ErrQuotaExceeded before anything is
+// a Shared (DefaultShared: the process), refusing at 28,500 with ErrQuotaExceeded before anything is
 // sent (WithQuota, WithoutQuota), or waiting for a slot with WithQuotaWait,
 // which BillPresentments uses to pace a batch; and, for every base URL, it
 // stops sending after three calls in a row are answered 403 (ErrBlocked).

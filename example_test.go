@@ -262,3 +262,31 @@ func ExampleClient_PayUntilFinal() {
 	fmt.Println(tx.RefID, tx.Status)
 	// Output: standing-7-202612-1 succeeded
 }
+
+// A job's calls go under WithStop: after the signal, nothing new is sent,
+// and a call that had not left ends with ErrNotSent (it created nothing).
+func ExampleWithStop() {
+	srv := iimmpacttest.NewServer()
+	defer srv.Close()
+	signalled, signal := context.WithCancel(context.Background())
+	calls, abandon := context.WithCancel(context.WithoutCancel(signalled)) // the grace: cancel it after a while
+	defer abandon()
+	calls = iimmpact.WithStop(calls, signalled)
+
+	signal() // SIGTERM
+	_, err := srv.Client.BillPresentment(calls, iimmpact.Query{Product: "AKSB", Account: "1234567890"})
+	fmt.Println(errors.Is(err, iimmpact.ErrNotSent), len(srv.Requests()))
+	// Output: true 0
+}
+
+// A row of a CSV is checked field by field before it becomes a payment.
+func ExampleValidateExtras() {
+	err := iimmpact.ValidateExtras("JOMPAY", iimmpact.Extras{BillerCode: "5454"})
+	fmt.Println(err)
+	fmt.Println(iimmpact.ValidateAmount("RM 45.94"))
+	fmt.Println(iimmpact.ValidateRefID("water-kb-001-202612-1"))
+	// Output:
+	// iimmpact: invalid payment: ic_number is required when product is JOMPAY
+	// iimmpact: invalid payment: amount must be a plain decimal such as 45.94, without "RM" (give Amount.String(), not Amount.Ringgit())
+	// <nil>
+}
