@@ -1,0 +1,258 @@
+package ledger
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+	_ "modernc.org/sqlite"             // the "sqlite" driver, pure Go
+
+	"github.com/iimmpact-go/iimmpact"
+)
+
+// Ledger is the payments of a merchant, in a database every process shares.
+// It is safe for concurrent use.
+type Ledger struct {
+	db   *sql.DB
+	seal cipher.AEAD // nil without a key: IC numbers and Ref-2 are not kept
+	now  func() time.Time
+}
+
+// The states of a payment in the ledger.
+const (
+	StateSending    = "sending"    // the intent is recorded; the request may have left
+	StateProcessing = "processing" // answered, not final: ask again
+	StateUnknown    = "unknown"    // the outcome is unknown (ErrOutcomeUnknown): ask again
+	StateRefused    = "refused"    // nothing was created: the same refid may be sent again
+	StatePaid       = "paid"
+	StateFailed     = "failed" // failed at the biller: another attempt needs a new refid
+	StateRefunded   = "refunded"
+)
+
+// open reports the states in which a payment is still to be asked about.
+func open(state string) bool {
+	return state == StateSending || state == StateProcessing || state == StateUnknown
+}
+
+// Errors of the ledger.
+var (
+	// ErrConflict is the error of an intent under a refid the ledger knows
+	// with another payment: the refid is not reused for another body.
+	ErrConflict = errors.New("ledger: the refid is recorded with another payment")
+	// ErrNotFound is the error of a refid the ledger does not know.
+	ErrNotFound = errors.New("ledger: no payment with this refid")
+	// ErrSealed is the error of Payment for a payment whose IC number or
+	// Ref-2 the ledger did not keep (it has no key): it can be confirmed only
+	// by its callback or by reconciliation.
+	ErrSealed = errors.New("ledger: the payment's IC number or Ref-2 were not kept (no IIMMPACT_LEDGER_KEY): confirm it by callback or reconciliation")
+)
+
+// Option configures Open.
+type Option func(*Ledger) error
+
+// WithKey seals IC numbers and Ref-2 with AES-256-GCM under key (32 bytes).
+func WithKey(key []byte) Option {
+	return func(l *Ledger) error {
+		if len(key) != 32 {
+			return fmt.Errorf("ledger: WithKey: the key must be 32 bytes, not %d", len(key))
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return err
+		}
+		l.seal, err = cipher.NewGCM(block)
+		return err
+	}
+}
+
+// KeyFromEnv reads IIMMPACT_LEDGER_KEY (32 bytes in Base64); nil when it is
+// not set.
+func KeyFromEnv() ([]byte, error) {
+	v := os.Getenv("IIMMPACT_LEDGER_KEY")
+	if v == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(key) != 32 {
+		return nil, errors.New("ledger: IIMMPACT_LEDGER_KEY must be 32 random bytes in Base64 (openssl rand -base64 32)")
+	}
+	return key, nil
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open connects to url, "sqlite:PATH" or "postgres://…", and applies the
+// schema's migrations it has not applied yet.
+func Open(ctx context.Context, url string, opts ...Option) (*Ledger, error) {
+	driver, dsn, err := dataSource(url)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	if driver == "sqlite" {
+		db.SetMaxOpenConns(1) // one writer; the busy timeout orders the processes
+	}
+	l := &Ledger{db: db, now: time.Now}
+	for _, o := range opts {
+		if err = o(l); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err = migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// dataSource turns a ledger URL into a driver and its data source.
+func dataSource(url string) (driver, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return "pgx", url, nil
+	case strings.HasPrefix(url, "sqlite:") && len(url) > len("sqlite:"):
+		path := strings.TrimPrefix(url, "sqlite:")
+		return "sqlite", "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)", nil
+	}
+	return "", "", fmt.Errorf("ledger: %q is not sqlite:PATH or a postgres:// URL", redactURL(url))
+}
+
+// redactURL drops a URL's password.
+func redactURL(url string) string {
+	if at := strings.LastIndex(url, "@"); at >= 0 {
+		if scheme := strings.Index(url, "://"); scheme >= 0 && scheme < at {
+			return url[:scheme+3] + "…@" + url[at+1:]
+		}
+	}
+	return url
+}
+
+// migrate applies, in order and each once, the embedded migrations.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("ledger: migrations: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if err := apply(ctx, db, name); err != nil {
+			return fmt.Errorf("ledger: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// apply runs one migration in a transaction, unless it ran before. Two
+// processes starting at once: the second's insert of the name conflicts and
+// its transaction rolls back.
+func apply(ctx context.Context, db *sql.DB, name string) error {
+	var done int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = $1`, name).Scan(&done); err != nil || done > 0 {
+		return err
+	}
+	text, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, name); err != nil {
+		return err
+	}
+	// A migration is statements ended by ";", with "--" comments; no
+	// string literal in them holds either.
+	for _, stmt := range strings.Split(stripComments(string(text)), ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func stripComments(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// Close closes the database.
+func (l *Ledger) Close() error { return l.db.Close() }
+
+// Entry is a payment as the ledger holds it: never its IC number or Ref-2.
+type Entry struct {
+	RefID, Product, Account, BillerCode string
+	AmountSen                           int64
+	State                               string
+	Code                                int // the vendor's code of the last answer; -1 for none
+	Created, Updated                    time.Time
+	// Sealed reports that the IC number and Ref-2 are kept, sealed.
+	Sealed bool
+}
+
+// Open reports a payment still to be asked about.
+func (e Entry) Open() bool { return open(e.State) }
+
+// fingerprint identifies what a payment sends: the same refid with another
+// fingerprint is another payment.
+func fingerprint(p iimmpact.Payment) string {
+	amount, _ := iimmpact.ParseAmount(p.Amount)
+	sum := sha256.Sum256([]byte(strings.Join([]string{"ledger/1", p.RefID, strings.ToUpper(strings.TrimSpace(p.Product)),
+		strings.TrimSpace(p.Account), amount.String(), strings.TrimSpace(p.BillerCode), strings.TrimSpace(p.Ref2),
+		strings.TrimSpace(p.ICNumber), strings.TrimSpace(p.SubproductCode), strings.TrimSpace(p.Remarks)}, "\x00")))
+	return hex.EncodeToString(sum[:])
+}
+
+// secrets are what is sealed: never kept in clear.
+type secrets struct {
+	ICNumber       string `json:"ic,omitempty"`
+	Ref2           string `json:"ref2,omitempty"`
+	SubproductCode string `json:"sub,omitempty"`
+	Remarks        string `json:"remarks,omitempty"`
+}
+
+// sealed seals p's secrets, bound to its refid; nil without a key.
+func (l *Ledger) sealed(p iimmpact.Payment) ([]byte, error) {
+	if l.seal == nil {
+		return nil, nil
+	}
+	plain, _ := json.Marshal(secrets{strings.TrimSpace(p.ICNumber), strings.TrimSpace(p.Ref2), strings.TrimSpace(p.SubproductCode), strings.TrimSpace(p.Remarks)})
+	nonce := make([]byte, l.seal.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return l.seal.Seal(nonce, nonce, plain, []byte(p.RefID)), nil
+}

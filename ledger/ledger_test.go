@@ -1,0 +1,348 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/iimmpact-go/iimmpact"
+)
+
+// backends are the ledgers a test runs on: SQLite in a temporary file, and
+// the PostgreSQL of IIMMPACT_TEST_POSTGRES (a URL; .ci/run starts one), in a
+// schema of the test's own.
+func backends(t testing.TB, opts ...Option) map[string]func(t testing.TB) *Ledger {
+	out := map[string]func(t testing.TB) *Ledger{
+		"sqlite": func(t testing.TB) *Ledger { return openSQLite(t, filepath.Join(t.TempDir(), "ledger.db"), opts...) },
+	}
+	url := os.Getenv("IIMMPACT_TEST_POSTGRES")
+	if url == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI sets IIMMPACT_TEST_POSTGRES: the ledger is tested on a real PostgreSQL")
+		}
+		return out
+	}
+	out["postgres"] = func(t testing.TB) *Ledger { return openPostgres(t, url, opts...) }
+	return out
+}
+
+func openSQLite(t testing.TB, path string, opts ...Option) *Ledger {
+	l, err := Open(context.Background(), "sqlite:"+path, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// openPostgres opens a database of the test's own on the server of url.
+func openPostgres(t testing.TB, url string, opts ...Option) *Ledger {
+	admin, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	defer admin.Close()
+	name := "t_" + strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(t.Name()))
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	_, _ = admin.Exec(`DROP DATABASE IF EXISTS ` + name)
+	_, err = admin.Exec(`CREATE DATABASE ` + name)
+	require.NoError(t, err)
+	l, err := Open(context.Background(), withDatabase(url, name), opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// withDatabase is url with its database name replaced.
+func withDatabase(url, name string) string {
+	rest, query, _ := strings.Cut(url, "?")
+	i := strings.LastIndex(rest, "/")
+	out := rest[:i+1] + name
+	if query != "" {
+		out += "?" + query
+	}
+	return out
+}
+
+var tnb = iimmpact.Payment{RefID: "co-tnb-1", Product: "TNB", Account: "220012345678", Amount: "45.94"}
+
+var jompay = iimmpact.Payment{RefID: "co-jp-1", Product: "JOMPAY", Account: "8800123456", Amount: "100.00",
+	BillerCode: "5454", Ref2: "PJ-2025-001", ICNumber: "900101145678"}
+
+func TestIntentIsOnceARefid(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			l := open(t)
+			ctx := context.Background()
+			e, err := l.Intent(ctx, tnb)
+			require.NoError(t, err)
+			assert.Equal(t, StateSending, e.State)
+			assert.Equal(t, int64(4594), e.AmountSen)
+			again := tnb
+			again.Product, again.Account = "tnb", " 220012345678 " // the same payment, as Pay trims it
+			e2, err := l.Intent(ctx, again)
+			require.NoError(t, err, "the same payment again (a re-run, another pod)")
+			assert.Equal(t, e.Created, e2.Created)
+			other := tnb
+			other.Account = "220012345679"
+			_, err = l.Intent(ctx, other)
+			assert.ErrorIs(t, err, ErrConflict, "another body under a known refid is refused")
+			other = tnb
+			other.Amount = "45.95"
+			_, err = l.Intent(ctx, other)
+			assert.ErrorIs(t, err, ErrConflict)
+			_, err = l.Intent(ctx, iimmpact.Payment{RefID: "bad refid"})
+			assert.ErrorIs(t, err, iimmpact.ErrInvalidPayment)
+		})
+	}
+}
+
+func TestAnswersMoveAPaymentOnlyForward(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			l := open(t)
+			ctx := context.Background()
+			_, err := l.Intent(ctx, tnb)
+			require.NoError(t, err)
+			e, err := l.Answer(ctx, tnb.RefID, nil, unknown{})
+			require.NoError(t, err)
+			assert.Equal(t, StateUnknown, e.State)
+			e, err = l.Answer(ctx, tnb.RefID, nil, &iimmpact.APIError{StatusCode: 400, Code: 44})
+			require.NoError(t, err)
+			assert.Equal(t, StateUnknown, e.State, "a refused ask proves nothing of a payment that may exist")
+			e, err = l.Answer(ctx, tnb.RefID, &iimmpact.Transaction{Status: iimmpact.TransactionProcessing, Code: 1}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, StateProcessing, e.State)
+			e, err = l.Answer(ctx, tnb.RefID, &iimmpact.Transaction{Status: iimmpact.TransactionSucceeded, Code: 20}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, StatePaid, e.State)
+			assert.Equal(t, 20, e.Code)
+			e, err = l.Answer(ctx, tnb.RefID, &iimmpact.Transaction{Status: iimmpact.TransactionProcessing, Code: 1}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, StatePaid, e.State, "a late answer never undoes a payment")
+			e, err = l.Answer(ctx, tnb.RefID, &iimmpact.Transaction{Status: iimmpact.TransactionRefunded, Code: 53}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, StateRefunded, e.State, "a void approved later")
+			_, err = l.Answer(ctx, "co-none", nil, unknown{})
+			assert.ErrorIs(t, err, ErrNotFound)
+
+			fresh := tnb
+			fresh.RefID = "co-tnb-2"
+			_, err = l.Intent(ctx, fresh)
+			require.NoError(t, err)
+			e, err = l.Answer(ctx, fresh.RefID, nil, &iimmpact.APIError{StatusCode: 400, Code: 43})
+			require.NoError(t, err)
+			assert.Equal(t, StateRefused, e.State, "a first send refused created nothing")
+			assert.Equal(t, 43, e.Code)
+			pending, err := l.Pending(ctx)
+			require.NoError(t, err)
+			assert.Empty(t, pending)
+		})
+	}
+}
+
+// unknown is an error that matches iimmpact.ErrOutcomeUnknown.
+type unknown struct{}
+
+func (unknown) Error() string        { return "the payment may have been made" }
+func (unknown) Is(target error) bool { return target == iimmpact.ErrOutcomeUnknown }
+
+func TestCallbacksAreHistoryOnceEach(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			l := open(t)
+			ctx := context.Background()
+			_, err := l.Intent(ctx, tnb)
+			require.NoError(t, err)
+			cb := callback(t, tnb.RefID)
+			for range 3 { // the vendor delivers it up to three times
+				e, err := l.Callback(ctx, cb)
+				require.NoError(t, err)
+				assert.Equal(t, StateSending, e.State, "a callback is a hint: it moves nothing")
+			}
+			h, err := l.History(ctx, tnb.RefID)
+			require.NoError(t, err)
+			kinds := []string{}
+			for _, e := range h {
+				kinds = append(kinds, e.Kind)
+			}
+			assert.Equal(t, []string{"intent", "callback"}, kinds)
+			_, err = l.Callback(ctx, callback(t, "co-not-ours"))
+			assert.ErrorIs(t, err, ErrNotFound)
+		})
+	}
+}
+
+// callback is the vendor's callback of a successful payment of refid, as
+// the SDK's handler reads it.
+func callback(t *testing.T, refid string) *iimmpact.Callback {
+	var got *iimmpact.Callback
+	h := iimmpact.NewCallbackHandler(func(_ context.Context, cb *iimmpact.Callback) { got = cb })
+	body := `{"data":{"statusCode":20,"status":"Succesful","refid":"` + refid + `","amount":45.94}}`
+	serveCallback(h, body)
+	require.NotNil(t, got)
+	return got
+}
+
+func TestPendingListsWhatIsStillToAsk(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			l := open(t)
+			ctx := context.Background()
+			for i, answer := range []*iimmpact.Transaction{nil, {Status: iimmpact.TransactionProcessing, Code: 1}, {Status: iimmpact.TransactionSucceeded, Code: 20}} {
+				p := tnb
+				p.RefID = "co-p-" + string(rune('a'+i))
+				_, err := l.Intent(ctx, p)
+				require.NoError(t, err)
+				if answer != nil {
+					_, err = l.Answer(ctx, p.RefID, answer, nil)
+					require.NoError(t, err)
+				}
+			}
+			pending, err := l.Pending(ctx)
+			require.NoError(t, err)
+			var refids []string
+			for _, e := range pending {
+				refids = append(refids, e.RefID)
+				assert.True(t, e.Open())
+			}
+			assert.Equal(t, []string{"co-p-a", "co-p-b"}, refids)
+		})
+	}
+}
+
+func TestSecretsAreSealedOrNotKept(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	for name, open := range backends(t, WithKey(key)) {
+		t.Run(name, func(t *testing.T) {
+			l := open(t)
+			ctx := context.Background()
+			e, err := l.Intent(ctx, jompay)
+			require.NoError(t, err)
+			assert.True(t, e.Sealed)
+			p, err := l.Payment(ctx, jompay.RefID)
+			require.NoError(t, err)
+			assert.Equal(t, jompay.ICNumber, p.ICNumber, "rebuilt to ask again with what was sent")
+			assert.Equal(t, jompay.Ref2, p.Ref2)
+			assert.Equal(t, "100.00", p.Amount)
+			assert.NotContains(t, dump(t, l), jompay.ICNumber, "never in clear at rest")
+			assert.NotContains(t, dump(t, l), jompay.Ref2)
+		})
+	}
+	for name, open := range backends(t) {
+		t.Run(name+"/no key", func(t *testing.T) {
+			l := open(t)
+			ctx := context.Background()
+			e, err := l.Intent(ctx, jompay)
+			require.NoError(t, err)
+			assert.False(t, e.Sealed)
+			_, err = l.Payment(ctx, jompay.RefID)
+			assert.ErrorIs(t, err, ErrSealed, "confirmed only by callback or reconciliation")
+			assert.NotContains(t, dump(t, l), jompay.ICNumber)
+			_, err = l.Intent(ctx, tnb)
+			require.NoError(t, err)
+			p, err := l.Payment(ctx, tnb.RefID)
+			require.NoError(t, err, "a payment without secrets is rebuilt without a key")
+			assert.Equal(t, tnb.Account, p.Account)
+		})
+	}
+}
+
+// dump is every value of every row of the ledger's tables, as text.
+func dump(t *testing.T, l *Ledger) string {
+	var b strings.Builder
+	for _, table := range []string{"payments", "events"} {
+		rows, err := l.db.Query(`SELECT * FROM ` + table)
+		require.NoError(t, err)
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(t, rows.Scan(ptrs...))
+			for _, v := range vals {
+				switch v := v.(type) {
+				case []byte:
+					b.Write(v)
+				case string:
+					b.WriteString(v)
+				}
+				b.WriteByte(' ')
+			}
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// Two processes record the same intent at once: one row, both see it.
+func TestTwoProcessesOneRefid(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			a := open(t)
+			b := a
+			if name == "sqlite" {
+				// another connection pool on the same file, as another process
+				path := strings.TrimPrefix(a.path(t), "file:")
+				b = openSQLite(t, path)
+			}
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			errs := make([]error, 20)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					l := a
+					if i%2 == 1 {
+						l = b
+					}
+					_, errs[i] = l.Intent(ctx, tnb)
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				require.NoError(t, err)
+			}
+			h, err := a.History(ctx, tnb.RefID)
+			require.NoError(t, err)
+			assert.Len(t, h, 1, "one intent")
+		})
+	}
+}
+
+func TestOpenTwiceMigratesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.db")
+	a := openSQLite(t, path)
+	_, err := a.Intent(context.Background(), tnb)
+	require.NoError(t, err)
+	b := openSQLite(t, path)
+	e, err := b.Get(context.Background(), tnb.RefID)
+	require.NoError(t, err)
+	assert.Equal(t, StateSending, e.State)
+	for _, bad := range []string{"mysql://x", "sqlite:", "postgres"} {
+		_, err := Open(context.Background(), bad)
+		assert.Error(t, err, bad)
+	}
+	_, err = Open(context.Background(), "postgres://u:hunter2@127.0.0.1:1/x")
+	if err != nil {
+		assert.NotContains(t, err.Error(), "hunter2")
+	}
+	assert.NotContains(t, redactURL("postgres://u:hunter2@h/x"), "hunter2")
+	_, err = Open(context.Background(), "sqlite:"+path, WithKey([]byte("short")))
+	assert.Error(t, err)
+	assert.True(t, errors.Is(err, err))
+}

@@ -1,0 +1,303 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iimmpact-go/iimmpact"
+)
+
+// Intent records p before it is sent, committed when it returns: a payment
+// is never sent without its intent recorded. The same payment again (a
+// re-run, another pod) returns its entry as it stands; another payment under
+// a known refid is ErrConflict. p must be valid (Payment.Validate).
+func (l *Ledger) Intent(ctx context.Context, p iimmpact.Payment) (Entry, error) {
+	if err := p.Validate(); err != nil {
+		return Entry{}, err
+	}
+	sealed, err := l.sealed(p)
+	if err != nil {
+		return Entry{}, err
+	}
+	amount, _ := iimmpact.ParseAmount(p.Amount)
+	now := l.now().UnixMicro()
+	fp := fingerprint(p)
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO payments (refid, fingerprint, product, account, biller_code, amount_sen, sealed, state, code, created_us, updated_us)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, -1, $9, $9) ON CONFLICT (refid) DO NOTHING`,
+		p.RefID, fp, strings.ToUpper(strings.TrimSpace(p.Product)), strings.TrimSpace(p.Account), strings.TrimSpace(p.BillerCode),
+		amount.Sen(), sealed, StateSending, now)
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger: recording the intent of %s: %w", p.RefID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var known string
+		if err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM payments WHERE refid = $1`, p.RefID).Scan(&known); err != nil {
+			return Entry{}, fmt.Errorf("ledger: %w", err)
+		}
+		if known != fp {
+			return Entry{}, fmt.Errorf("%w: %s", ErrConflict, p.RefID)
+		}
+	} else if err := addEvent(ctx, tx, p.RefID, "intent", "intent", StateSending, -1, "", now); err != nil {
+		return Entry{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Entry{}, fmt.Errorf("ledger: committing the intent of %s: %w", p.RefID, err)
+	}
+	return l.Get(ctx, p.RefID)
+}
+
+// Answer records what Pay said of refid's payment, and returns its state. A
+// final state is never undone by a later answer (a refund may follow a
+// payment); an error that proves only that this ask created nothing leaves
+// an open payment open.
+func (l *Ledger) Answer(ctx context.Context, refid string, t *iimmpact.Transaction, err error) (Entry, error) {
+	state, code, detail := answerState(t, err)
+	return l.move(ctx, refid, "answer", state, code, detail)
+}
+
+// answerState is the state an answer moves a payment to, when it moves it:
+// "" leaves it as it is.
+func answerState(t *iimmpact.Transaction, err error) (state string, code int, detail string) {
+	var apiErr *iimmpact.APIError
+	switch {
+	case err == nil:
+		return transactionState(t.Status), t.Code, string(t.Status)
+	case errors.Is(err, iimmpact.ErrOutcomeUnknown):
+		return StateUnknown, -1, "outcome unknown"
+	case errors.As(err, &apiErr) && apiErr.StatusCode == 400:
+		return StateRefused, apiErr.Code, "refused: HTTP 400"
+	}
+	return "", -1, "not sent or not answered: " + kindOf(err)
+}
+
+func transactionState(s iimmpact.TransactionStatus) string {
+	switch s {
+	case iimmpact.TransactionSucceeded:
+		return StatePaid
+	case iimmpact.TransactionFailed:
+		return StateFailed
+	case iimmpact.TransactionRefunded:
+		return StateRefunded
+	}
+	return StateProcessing
+}
+
+// kindOf names an error without its text, which may quote the payer.
+func kindOf(err error) string {
+	switch {
+	case errors.Is(err, iimmpact.ErrQuotaExceeded):
+		return "quota"
+	case errors.Is(err, iimmpact.ErrBlocked):
+		return "blocked"
+	case errors.Is(err, iimmpact.ErrNotSent):
+		return "not sent"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "context"
+	}
+	return "error"
+}
+
+// Callback records the vendor's callback as a row of its payment's history,
+// once however often it is delivered, and returns the payment's entry. A
+// callback is a hint: it moves nothing; ask with Pay to confirm it. A
+// callback for a refid the ledger does not know is ErrNotFound.
+func (l *Ledger) Callback(ctx context.Context, cb *iimmpact.Callback) (Entry, error) {
+	sum := sha256.Sum256(cb.Raw())
+	if len(cb.Raw()) == 0 {
+		sum = sha256.Sum256([]byte(string(cb.Status) + "\x00" + strconv.Itoa(cb.Code)))
+	}
+	e, err := l.Get(ctx, cb.RefID)
+	if err != nil {
+		return Entry{}, err
+	}
+	err = addEvent(ctx, l.db, cb.RefID, "callback", hex.EncodeToString(sum[:16]), string(cb.Status), cb.Code, "from "+cb.From.String(), l.now().UnixMicro())
+	return e, err
+}
+
+// move records an event and moves the payment to state unless its state is
+// final (or state is ""), in one transaction.
+func (l *Ledger) move(ctx context.Context, refid, kind, state string, code int, detail string) (Entry, error) {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger: %w", err)
+	}
+	defer tx.Rollback()
+	var current string
+	if err := tx.QueryRowContext(ctx, `SELECT state FROM payments WHERE refid = $1`, refid).Scan(&current); errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, fmt.Errorf("%w: %s", ErrNotFound, refid)
+	} else if err != nil {
+		return Entry{}, fmt.Errorf("ledger: %w", err)
+	}
+	now := l.now().UnixMicro()
+	if next := transition(current, state); next != current {
+		if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = $1, code = $2, updated_us = $3 WHERE refid = $4`, next, code, now, refid); err != nil {
+			return Entry{}, fmt.Errorf("ledger: %w", err)
+		}
+	}
+	shown := state
+	if shown == "" {
+		shown = current
+	}
+	dedup := kind + ":" + shown + ":" + strconv.Itoa(code) + ":" + detail
+	if err := addEvent(ctx, tx, refid, kind, dedup, shown, code, detail, now); err != nil {
+		return Entry{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Entry{}, fmt.Errorf("ledger: %w", err)
+	}
+	return l.Get(ctx, refid)
+}
+
+// transition is the state after an answer of state: a final state stays
+// (but a paid payment may be refunded); "" changes nothing; a refusal of an
+// ask leaves a payment that may exist open.
+func transition(current, state string) string {
+	switch {
+	case state == "":
+		return current
+	case current == StatePaid && state == StateRefunded:
+		return state
+	case current == StatePaid, current == StateFailed, current == StateRefunded:
+		return current
+	case state == StateRefused && (current == StateProcessing || current == StateUnknown):
+		return current // this ask created nothing; the payment may exist
+	}
+	return state
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func addEvent(ctx context.Context, db execer, refid, kind, dedup, state string, code int, detail string, at int64) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO events (refid, kind, dedup, state, code, detail, at_us) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (refid, kind, dedup) DO NOTHING`, refid, kind, dedup, state, code, detail, at)
+	if err != nil {
+		return fmt.Errorf("ledger: recording the %s of %s: %w", kind, refid, err)
+	}
+	return nil
+}
+
+const entryColumns = `refid, product, account, biller_code, amount_sen, state, code, created_us, updated_us, sealed IS NOT NULL`
+
+func scanEntry(row interface{ Scan(...any) error }) (Entry, error) {
+	var e Entry
+	var created, updated int64
+	err := row.Scan(&e.RefID, &e.Product, &e.Account, &e.BillerCode, &e.AmountSen, &e.State, &e.Code, &created, &updated, &e.Sealed)
+	e.Created, e.Updated = time.UnixMicro(created), time.UnixMicro(updated)
+	return e, err
+}
+
+// Get returns refid's entry, or ErrNotFound.
+func (l *Ledger) Get(ctx context.Context, refid string) (Entry, error) {
+	e, err := scanEntry(l.db.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM payments WHERE refid = $1`, refid))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Entry{}, fmt.Errorf("%w: %s", ErrNotFound, refid)
+	case err != nil:
+		return Entry{}, fmt.Errorf("ledger: %w", err)
+	}
+	return e, nil
+}
+
+// Pending returns the payments still to be asked about (sending, processing
+// or unknown), oldest first.
+func (l *Ledger) Pending(ctx context.Context) ([]Entry, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM payments WHERE state IN ($1, $2, $3) ORDER BY created_us, refid`,
+		StateSending, StateProcessing, StateUnknown)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Event is one row of a payment's history.
+type Event struct {
+	Kind, State string
+	Code        int
+	Detail      string
+	At          time.Time
+}
+
+// History returns refid's events, oldest first.
+func (l *Ledger) History(ctx context.Context, refid string) ([]Event, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT kind, state, code, detail, at_us FROM events WHERE refid = $1 ORDER BY at_us, kind`, refid)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.Kind, &e.State, &e.Code, &e.Detail, &at); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		e.At = time.UnixMicro(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Payment rebuilds the Payment recorded under refid, to ask about it again
+// with exactly what was sent. A payment whose IC number or Ref-2 the ledger
+// could not keep (no key, or another key) is ErrSealed.
+func (l *Ledger) Payment(ctx context.Context, refid string) (iimmpact.Payment, error) {
+	var p iimmpact.Payment
+	var amount int64
+	var sealed []byte
+	var fp string
+	err := l.db.QueryRowContext(ctx, `SELECT refid, product, account, biller_code, amount_sen, sealed, fingerprint FROM payments WHERE refid = $1`, refid).
+		Scan(&p.RefID, &p.Product, &p.Account, &p.BillerCode, &amount, &sealed, &fp)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return p, fmt.Errorf("%w: %s", ErrNotFound, refid)
+	case err != nil:
+		return p, fmt.Errorf("ledger: %w", err)
+	}
+	p.Amount = iimmpact.AmountFromSen(amount).String()
+	if sealed != nil && l.seal != nil {
+		if s, err := l.open(refid, sealed); err == nil {
+			p.ICNumber, p.Ref2, p.SubproductCode, p.Remarks = s.ICNumber, s.Ref2, s.SubproductCode, s.Remarks
+		}
+	}
+	if fingerprint(p) != fp {
+		return iimmpact.Payment{RefID: refid}, fmt.Errorf("%w: %s", ErrSealed, refid)
+	}
+	return p, nil
+}
+
+func (l *Ledger) open(refid string, sealed []byte) (secrets, error) {
+	var s secrets
+	n := l.seal.NonceSize()
+	if len(sealed) < n {
+		return s, errors.New("ledger: sealed data too short")
+	}
+	plain, err := l.seal.Open(nil, sealed[:n], sealed[n:], []byte(refid))
+	if err == nil {
+		err = json.Unmarshal(plain, &s)
+	}
+	return s, err
+}
