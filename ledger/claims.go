@@ -1,0 +1,78 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Claim takes item of run for owner until lease has passed, and reports
+// whether owner holds it: it does when no one held it, when the last
+// holder's lease has ended (its process died), or when owner held it already
+// (a renewal). One conditional upsert, atomic on both engines: two processes
+// claiming one item at once never both hold it. A new owner of an item must
+// first ask about the payments the last one may have left in flight (the
+// ledger's Pending, by refid).
+//
+// Claims are per item over a known list, so they need neither a transaction
+// held open (FOR UPDATE SKIP LOCKED, PostgreSQL only) nor a job engine's
+// queue and workers: a lease row each, the same on SQLite and PostgreSQL.
+func (l *Ledger) Claim(ctx context.Context, run, item, owner string, lease time.Duration) (bool, error) {
+	now := l.now()
+	var holder string
+	err := l.db.QueryRowContext(ctx, `INSERT INTO claims (run, item, owner, until_us) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (run, item) DO UPDATE SET owner = excluded.owner, until_us = excluded.until_us
+		WHERE claims.until_us < $5 OR claims.owner = excluded.owner
+		RETURNING owner`, run, item, owner, now.Add(lease).UnixMicro(), now.UnixMicro()).Scan(&holder)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil // another owner's lease runs
+	case err != nil:
+		return false, fmt.Errorf("ledger: claiming %s of %s: %w", item, run, err)
+	}
+	return holder == owner, nil
+}
+
+// Release gives item of run back, when owner holds it: the next claim takes
+// it at once.
+func (l *Ledger) Release(ctx context.Context, run, item, owner string) error {
+	_, err := l.db.ExecContext(ctx, `DELETE FROM claims WHERE run = $1 AND item = $2 AND owner = $3`, run, item, owner)
+	if err != nil {
+		return fmt.Errorf("ledger: releasing %s of %s: %w", item, run, err)
+	}
+	return nil
+}
+
+// Stop records why run stopped (such as "wallet" or "blocked"), for every
+// process of the run; the first reason stays.
+func (l *Ledger) Stop(ctx context.Context, run, why string) error {
+	_, err := l.db.ExecContext(ctx, `INSERT INTO runs (run, stopped, at_us) VALUES ($1, $2, $3) ON CONFLICT (run) DO NOTHING`,
+		run, why, l.now().UnixMicro())
+	if err != nil {
+		return fmt.Errorf("ledger: stopping %s: %w", run, err)
+	}
+	return nil
+}
+
+// Stopped returns why run stopped, "" while it goes on.
+func (l *Ledger) Stopped(ctx context.Context, run string) (string, error) {
+	var why string
+	err := l.db.QueryRowContext(ctx, `SELECT stopped FROM runs WHERE run = $1`, run).Scan(&why)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("ledger: %w", err)
+	}
+	return why, nil
+}
+
+// Resume forgets run's stop: the run after a top-up or the block pays on.
+func (l *Ledger) Resume(ctx context.Context, run string) error {
+	if _, err := l.db.ExecContext(ctx, `DELETE FROM runs WHERE run = $1`, run); err != nil {
+		return fmt.Errorf("ledger: resuming %s: %w", run, err)
+	}
+	return nil
+}
