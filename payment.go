@@ -106,6 +106,12 @@ func (e *PaymentError) Error() string {
 // Is makes errors.Is(err, ErrInvalidPayment) true.
 func (e *PaymentError) Is(target error) bool { return target == ErrInvalidPayment }
 
+// Trimmed returns p as Pay validates and sends it: every field but RefID
+// with the white space and invisible characters around it trimmed. A store
+// of payments (the ledger) keeps this form, so the same payment typed twice
+// is recognised as one.
+func (p Payment) Trimmed() Payment { return p.trimmed() }
+
 // trimmed returns p as it is validated and sent.
 func (p Payment) trimmed() Payment {
 	return Payment{RefID: p.RefID, Product: trimEdges(p.Product), Account: trimEdges(p.Account), Amount: trimEdges(p.Amount),

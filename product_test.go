@@ -48,3 +48,11 @@ func TestFieldValidators(t *testing.T) {
 		assert.Equal(t, tt.want, code(p.Validate()), "Payment.Validate agrees: %s %+v", tt.product, tt.x)
 	}
 }
+
+// Trimmed is the payment as Pay sends it: what a store of payments keeps.
+func TestPaymentTrimmed(t *testing.T) {
+	p := iimmpact.Payment{RefID: " r1", Product: " TNB\u200b", Account: "\t220012345678 ", Amount: " 45.94"}
+	got := p.Trimmed()
+	assert.Equal(t, iimmpact.Payment{RefID: " r1", Product: "TNB", Account: "220012345678", Amount: "45.94"}, got, "RefID is never trimmed")
+	assert.Equal(t, got, got.Trimmed())
+}

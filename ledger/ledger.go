@@ -226,13 +226,13 @@ type Entry struct {
 // Open reports a payment still to be asked about.
 func (e Entry) Open() bool { return open(e.State) }
 
-// fingerprint identifies what a payment sends: the same refid with another
-// fingerprint is another payment.
+// fingerprint identifies what a payment sends, trimmed as Pay sends it: the
+// same refid with another fingerprint is another payment.
 func fingerprint(p iimmpact.Payment) string {
+	p = p.Trimmed()
 	amount, _ := iimmpact.ParseAmount(p.Amount)
-	sum := sha256.Sum256([]byte(strings.Join([]string{"ledger/1", p.RefID, strings.ToUpper(strings.TrimSpace(p.Product)),
-		strings.TrimSpace(p.Account), amount.String(), strings.TrimSpace(p.BillerCode), strings.TrimSpace(p.Ref2),
-		strings.TrimSpace(p.ICNumber), strings.TrimSpace(p.SubproductCode), strings.TrimSpace(p.Remarks)}, "\x00")))
+	sum := sha256.Sum256([]byte(strings.Join([]string{"ledger/1", p.RefID, strings.ToUpper(p.Product), p.Account, amount.String(),
+		p.BillerCode, p.Ref2, p.ICNumber, p.SubproductCode, p.Remarks}, "\x00")))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -249,7 +249,7 @@ func (l *Ledger) sealed(p iimmpact.Payment) ([]byte, error) {
 	if l.seal == nil {
 		return nil, nil
 	}
-	plain, _ := json.Marshal(secrets{strings.TrimSpace(p.ICNumber), strings.TrimSpace(p.Ref2), strings.TrimSpace(p.SubproductCode), strings.TrimSpace(p.Remarks)})
+	plain, _ := json.Marshal(secrets{p.ICNumber, p.Ref2, p.SubproductCode, p.Remarks})
 	nonce := make([]byte, l.seal.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err

@@ -90,7 +90,7 @@ func TestIntentIsOnceARefid(t *testing.T) {
 			assert.Equal(t, StateSending, e.State)
 			assert.Equal(t, int64(4594), e.AmountSen)
 			again := tnb
-			again.Product, again.Account = "tnb", " 220012345678 " // the same payment, as Pay trims it
+			again.Product, again.Account = "tnb", " 220012345678\u200b" // the same payment, as Pay trims it
 			e2, err := l.Intent(ctx, again)
 			require.NoError(t, err, "the same payment again (a re-run, another pod)")
 			assert.Equal(t, e.Created, e2.Created)

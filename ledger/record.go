@@ -20,6 +20,7 @@ import (
 // re-run, another pod) returns its entry as it stands; another payment under
 // a known refid is ErrConflict. p must be valid (Payment.Validate).
 func (l *Ledger) Intent(ctx context.Context, p iimmpact.Payment) (Entry, error) {
+	p = p.Trimmed() // as Pay sends it
 	if err := p.Validate(); err != nil {
 		return Entry{}, err
 	}
@@ -37,7 +38,7 @@ func (l *Ledger) Intent(ctx context.Context, p iimmpact.Payment) (Entry, error) 
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `INSERT INTO payments (refid, fingerprint, product, account, biller_code, amount_sen, sealed, state, code, created_us, updated_us)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, -1, $9, $9) ON CONFLICT (refid) DO NOTHING`,
-		p.RefID, fp, strings.ToUpper(strings.TrimSpace(p.Product)), strings.TrimSpace(p.Account), strings.TrimSpace(p.BillerCode),
+		p.RefID, fp, strings.ToUpper(p.Product), p.Account, p.BillerCode,
 		amount.Sen(), sealed, StateSending, now)
 	if err != nil {
 		return Entry{}, fmt.Errorf("ledger: recording the intent of %s: %w", p.RefID, err)
