@@ -5,17 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
+	"github.com/iimmpact-go/iimmpact/examples/internal/signalfront"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
@@ -91,23 +90,7 @@ func TestPaymentsArePacedNotRefused(t *testing.T) {
 // After the signal nothing new is sent: calls waiting for a quota slot end
 // at once; only the requests already written finish.
 func TestSignalSendsNothingNew(t *testing.T) {
-	srv := iimmpacttest.NewHandler()
-	ctx, signal := context.WithCancel(context.Background())
-	defer signal()
-	var arrivals, after atomic.Int32
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ctx.Err() != nil {
-			after.Add(1)
-		}
-		if arrivals.Add(1) == 3 {
-			signal() // SIGTERM, with this request in flight and the rest waiting for slots
-		}
-		srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(front.Close)
-	t.Setenv("IIMMPACT_API_KEY", srv.APIKey)
-	t.Setenv("IIMMPACT_HMAC_SECRET", srv.HMACSecret)
-	t.Setenv("IIMMPACT_BASE_URL", front.URL)
+	f := signalfront.Start(t, 3)
 	var csv strings.Builder
 	csv.WriteString(header)
 	for i := range 6 {
@@ -115,12 +98,12 @@ func TestSignalSendsNothingNew(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"-instructions", writeFile(t, csv.String()), "-out", out, "-workers", "4", "-quota", "3/200ms", "-grace", "5s"},
+	code := run(f.Signalled, []string{"-instructions", writeFile(t, csv.String()), "-out", out, "-workers", "4", "-quota", "3/200ms", "-grace", "5s"},
 		strings.NewReader(""), &stdout, &stderr)
 	assert.Equal(t, exitAgain, code, stderr.String())
-	assert.Zero(t, after.Load(), "no request arrives after the signal")
-	assert.EqualValues(t, 3, arrivals.Load())
-	assert.Zero(t, srv.Payments())
+	assert.Zero(t, f.After(), "no request arrives after the signal")
+	assert.Equal(t, 3, f.Arrivals())
+	assert.Zero(t, f.Sandbox.Payments())
 }
 
 // A pending line whose refid was edited to another instruction's is never

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/signalfront"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
@@ -324,25 +324,11 @@ func rows(row string, n int) string {
 // After a signal nothing new is sent: the rows waiting for a quota slot end
 // at once, without the grace meant for calls in flight.
 func TestBatchSendsNothingAfterASignal(t *testing.T) {
-	srv := iimmpacttest.NewHandler()
-	ctx, signal := context.WithCancel(context.Background())
-	defer signal()
-	var arrivals, after atomic.Int32
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ctx.Err() != nil {
-			after.Add(1)
-		}
-		if arrivals.Add(1) == 3 {
-			signal() // SIGTERM, with this row in flight and the rest waiting for slots
-		}
-		srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(front.Close)
-	env(t, map[string]string{"IIMMPACT_API_KEY": srv.APIKey, "IIMMPACT_HMAC_SECRET": srv.HMACSecret, "IIMMPACT_BASE_URL": front.URL})
+	f := signalfront.Start(t, 3)
 	in, out := writeFile(t, "a.csv", rows("AKSB,1234567890", 20)), filepath.Join(t.TempDir(), "results.jsonl")
 	var stdout, stderr strings.Builder
-	code := run(ctx, []string{"-batch", in, "-out", out, "-workers", "4", "-quota", "3/200ms"}, &stdout, &stderr)
+	code := run(f.Signalled, []string{"-batch", in, "-out", out, "-workers", "4", "-quota", "3/200ms"}, &stdout, &stderr)
 	assert.Equal(t, exitStopped, code, stderr.String())
-	assert.Zero(t, after.Load(), "no request arrives after the signal")
+	assert.Zero(t, f.After(), "no request arrives after the signal")
 	assert.Len(t, results(t, out), 3, "the three sent have their results")
 }
