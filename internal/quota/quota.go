@@ -103,6 +103,7 @@ func (g *Guard) Config() Config { return g.cfg }
 // Full refuses a request the quota has no slot for.
 type Full struct{ RetryAfter time.Duration }
 
+// Error says the quota has no slot.
 func (e *Full) Error() string { return "quota full" }
 
 // Open refuses a request while the breaker is open.
@@ -111,6 +112,7 @@ type Open struct {
 	Last error // the last 403, as the root package made it
 }
 
+// Error says the breaker is open.
 func (e *Open) Error() string { return "breaker open" }
 
 // Ticket is a request the guard let through.
