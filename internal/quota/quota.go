@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	mathrand "math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -57,17 +56,14 @@ type Origin struct {
 	log     Log
 	breaker Breaker
 
-	// turn lets waiting calls through one at a time, in arrival order: a
-	// goroutine blocked sending on a full channel is served first in, first out.
-	turn    chan struct{}
-	waiting atomic.Int32
+	waiting line // the calls waiting for a slot, served in arrival order
 
 	mu        sync.Mutex
 	storeDown time.Time // the store is skipped until then
 	lastWarn  time.Time
 }
 
-func newOrigin() *Origin { return &Origin{turn: make(chan struct{}, 1)} }
+func newOrigin() *Origin { return &Origin{} }
 
 // Config is a client's view of its origin's quota.
 type Config struct {
@@ -299,7 +295,7 @@ func (g *Guard) storeFailed(ctx context.Context, err error) {
 // go before batches.
 func (g *Guard) reserveLocal(ctx context.Context, limit int, maxWait time.Duration) (time.Duration, error) {
 	l := &g.o.log
-	queued := int(g.o.waiting.Load())
+	queued := g.o.waiting.len()
 	if maxWait == 0 || queued == 0 {
 		after, ok := l.reserve(g.clock.Now(), limit, g.cfg.Window)
 		switch {
@@ -312,18 +308,17 @@ func (g *Guard) reserveLocal(ctx context.Context, limit int, maxWait time.Durati
 		return 0, &Full{RetryAfter: after}
 	}
 
-	g.o.waiting.Add(1)
-	defer g.o.waiting.Add(-1)
+	place := g.o.waiting.join()
+	defer g.o.waiting.leave(place)
 	start := g.clock.Now()
 	giveUp := g.clock.After(maxWait)
 	select {
-	case g.o.turn <- struct{}{}:
+	case <-place:
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	case <-giveUp:
 		return 0, &Full{RetryAfter: l.next(g.clock.Now(), limit, g.cfg.Window, 0)}
 	}
-	defer func() { <-g.o.turn }()
 	for {
 		now := g.clock.Now()
 		after, ok := l.reserve(now, limit, g.cfg.Window)
