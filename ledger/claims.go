@@ -56,23 +56,38 @@ func (l *Ledger) Stop(ctx context.Context, run, why string) error {
 	return nil
 }
 
-// Stopped returns why run stopped, "" while it goes on.
-func (l *Ledger) Stopped(ctx context.Context, run string) (string, error) {
-	var why string
-	err := l.db.QueryRowContext(ctx, `SELECT stopped FROM runs WHERE run = $1`, run).Scan(&why)
+// Stopped returns why run stopped and when, "" while it goes on.
+func (l *Ledger) Stopped(ctx context.Context, run string) (why string, at time.Time, err error) {
+	var us int64
+	err = l.db.QueryRowContext(ctx, `SELECT stopped, at_us FROM runs WHERE run = $1`, run).Scan(&why, &us)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return "", nil
+		return "", time.Time{}, nil
 	case err != nil:
-		return "", fmt.Errorf("ledger: %w", err)
+		return "", time.Time{}, fmt.Errorf("ledger: %w", err)
 	}
-	return why, nil
+	return why, time.UnixMicro(us), nil
 }
 
-// Resume forgets run's stop: the run after a top-up or the block pays on.
-func (l *Ledger) Resume(ctx context.Context, run string) error {
-	if _, err := l.db.ExecContext(ctx, `DELETE FROM runs WHERE run = $1`, run); err != nil {
+// Resume forgets run's stop when it was recorded before before: a process
+// started after the stop (after the top-up, after the block) pays on, while
+// one that was running when it was recorded still sees it.
+func (l *Ledger) Resume(ctx context.Context, run string, before time.Time) error {
+	if _, err := l.db.ExecContext(ctx, `DELETE FROM runs WHERE run = $1 AND at_us < $2`, run, before.UnixMicro()); err != nil {
 		return fmt.Errorf("ledger: resuming %s: %w", run, err)
 	}
 	return nil
+}
+
+// Renew extends every claim owner holds in run to lease from now, and says
+// how many it holds: a process renews well within its lease, so its items
+// are not taken over while it works.
+func (l *Ledger) Renew(ctx context.Context, run, owner string, lease time.Duration) (int, error) {
+	res, err := l.db.ExecContext(ctx, `UPDATE claims SET until_us = $1 WHERE run = $2 AND owner = $3`,
+		l.now().Add(lease).UnixMicro(), run, owner)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: renewing the claims of %s: %w", run, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

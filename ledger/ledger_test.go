@@ -2,9 +2,7 @@ package ledger
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,23 +12,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/ledger/ledgertest"
 )
 
 // backends are the ledgers a test runs on: SQLite in a temporary file, and
 // the PostgreSQL of IIMMPACT_TEST_POSTGRES (a URL; .ci/run starts one), in a
 // schema of the test's own.
 func backends(t testing.TB, opts ...Option) map[string]func(t testing.TB) *Ledger {
-	out := map[string]func(t testing.TB) *Ledger{
-		"sqlite": func(t testing.TB) *Ledger { return openSQLite(t, filepath.Join(t.TempDir(), "ledger.db"), opts...) },
-	}
-	url := os.Getenv("IIMMPACT_TEST_POSTGRES")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI sets IIMMPACT_TEST_POSTGRES: the ledger is tested on a real PostgreSQL")
+	out := map[string]func(t testing.TB) *Ledger{}
+	for name, url := range ledgertest.Backends(t) {
+		out[name] = func(t testing.TB) *Ledger {
+			l, err := Open(context.Background(), url(t), opts...)
+			require.NoError(t, err)
+			t.Cleanup(func() { l.Close() })
+			return l
 		}
-		return out
 	}
-	out["postgres"] = func(t testing.TB) *Ledger { return openPostgres(t, url, opts...) }
 	return out
 }
 
@@ -39,40 +36,6 @@ func openSQLite(t testing.TB, path string, opts ...Option) *Ledger {
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
 	return l
-}
-
-// openPostgres opens a database of the test's own on the server of url.
-func openPostgres(t testing.TB, url string, opts ...Option) *Ledger {
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
-	name := "t_" + strings.Map(func(r rune) rune {
-		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
-			return r
-		}
-		return '_'
-	}, strings.ToLower(t.Name()))
-	if len(name) > 60 {
-		name = name[:60]
-	}
-	_, _ = admin.Exec(`DROP DATABASE IF EXISTS ` + name)
-	_, err = admin.Exec(`CREATE DATABASE ` + name)
-	require.NoError(t, err)
-	l, err := Open(context.Background(), withDatabase(url, name), opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
-// withDatabase is url with its database name replaced.
-func withDatabase(url, name string) string {
-	rest, query, _ := strings.Cut(url, "?")
-	i := strings.LastIndex(rest, "/")
-	out := rest[:i+1] + name
-	if query != "" {
-		out += "?" + query
-	}
-	return out
 }
 
 var tnb = iimmpact.Payment{RefID: "co-tnb-1", Product: "TNB", Account: "220012345678", Amount: "45.94"}
@@ -148,6 +111,21 @@ func TestAnswersMoveAPaymentOnlyForward(t *testing.T) {
 			pending, err := l.Pending(ctx)
 			require.NoError(t, err)
 			assert.Empty(t, pending)
+
+			// After the top-up, the refused refid is sent again, for the
+			// bill as it is now: open again until it is answered.
+			again := fresh
+			again.Amount = "50.00"
+			e, err = l.Intent(ctx, again)
+			require.NoError(t, err)
+			assert.Equal(t, StateSending, e.State)
+			assert.Equal(t, int64(5000), e.AmountSen)
+			assert.Equal(t, -1, e.Code)
+			_, err = l.Intent(ctx, fresh)
+			assert.ErrorIs(t, err, ErrConflict, "open again, its body is fixed")
+			pending, err = l.Pending(ctx)
+			require.NoError(t, err)
+			assert.Len(t, pending, 1)
 		})
 	}
 }

@@ -18,7 +18,9 @@ import (
 // Intent records p before it is sent, committed when it returns: a payment
 // is never sent without its intent recorded. The same payment again (a
 // re-run, another pod) returns its entry as it stands; another payment under
-// a known refid is ErrConflict. p must be valid (Payment.Validate).
+// a known refid is ErrConflict. A refid the API refused (nothing was created
+// under it) may be sent again, with this body or another: it is open again
+// (sending) until it is answered. p must be valid (Payment.Validate).
 func (l *Ledger) Intent(ctx context.Context, p iimmpact.Payment) (Entry, error) {
 	p = p.Trimmed() // as Pay sends it
 	if err := p.Validate(); err != nil {
@@ -43,21 +45,43 @@ func (l *Ledger) Intent(ctx context.Context, p iimmpact.Payment) (Entry, error) 
 	if err != nil {
 		return Entry{}, fmt.Errorf("ledger: recording the intent of %s: %w", p.RefID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		var known string
-		if err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM payments WHERE refid = $1`, p.RefID).Scan(&known); err != nil {
-			return Entry{}, fmt.Errorf("ledger: %w", err)
+	if n, _ := res.RowsAffected(); n == 1 {
+		if err := addEvent(ctx, tx, p.RefID, "intent", "intent", StateSending, -1, "", now); err != nil {
+			return Entry{}, err
 		}
-		if known != fp {
-			return Entry{}, fmt.Errorf("%w: %s", ErrConflict, p.RefID)
-		}
-	} else if err := addEvent(ctx, tx, p.RefID, "intent", "intent", StateSending, -1, "", now); err != nil {
+	} else if err := l.intentAgain(ctx, tx, p, fp, sealed, now); err != nil {
 		return Entry{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return Entry{}, fmt.Errorf("ledger: committing the intent of %s: %w", p.RefID, err)
 	}
 	return l.Get(ctx, p.RefID)
+}
+
+// intentAgain records the intent of p under a refid the ledger knows: a
+// refid the API refused (nothing was created under it) is sent again, as this
+// payment, open again until it is answered, in one conditional update so two
+// processes never both take it; any other is the same payment, or
+// ErrConflict.
+func (l *Ledger) intentAgain(ctx context.Context, tx *sql.Tx, p iimmpact.Payment, fp string, sealed []byte, now int64) error {
+	amount, _ := iimmpact.ParseAmount(p.Amount)
+	res, err := tx.ExecContext(ctx, `UPDATE payments SET fingerprint = $1, product = $2, account = $3, biller_code = $4, amount_sen = $5,
+		sealed = $6, state = $7, code = -1, updated_us = $8 WHERE refid = $9 AND state = $10`,
+		fp, strings.ToUpper(p.Product), p.Account, p.BillerCode, amount.Sen(), sealed, StateSending, now, p.RefID, StateRefused)
+	if err != nil {
+		return fmt.Errorf("ledger: recording the intent of %s: %w", p.RefID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return addEvent(ctx, tx, p.RefID, "intent", "intent:"+strconv.FormatInt(now, 10), StateSending, -1, "sent again after a refusal", now)
+	}
+	var known string
+	if err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM payments WHERE refid = $1`, p.RefID).Scan(&known); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if known != fp {
+		return fmt.Errorf("%w: %s", ErrConflict, p.RefID)
+	}
+	return nil
 }
 
 // Answer records what Pay said of refid's payment, and returns its state. A

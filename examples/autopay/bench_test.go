@@ -21,7 +21,7 @@ import (
 // the wallet before and after) at 100 a second are admitted over 8 s, the
 // last answered 50 ms later. Every instruction must be paid in the one run.
 //
-//	go test -run '^$' -bench PacedPayments -benchtime 1x ./examples/autopay
+//	go test -run '^$' -bench PacedPayments -benchtime 1x ./autopay   (in examples/)
 func BenchmarkPacedPayments(b *testing.B) {
 	const n, latency = 400, 50 * time.Millisecond
 	quotaAllows := time.Duration((2*n+2-1)/100)*time.Second + latency

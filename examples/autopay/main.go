@@ -2,7 +2,7 @@
 // to RM 300"): for each instruction and period it presents the bill, decides,
 // pays what is owed exactly once, confirms, and records the outcome.
 //
-//	go run ./examples/autopay -instructions examples/autopay/sample.csv -out autopay.jsonl
+//	go -C examples run ./autopay -instructions autopay/sample.csv -out autopay.jsonl
 //
 // With IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET set it calls the real API; with
 // none of the IIMMPACT_ variables set it runs on the built-in sandbox. autopay

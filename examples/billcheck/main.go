@@ -3,11 +3,11 @@
 // the API returned. One account at a time, or a whole file of them: the bill
 // reminders job.
 //
-//	go run ./examples/billcheck -product AKSB -account 1234567890
-//	go run ./examples/billcheck -json -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001
-//	go run ./examples/billcheck -lang ms -product TNB -account 220012345678
-//	go run ./examples/billcheck -list
-//	go run ./examples/billcheck -batch accounts.csv -out results.jsonl
+//	go -C examples run ./billcheck -product AKSB -account 1234567890
+//	go -C examples run ./billcheck -json -product JOMPAY -account 8800123456 -biller-code 5454 -ref2 PJ-2025-001
+//	go -C examples run ./billcheck -lang ms -product TNB -account 220012345678
+//	go -C examples run ./billcheck -list
+//	go -C examples run ./billcheck -batch accounts.csv -out results.jsonl
 //
 // With IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET set it calls the real API
 // (an iimm_dev_ key calls staging by itself; IIMMPACT_BASE_URL picks another server). With none of the three
@@ -108,7 +108,7 @@ Examples:
   A nightly reminders run from cron, resuming if last night's was cut short.
   Build the binary once (go run leaves its child running when cron's SIGTERM
   reaches only the go command), from a clone of the SDK:
-    go build -o /usr/local/bin/billcheck ./examples/billcheck
+    go -C examples build -o /usr/local/bin/billcheck ./billcheck
   then, in the crontab of a user with the IIMMPACT_ variables set:
     30 1 * * * cd /srv/reminders && /usr/local/bin/billcheck -batch accounts.csv -out results-$(date +\%F).jsonl 2>>billcheck.log
 `

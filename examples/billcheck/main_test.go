@@ -190,7 +190,7 @@ func TestHelpListsEverything(t *testing.T) {
 	assert.Empty(t, out)
 	for _, want := range []string{"-product", "-account", "-biller-code", "-ref2", "-amount", "-json", "-lang", "-list", "-timeout",
 		"IIMMPACT_API_KEY", "IIMMPACT_HMAC_SECRET", "IIMMPACT_BASE_URL", "built-in sandbox", cli.ExitTable, "0, a decision", "1, a call failed",
-		"-batch", "-out", "-workers", "-quota", "Resume", "SIGTERM", "3, -batch stopped", "cron", "go build -o"} {
+		"-batch", "-out", "-workers", "-quota", "Resume", "SIGTERM", "3, -batch stopped", "cron", "go -C examples build -o"} {
 		assert.Contains(t, errOut, want)
 	}
 	code, _, noArgs := runBillcheck(t)

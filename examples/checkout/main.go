@@ -7,8 +7,8 @@
 // refuses cross-site posts, and never hangs on a slow biller. It speaks
 // English and Bahasa Malaysia.
 //
-//	go run ./examples/checkout            # then open http://127.0.0.1:8080
-//	go run ./examples/checkout -products billers.csv
+//	go -C examples run ./checkout            # then open http://127.0.0.1:8080
+//	go -C examples run ./checkout -products billers.csv
 //
 // With none of IIMMPACT_API_KEY, IIMMPACT_HMAC_SECRET and IIMMPACT_BASE_URL set
 // it uses the built-in sandbox and offers its billers; with only some of them

@@ -59,8 +59,8 @@ func startCheckout(t *testing.T) string {
 func startCheckoutWith(t *testing.T, env []string, args ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "checkout")
-	build := exec.Command("go", "build", "-o", bin, "./examples/checkout")
-	build.Dir = "../../.."
+	build := exec.Command("go", "build", "-o", bin, "./checkout")
+	build.Dir = ".." + string(filepath.Separator) + ".." // the examples module
 	build.Env = append(os.Environ(), "GOWORK=off")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
