@@ -45,6 +45,34 @@ func (l *Ledger) Release(ctx context.Context, run, item, owner string) error {
 	return nil
 }
 
+// ReleaseAll gives back every claim owner holds in run: a process that ends,
+// or one whose process is known to be dead, need not wait out its leases.
+func (l *Ledger) ReleaseAll(ctx context.Context, run, owner string) error {
+	if _, err := l.db.ExecContext(ctx, `DELETE FROM claims WHERE run = $1 AND owner = $2`, run, owner); err != nil {
+		return fmt.Errorf("ledger: releasing the claims of %s: %w", run, err)
+	}
+	return nil
+}
+
+// Owners returns the owners of claims in run, those whose lease ended
+// included, sorted.
+func (l *Ledger) Owners(ctx context.Context, run string) ([]string, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT DISTINCT owner FROM claims WHERE run = $1 ORDER BY owner`, run)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
 // Stop records why run stopped (such as "wallet" or "blocked"), for every
 // process of the run; the first reason stays.
 func (l *Ledger) Stop(ctx context.Context, run, why string) error {

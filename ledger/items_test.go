@@ -67,6 +67,14 @@ func TestItemsAreWrittenByTheirHolderOnly(t *testing.T) {
 			_, ok, err = l.ItemOf(ctx, "autopay/2026-11", "water")
 			require.NoError(t, err)
 			assert.False(t, ok, "runs are apart")
+
+			owners, err := l.Owners(ctx, run)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"pod-b"}, owners)
+			require.NoError(t, l.ReleaseAll(ctx, run, "pod-b"))
+			ok, err = l.Claim(ctx, run, "water", "pod-c", time.Minute)
+			require.NoError(t, err)
+			assert.True(t, ok, "released: taken at once")
 		})
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -18,8 +19,9 @@ import (
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
-// The tests of autopay as a hostile or careless operator meets it: files
-// edited by hand, runs that overlap, signals while calls wait for the quota.
+// The tests of autopay as a hostile or careless operator meets it: files and
+// rows edited by hand, runs that overlap, signals while calls wait for the
+// quota.
 
 // editResults rewrites the results file's lines through edit.
 func editResults(t *testing.T, path string, edit func(r map[string]any) map[string]any) {
@@ -106,10 +108,11 @@ func TestSignalSendsNothingNew(t *testing.T) {
 	assert.Zero(t, f.Sandbox.Payments())
 }
 
-// A pending line whose refid was edited to another instruction's is never
-// asked about under it: that instruction is held, the other paid under its
-// own refid.
-func TestAnEditedRefIDIsNeverSent(t *testing.T) {
+// The report is never read back: a report edited by hand, to another
+// instruction's refid or into lines that are not records at all, changes
+// nothing; the ledger says what is pending, and each payment is asked about
+// under its own refid.
+func TestTheReportIsNeverRead(t *testing.T) {
 	srv := sandboxEnv(t)
 	srv.SetPaymentSteps(2)
 	in := writeFile(t, header+"a,AKSB,1234567890,,,,100.00,\nb,DIGI,0123456789,,,,50.00,30.00\n")
@@ -117,94 +120,160 @@ func TestAnEditedRefIDIsNeverSent(t *testing.T) {
 	code, _ := runAutopay(t, "-instructions", in, "-out", out, "-period", "2026-12", "-wait", "0")
 	require.Equal(t, exitAgain, code)
 	editResults(t, out, func(r map[string]any) map[string]any {
-		if r["id"] == "a" && r["refid"] != nil {
-			r["refid"] = "b-202612-1"
+		if r["id"] == "a" {
+			r["refid"], r["status"] = "b-202612-1", "paid"
 		}
 		return r
 	})
-	srv.SetPaymentSteps(0)
+	f, err := os.OpenFile(out, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("{\"id\":\"ovx2\",\"per{\"id\"\nnot json at all\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 	srv.ResetRequests()
-	for range 2 {
-		code, stderr := runAutopay(t, "-instructions", in, "-out", out, "-period", "2026-12", "-wait", "0")
-		assert.Equal(t, exitAgain, code, stderr)
-		assert.Contains(t, stderr, `instruction a is held`)
-		assert.Contains(t, stderr, `not the instruction's own "a-202612-1"`)
-	}
+	code, stderr := runUntilDone(t, "-instructions", in, "-out", out, "-period", "2026-12", "-wait", "0")
+	assert.Equal(t, exitOK, code, stderr)
 	for _, sent := range topupRefIDs(t, srv) {
-		assert.Equal(t, [2]string{"b-202612-1", "0123456789"}, sent, "only b's own payment is asked about")
+		assert.Contains(t, [][2]string{{"a-202612-1", "1234567890"}, {"b-202612-1", "0123456789"}}, sent,
+			"each pending payment asked about under its own refid, with its own account")
 	}
-	last, _ := states(t, out)
+	last := ledgerStates(t, ledgerURL("", out), "2026-12")
+	assert.Equal(t, statusPaid, last["a"].Status)
 	assert.Equal(t, statusPaid, last["b"].Status)
 	assert.Equal(t, 2, srv.Payments(), "no refid is made up")
+	assert.Equal(t, 1, srv.Charges("1234567890"))
 }
 
-// An instruction edited while its payment is pending is held: its new
-// account, never presented, is never paid.
-func TestAChangedInstructionIsHeldNotPaid(t *testing.T) {
+// An instruction edited while its payment is pending: the payment is asked
+// about as it was sent (the ledger's record of it), and the edited account,
+// never presented, is never paid.
+func TestAChangedInstructionIsAskedAboutAsItWasSent(t *testing.T) {
 	srv := sandboxEnv(t)
 	srv.SetPaymentSteps(2)
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	code, _ := runAutopay(t, "-instructions", writeFile(t, header+"m,DIGI,0123456789,,,,50.00,10.00\n"), "-out", out, "-wait", "0")
 	require.Equal(t, exitAgain, code)
-	edited := writeFile(t, header+"m,DIGI,0123456788,,,,50.00,10.00\n")
-	code, stderr := runAutopay(t, "-instructions", edited, "-out", out, "-wait", "0")
-	assert.Equal(t, exitAgain, code, stderr)
-	assert.Contains(t, stderr, "instruction m is held")
-	assert.Contains(t, stderr, "no longer makes that payment")
+	edited := writeFile(t, header+"m,DIGI,0123456788,,,,50.00,20.00\n")
+	code, stderr := runUntilDone(t, "-instructions", edited, "-out", out, "-wait", "0")
+	assert.Equal(t, exitOK, code, stderr)
 	assert.Zero(t, srv.Charges("0123456788"), "the edited account is never paid")
+	assert.Equal(t, 1, srv.Charges("0123456789"))
 	for _, sent := range topupRefIDs(t, srv) {
 		assert.Equal(t, "0123456789", sent[1])
 	}
-	data, err := os.ReadFile(out)
-	require.NoError(t, err)
-	assert.NotContains(t, string(data), "0123456789", "the fingerprint holds no account in clear")
+	last, _ := states(t, out)
+	assert.Equal(t, statusPaid, last["m"].Status)
+	assert.Equal(t, int64(1000), last["m"].AmountSen, "what was sent, not what the row says now")
 }
 
-// A line autopay cannot trust is never a final state.
-func TestALineItCannotReadIsNeverFinal(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		edit func(r map[string]any) map[string]any
-		exit int
-	}{
-		{"an unknown status", func(r map[string]any) map[string]any { r["status"] = "queued"; return r }, exitAgain},
-		{"no status", func(r map[string]any) map[string]any { delete(r, "status"); return r }, exitAgain},
-		{"an attempt out of range", func(r map[string]any) map[string]any { r["attempt"] = 12; return r }, exitAgain},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
+// A JomPAY payment pending in a ledger without IIMMPACT_LEDGER_KEY cannot be
+// rebuilt (its IC number and Ref-2 were not kept): it is asked about only
+// while its row still makes that payment, and held otherwise. With the key,
+// the ledger keeps them sealed, never in clear, and asks with them.
+func TestAPendingJomPAYNeedsTheKeyOrItsRow(t *testing.T) {
+	row := "tax,JOMPAY,8800123456,5454,PJ-2025-001,900101145678,400.00,\n"
+	edited := "tax,JOMPAY,8800123456,5454,PJ-2025-001,900101145679,400.00,\n"
+	for _, keyed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "no key", true: "key"}[keyed], func(t *testing.T) {
+			if keyed {
+				t.Setenv("IIMMPACT_LEDGER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+			}
 			srv := sandboxEnv(t)
-			in := writeFile(t, header+"q,DIGI,0123456789,,,,50.00,10.00\n")
+			srv.SetPaymentSteps(2)
 			out := filepath.Join(t.TempDir(), "r.jsonl")
-			require.NoError(t, os.WriteFile(out, []byte(`{"id":"q","period":"2026-12","refid":"q-202612-1","attempt":1,"status":"pending","amount_sen":1000,"time":"x"}`+"\n"), 0o600))
-			editResults(t, out, tt.edit)
-			code, stderr := runAutopay(t, "-instructions", in, "-out", out, "-period", "2026-12")
-			assert.Equal(t, tt.exit, code, stderr)
-			assert.Contains(t, stderr, "instruction q is held")
-			assert.Zero(t, srv.Payments(), "nothing is paid for it")
+			code, _ := runAutopay(t, "-instructions", writeFile(t, header+row), "-out", out, "-period", "2026-12", "-wait", "0")
+			require.Equal(t, exitAgain, code)
+			srv.ResetRequests()
+			code, stderr := runUntilDone(t, "-instructions", writeFile(t, header+edited), "-out", out, "-period", "2026-12", "-wait", "0")
+			if !keyed {
+				assert.Equal(t, exitAgain, code, stderr)
+				assert.Contains(t, stderr, "instruction tax is held")
+				assert.Contains(t, stderr, "IIMMPACT_LEDGER_KEY")
+				assert.Empty(t, topupRefIDs(t, srv), "not asked with another IC number")
+				code, stderr = runUntilDone(t, "-instructions", writeFile(t, header+row), "-out", out, "-period", "2026-12", "-wait", "0")
+			}
+			assert.Equal(t, exitOK, code, stderr)
+			assert.Equal(t, 1, srv.Charges("8800123456"))
+			if url := ledgerURL("", out); strings.HasPrefix(url, "sqlite:") {
+				data, err := os.ReadFile(strings.TrimPrefix(url, "sqlite:"))
+				require.NoError(t, err)
+				assert.NotContains(t, string(data), "900101145678", "no IC number in clear in the ledger")
+				assert.NotContains(t, string(data), "PJ-2025-001", "nor Ref-2")
+			}
 		})
 	}
-	srv := sandboxEnv(t)
-	out := filepath.Join(t.TempDir(), "r.jsonl")
-	require.NoError(t, os.WriteFile(out, []byte(`{"id":"ovx2","per{"id":"q","period":"2026-12","status":"paid","amount_sen":1000,"time":"x"}`+"\n"), 0o600))
-	code, stderr := runAutopay(t, "-instructions", writeFile(t, header+"q,DIGI,0123456789,,,,50.00,10.00\n"), "-out", out, "-period", "2026-12")
-	assert.Equal(t, exitUsage, code, stderr)
-	assert.Contains(t, stderr, "line 1 is not a record autopay wrote")
-	assert.Empty(t, srv.Requests())
 }
 
-// An instruction removed while its payment is pending is named, and the
-// period is not done.
-func TestARemovedInstructionWithAPendingPaymentIsNamed(t *testing.T) {
+// A ledger item autopay cannot trust (edited in the database by hand) is
+// never a final state, and nothing is paid for it.
+func TestAnItemItCannotTrustIsNeverFinal(t *testing.T) {
+	for name, edit := range map[string]string{
+		"an unknown status":       `UPDATE items SET state = 'queued'`,
+		"an attempt out of range": `UPDATE items SET attempt = 12`,
+		"another's refid":         `UPDATE items SET refid = 'other-202612-1'`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := sandboxEnv(t)
+			srv.SetPaymentSteps(2)
+			in := writeFile(t, header+"q,DIGI,0123456789,,,,50.00,10.00\n")
+			out := filepath.Join(t.TempDir(), "r.jsonl")
+			code, _ := runAutopay(t, "-instructions", in, "-out", out, "-period", "2026-12", "-wait", "0")
+			require.Equal(t, exitAgain, code)
+			execLedger(t, ledgerURL("", out), edit)
+			srv.ResetRequests()
+			code, stderr := runAutopay(t, "-instructions", in, "-out", out, "-period", "2026-12")
+			assert.Equal(t, exitAgain, code, stderr)
+			assert.Contains(t, stderr, "instruction q is held")
+			assert.Empty(t, topupRefIDs(t, srv), "nothing is sent for it")
+		})
+	}
+}
+
+// runUntilDone runs autopay up to four times, while it exits 3: the
+// sandbox's payments pending in steps become final.
+func runUntilDone(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var all strings.Builder
+	for range 4 {
+		code, stderr := runAutopay(t, args...)
+		all.WriteString(stderr)
+		if code != exitAgain {
+			return code, all.String()
+		}
+	}
+	return exitAgain, all.String()
+}
+
+// execLedger runs query on the ledger's database, as an operator would.
+func execLedger(t *testing.T, url, query string) {
+	t.Helper()
+	driver, dsn := "pgx", url
+	if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
+		driver, dsn = "sqlite", path
+	}
+	db, err := sql.Open(driver, dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec(query)
+	require.NoError(t, err)
+}
+
+// An instruction removed while its payment is pending is named, and its
+// payment asked about as it was sent: the period ends when it is final.
+func TestARemovedInstructionWithAPendingPaymentIsAskedAbout(t *testing.T) {
 	srv := sandboxEnv(t)
 	srv.SetPaymentSteps(2)
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	code, _ := runAutopay(t, "-instructions", writeFile(t, header+"gone,DIGI,0123456789,,,,50.00,10.00\nstay,AKSB,1234567890,,,,100.00,\n"), "-out", out, "-wait", "0")
 	require.Equal(t, exitAgain, code)
-	srv.SetPaymentSteps(0)
-	code, stderr := runAutopay(t, "-instructions", writeFile(t, header+"stay,AKSB,1234567890,,,,100.00,\n"), "-out", out, "-wait", "0")
-	assert.Equal(t, exitAgain, code, stderr)
+	code, stderr := runUntilDone(t, "-instructions", writeFile(t, header+"stay,AKSB,1234567890,,,,100.00,\n"), "-out", out, "-wait", "0")
+	assert.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stderr, "instruction gone is no longer in")
 	assert.Contains(t, stderr, "gone-"+strings.ReplaceAll(periodOf(timeNow()), "-", "")+"-1")
+	last, _ := states(t, out)
+	assert.Equal(t, statusPaid, last["gone"].Status)
+	assert.Equal(t, 1, srv.Charges("0123456789"))
+	assert.Equal(t, 1, srv.Charges("1234567890"))
 }
 
 // Nothing owed, a credit included, is nothing_due, fixed amount or not.

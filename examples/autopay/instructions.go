@@ -1,11 +1,9 @@
 package main
 
 // Reading: the standing instructions, each checked field by field with the
-// SDK's validators, and the payment each makes (its refid, its fingerprint).
+// SDK's validators, and the payment each makes (its refid).
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -121,18 +119,6 @@ func (in instruction) refID(period string, attempt int) string {
 
 func refIDOf(id, period string, attempt int) string {
 	return fmt.Sprintf("%s-%s-%d", id, strings.ReplaceAll(period, "-", ""), attempt)
-}
-
-// fingerprint identifies a payment by everything the API is sent: a pending
-// line's payment is asked about only when the instruction still makes the
-// same one. It is a SHA-256, not encryption: it keeps the account out of the
-// file in clear, but an account number is short enough to be guessed from it
-// by someone who holds the file, which is why the file is its owner's only.
-func fingerprint(p iimmpact.Payment) string {
-	a, _ := iimmpact.ParseAmount(p.Amount)
-	sum := sha256.Sum256([]byte(strings.Join([]string{"autopay/1", p.RefID, strings.ToUpper(p.Product), p.Account,
-		p.BillerCode, p.Ref2, p.ICNumber, a.String()}, "\x00")))
-	return hex.EncodeToString(sum[:16])
 }
 
 // payment is the instruction's payment of amount sen with refid.

@@ -1,8 +1,9 @@
 package main
 
-// The period's run, top to bottom: ask about pending payments, read the
-// wallet, present and decide, pay, wait for those still processing, read the
-// wallet again. The files follow it: instructions.go, decide.go, pay.go,
+// The period's run, top to bottom: claim a chunk of instructions, ask about
+// their pending payments, read the wallet, present and decide, pay; then wait
+// for those still processing, read the wallet again. The files follow it:
+// shared.go (the ledger, claims, stops), instructions.go, decide.go, pay.go,
 // record.go, report.go.
 
 import (
@@ -15,31 +16,43 @@ import (
 	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
 	"github.com/iimmpact-go/iimmpact/examples/internal/progress"
+	"github.com/iimmpact-go/iimmpact/ledger"
 )
 
 // Why a run stopped before its work was done.
 const (
 	stopBlocked = "blocked" // IIMMPACT answers 403 to this IP
 	stopWallet  = "wallet"  // the wallet cannot pay the rest
-	stopWrite   = "write"   // the results could not be written
+	stopWrite   = "write"   // the report could not be written
+	stopLedger  = "ledger"  // the ledger failed: nothing is sent without it
 )
 
-// job is one run of autopay over one period.
+// job is one process's run of autopay over one period, shared through the
+// ledger with every other process of the period.
 type job struct {
 	client  *iimmpact.Client
+	ledger  *ledger.Ledger
+	run     string // the period's name in the ledger
+	owner   string // this process, in the ledger's claims
+	lease   time.Duration
 	out     *jobfile.Results
 	period  string
 	prog    *progress.Progress
 	workers int
 	now     func() time.Time
+	byID    map[string]instruction // the valid instructions
 
-	mu       sync.Mutex
-	hist     history // the period's records, this run's included
-	stopped  string  // a stop* reason, "" while the run goes on
-	writeErr error
-	paidSen  int64 // paid this run
-	shortSen int64 // what the payments not made for the wallet need
-	wallet   int64 // what the wallet can still pay, after the payments handed out
+	mu        sync.Mutex
+	hist      history   // the period's states, as this process knows them
+	waiting   []string  // the ids another process held, to claim again
+	waitSince time.Time // when the first was seen held
+	stopped   string    // a stop* reason, "" while the run goes on
+	writeErr  error
+	ledgerErr error
+	cancel    context.CancelFunc // ends the run: nothing new is sent
+	paidSen   int64              // paid this run
+	shortSen  int64              // what the payments not made for the wallet need
+	wallet    int64              // what the wallet can still pay, after the payments handed out
 	// walletShort: the wallet could not cover every payment; the run pays
 	// what it covers, then ends as if the wallet had stopped it.
 	walletShort bool
@@ -73,44 +86,83 @@ func (j *job) short(sen int64) {
 	j.mu.Unlock()
 }
 
-// runPeriod asks about the pending payments first, then presents the bills
-// of the instructions left to do and pays them, then waits for the payments
-// still being processed. It returns the wallet's balance after, when known.
+// chunkPerWorker sets how many instructions a process claims at a time:
+// enough to keep its workers busy, few enough that the processes of a
+// period share the work.
+const chunkPerWorker = 4
+
+// runPeriod claims the period's instructions a chunk at a time, in input
+// order, skipping those another process holds. For each chunk it asks about
+// the pending payments first, then presents the bills of the instructions
+// left to do and pays them. Then it claims again, for up to one lease, what
+// the others held (a dead process's work is taken over), and waits for the
+// payments still being processed. It returns the wallet's balance after,
+// when known.
 func (j *job) runPeriod(ctx context.Context, ins []instruction, wait, grace time.Duration) iimmpact.Amount {
+	ctx, j.cancel = context.WithCancel(ctx)
+	defer j.cancel()
 	calls, stopCalls := cli.Calls(ctx, grace)
 	defer stopCalls()
-	pending := j.askPending(ctx, calls, ins)
-	var todo []instruction
-	for _, in := range ins {
-		r, known := j.hist.last[in.id]
-		if _, more := j.hist.next(in.id); in.err == nil && more && (!known || r.Status != statusPending) {
-			todo = append(todo, in)
+	defer j.heartbeat()()
+	defer j.releaseAll()
+	queue := j.queue(ins)
+	var pending []pendingPay
+	for ctx.Err() == nil && j.stopReason() == "" {
+		var chunk []string
+		chunk, queue = j.claimNext(queue, j.workers*chunkPerWorker)
+		if len(chunk) == 0 && len(queue) == 0 {
+			if queue = j.waitForOthers(ctx); len(queue) == 0 {
+				break
+			}
+			continue
+		}
+		pending = append(pending, j.askPending(ctx, calls, chunk)...)
+		todo := j.todo(chunk)
+		if len(todo) == 0 || ctx.Err() != nil || j.runStopped() != "" || !j.readWallet(calls) {
+			continue
+		}
+		plans := j.present(calls, todo)
+		if ctx.Err() == nil && j.stopReason() != stopBlocked {
+			pending = append(pending, j.payAll(ctx, calls, j.budget(plans))...)
 		}
 	}
-	if len(todo) == 0 || j.stopReason() != "" || ctx.Err() != nil {
-		j.await(calls, pending, wait)
-		return j.walletAfter(calls)
+	j.await(calls, pending, wait)
+	return j.walletAfter(calls)
+}
+
+// todo is the instructions of chunk that may make a new payment.
+func (j *job) todo(chunk []string) []instruction {
+	var out []instruction
+	for _, id := range chunk {
+		in, ok := j.byID[id]
+		r, known := j.hist.last[id]
+		if _, more := j.hist.next(id); ok && more && (!known || r.Status != statusPending) {
+			out = append(out, in)
+		}
 	}
+	return out
+}
+
+// readWallet reads the wallet's balance before a chunk's payments: what the
+// other processes spent is gone from it.
+func (j *job) readWallet(calls context.Context) bool {
 	bal, err := j.client.Balance(calls)
 	switch {
 	case err != nil:
 		j.prog.Say("the wallet's balance could not be read: " + err.Error())
 		if blocked(err) {
-			j.stop(stopBlocked)
+			j.stopRun(stopBlocked)
 		}
-		return iimmpact.Amount{}
+		return false
 	case !bal.CanPay:
 		j.prog.Say("this API key may not make payments (the wallet is read-only)")
-		j.stop(stopWallet)
-		return bal.Amount
+		j.stopRun(stopWallet)
+		return false
 	}
+	j.mu.Lock()
 	j.wallet = bal.Amount.Sen()
-	plans := j.present(calls, todo)
-	if ctx.Err() == nil && j.stopReason() != stopBlocked {
-		pending = append(pending, j.payAll(ctx, calls, j.budget(plans))...)
-	}
-	j.await(calls, pending, wait)
-	return j.walletAfter(calls)
+	j.mu.Unlock()
+	return true
 }
 
 // walletAfter reads the wallet's balance at the end of a run that paid or

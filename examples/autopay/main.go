@@ -23,6 +23,7 @@ import (
 	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
 	"github.com/iimmpact-go/iimmpact/examples/internal/progress"
 	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
+	"github.com/iimmpact-go/iimmpact/ledger"
 )
 
 func main() {
@@ -62,32 +63,45 @@ Instructions (-instructions FILE, or - for standard input):
   for billers with no bill to present; optional). A row that breaks a rule is
   reported and never paid.
 
-Exactly once:
+Exactly once, on the ledger (-db):
+  The ledger is the truth: a database of every payment and every
+  instruction's state in each period, shared by every autopay process that
+  opens it. -db takes sqlite:PATH (the default is sqlite:DIR/autopay-ledger.db,
+  DIR being -out's directory; nothing to install) or postgres://... (a fleet:
+  several processes, on several machines, run one period together). Without
+  -db, DATABASE_URL is used when set.
   A payment's refid is ID-YYYYMM-N: the instruction's id, the period and the
-  attempt, always derived, whatever a line of -out says. Before a payment is
-  sent its intent is written to -out and synced, with a fingerprint of the
-  payment (a hash of its product, account, extras and amount); a run after
-  any crash (a deploy, OOM, kill -9) asks again about every payment the file
-  leaves pending, before any other payment or bill, and only when the
-  instruction still makes that payment: the API then answers with it instead
-  of paying again. An instruction changed since (another account or amount)
-  is held: reported, never paid, until its row is restored. A new attempt (a
-  new refid) follows only a final failure the vendor says may pass (47
-  service unavailable, 55 provider timeout: at most 3 a period) or the
-  wallet's (43: after the top-up); every other failure is final for the
-  period.
+  attempt, always derived. Before a payment is sent, its intent (the refid
+  and exactly what is sent) is committed to the ledger: when the ledger
+  cannot record it, nothing is sent, and when the database goes away the
+  process sends nothing new and exits 3 within a minute. A run after any
+  crash (a deploy, OOM, kill -9), in this process or another, asks again
+  about every payment the ledger has pending, with what was sent, before any
+  other payment or bill: the API then answers with it instead of paying
+  again. A new attempt (a new refid) follows only a final failure the vendor
+  says may pass (47 service unavailable, 55 provider timeout: at most 3 a
+  period) or the wallet's (43: after the top-up); every other failure is
+  final for the period.
+  The IC number and Ref-2 are kept in the ledger only sealed (AES-GCM) under
+  IIMMPACT_LEDGER_KEY; without it they are not kept, and a pending JomPAY
+  payment is asked about only while its row still makes that payment.
 
-Results (-out FILE):
-  JSON Lines, appended whole (created readable by its owner only), locked
-  for the run: a second run on the same file is refused (exit 3). Each line:
-  id, period, refid, attempt, status (paid, pending, failed, invalid_account,
-  over_limit, nothing_due, no_bill, not_sent), amount_sen, code, reason,
-  request_id, retry, wallet, fingerprint and time. The last line of an
-  instruction is its state. No account or IC number is written. The file
-  records; it never decides: a line autopay did not write stops the run
-  (exit 2), a record with a status, attempt or refid autopay does not write
-  holds its instruction, and a pending payment whose instruction was removed
-  is named until its row is back.
+Several processes (-lease):
+  Each instruction is claimed by one process at a time, a few at a time in
+  input order, for -lease, renewed while the process works; the claim of a
+  process that died is taken over when its lease ends, and its payment in
+  flight is asked about first. A short wallet or a 403 seen by one process
+  stops every process of the period (each exits 5 or 4); a process started
+  after that pays on. A process exits 0 when the whole period is final, 3
+  when work is left (held by another process, pending).
+
+The report (-out FILE):
+  JSON Lines of what this process did, appended whole (created readable by
+  its owner only), locked for the run: a second run on the same file is
+  refused (exit 3). Each line: id, period, refid, attempt, status (paid,
+  pending, failed, invalid_account, over_limit, nothing_due, no_bill,
+  not_sent), amount_sen, code, reason, request_id, retry, wallet and time. No
+  account or IC number is written. autopay never reads it back.
 
 The wallet:
   Before its first payment autopay reads the wallet's balance, pays in input
@@ -108,28 +122,31 @@ recorded as pending. Every call waits for its quota slot (-quota) instead of
 being refused.
 
 What the exit statuses mean for autopay: 0, every instruction reached a
-final state for the period; 2, a bad flag, a bad row (reported; the rest
-run) or a line of -out autopay did not write; 3, pending payments, held
-instructions, a signal, a failure that may pass, results not written, or
-another run using -out; 4 and 5 stop every payment of the run.
+final state for the period; 2, a bad flag or a bad row (reported; the rest
+run); 3, pending payments, instructions held or claimed by another process,
+a signal, a failure that may pass, the ledger or the report failing, or
+another run using -out; 4 and 5 stop every payment of the period.
 
 Examples:
   autopay -instructions standing.csv -out autopay-2026-12.jsonl
   autopay -instructions standing.csv -out autopay.jsonl -period 2026-11 -workers 8 -quota 20000/5m -wait 2m
+  autopay -instructions standing.csv -out pod-a.jsonl -db postgres://autopay@db.internal/payments -lease 2m
 `
 
 // options are what the command line asked for.
 type options struct {
-	instructions, out, period, quota string
-	workers                          int
-	wait, timeout, grace             time.Duration
+	instructions, out, period, quota, db string
+	workers                              int
+	wait, timeout, grace, lease          time.Duration
 }
 
 func parseArgs(args []string, stderr io.Writer, now time.Time) (options, int, bool) {
 	var o options
 	fs := flag.NewFlagSet("autopay", flag.ContinueOnError)
 	fs.StringVar(&o.instructions, "instructions", "", "the standing instructions, a CSV `file` (- for standard input)")
-	fs.StringVar(&o.out, "out", "", "the results `file`: appended to, and read back to resume (required)")
+	fs.StringVar(&o.out, "out", "", "the report `file`: what this process did, appended to (required)")
+	fs.StringVar(&o.db, "db", "", "the ledger's `URL`: sqlite:PATH or postgres://... (default: DATABASE_URL, else sqlite:"+defaultLedger+" in -out's directory)")
+	fs.DurationVar(&o.lease, "lease", 2*time.Minute, "how long an instruction stays claimed by a process that stopped renewing it (it died) before another takes it over")
 	fs.StringVar(&o.period, "period", periodOf(now), "the billing period, `YYYY-MM`")
 	fs.IntVar(&o.workers, "workers", 4, "calls in flight at once")
 	fs.StringVar(&o.quota, "quota", "", "the client's quota as `N/DURATION`, such as 20000/5m (default: the SDK's own)")
@@ -148,7 +165,9 @@ func parseArgs(args []string, stderr io.Writer, now time.Time) (options, int, bo
 	case o.instructions == "":
 		msg = "-instructions is required"
 	case o.out == "":
-		msg = "-out is required: it is how a re-run knows what was paid"
+		msg = "-out is required: it reports what this process did"
+	case o.lease < 3*time.Second:
+		msg = fmt.Sprintf("-lease must be at least 3s, not %s", o.lease)
 	case perr != nil:
 		msg = fmt.Sprintf("-period must be YYYY-MM, not %q", o.period)
 	case o.workers < 1 || o.workers > 64:
@@ -181,10 +200,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "autopay: %s: %v\n", o.instructions, err)
 		return exitUsage
 	}
-	out, hist, code := openResults(o, stdout, stderr)
+	out, code := openResults(o, stdout, stderr)
 	if out == nil {
 		return code
 	}
+	defer out.Close()
+	j, err := openJob(ctx, o, ins, out)
+	if err != nil {
+		fmt.Fprintf(stderr, "autopay: the ledger: %v\n", err)
+		return exitAgain
+	}
+	defer j.ledger.Close()
 	prog := progress.New(stderr, "autopay", len(ins), time.Now)
 	// Every call waits for its quota slot as long as the run goes on: a
 	// payment is paced like a bill, never refused for a slot it could have
@@ -195,7 +221,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	client, sandbox, err := setup.Client(opts...)
 	if err != nil {
-		out.Close()
 		fmt.Fprintf(stderr, "autopay: %v\n%s\n", err, setup.Hint)
 		return exitUsage
 	}
@@ -203,8 +228,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		defer sandbox.Close()
 		fmt.Fprintln(stderr, "autopay: no IIMMPACT_ variables are set: using the built-in sandbox (a new one each run)")
 	}
-	j := &job{client: client, out: out, period: o.period, prog: prog, workers: o.workers, now: time.Now, hist: hist}
-	reportUnpayable(stderr, o, ins, hist)
+	j.client, j.prog = client, prog
+	reportUnpayable(stderr, o, ins, j.hist)
 	defer context.AfterFunc(ctx, func() {
 		prog.Say(fmt.Sprintf("stopping: no more work is handed out; payments in flight get %s", o.grace))
 	})()
@@ -212,29 +237,81 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	walletAfter := j.runPeriod(ctx, ins, o.wait, o.grace)
 	prog.Stop()
 	syncErr := out.Close()
+	j.reload()
 	j.summary(stderr, ins, walletAfter)
 	return j.status(stderr, ins, walletAfter, ctx.Err() != nil, syncErr)
 }
 
-// openResults opens -out for the run, locked, and reads what it says of the
-// period; on failure it says why and returns a nil file and the exit status.
-func openResults(o options, stdout, stderr io.Writer) (*jobfile.Results, history, int) {
-	out, prior, err := jobfile.OpenResults(o.out, stdout)
+// openResults opens -out for the run, locked; on failure it says why and
+// returns a nil file and the exit status.
+func openResults(o options, stdout, stderr io.Writer) (*jobfile.Results, int) {
+	out, _, err := jobfile.OpenResults(o.out, stdout)
 	switch {
 	case errors.Is(err, jobfile.ErrInUse):
 		fmt.Fprintf(stderr, "autopay: %v: another autopay run has it; it was left as it is: run it again when that run ends\n", err)
-		return nil, history{}, exitAgain
+		return nil, exitAgain
 	case err != nil:
 		fmt.Fprintln(stderr, "autopay:", err)
-		return nil, history{}, exitUsage
+		return nil, exitUsage
 	}
-	hist, err := readHistory(prior, o.period)
+	return out, exitOK
+}
+
+// openJob opens the ledger and reads what it says of the period. A stop of
+// the period recorded before this process started (the wallet, the block)
+// is forgotten: this process reads the wallet afresh and pays on.
+func openJob(ctx context.Context, o options, ins []instruction, out *jobfile.Results) (*job, error) {
+	o.db = ledgerURL(o.db, o.out)
+	l, err := openLedger(ctx, o.db)
 	if err != nil {
-		out.Close()
-		fmt.Fprintf(stderr, "autopay: %s: %v\n", o.out, err)
-		return nil, history{}, exitUsage
+		return nil, err
 	}
-	return out, hist, exitOK
+	j := &job{ledger: l, run: "autopay/" + o.period, owner: ownerName(), lease: o.lease, out: out, period: o.period,
+		workers: o.workers, now: time.Now, byID: map[string]instruction{}}
+	for _, in := range ins {
+		if in.err == nil {
+			j.byID[in.id] = in
+		}
+	}
+	dctx, cancel := dbContext()
+	defer cancel()
+	err = l.Resume(dctx, j.run, j.now())
+	var items map[string]ledger.Item
+	if err == nil {
+		items, err = l.Items(dctx, j.run)
+	}
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	j.hist = historyOf(items, o.period)
+	j.freeDead()
+	if j.ledgerErr != nil {
+		l.Close()
+		return nil, j.ledgerErr
+	}
+	return j, nil
+}
+
+// reload reads the period's states again at the end of the run: what the
+// other processes did counts as much as this one's.
+func (j *job) reload() {
+	ctx, cancel := dbContext()
+	defer cancel()
+	items, err := j.ledger.Items(ctx, j.run)
+	if err != nil {
+		j.ledgerFailed(err)
+		return
+	}
+	h := historyOf(items, j.period)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for id, why := range j.hist.held {
+		if h.held[id] == "" {
+			h.held[id] = why
+		}
+	}
+	j.hist = h
 }
 
 // quotaWait is how long a call may wait for its quota slot: as long as the

@@ -20,6 +20,8 @@ import (
 
 	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
+	"github.com/iimmpact-go/iimmpact/ledger"
+	"github.com/iimmpact-go/iimmpact/ledger/ledgertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -27,6 +29,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // sandboxEnv points autopay at a sandbox of the test's own, which outlives
 // each run, so the test can count the charges.
 func sandboxEnv(t *testing.T, opts ...iimmpacttest.Option) *iimmpacttest.Server {
+	useLedger(t)
 	srv := iimmpacttest.Start(t, opts...)
 	t.Setenv("IIMMPACT_API_KEY", srv.APIKey)
 	t.Setenv("IIMMPACT_HMAC_SECRET", srv.HMACSecret)
@@ -47,24 +50,47 @@ func writeFile(t *testing.T, text string) string {
 	return path
 }
 
-// states reads the results file: each instruction's last record, and every
-// record in order.
-func states(t *testing.T, path string) (map[string]record, []record) {
+// useLedger gives the test a ledger of its own: on the PostgreSQL that
+// IIMMPACT_TEST_POSTGRES names (through DATABASE_URL, as a fleet sets it),
+// or else the default, an SQLite file beside -out.
+func useLedger(t *testing.T) {
+	if url := os.Getenv("IIMMPACT_TEST_POSTGRES"); url != "" {
+		t.Setenv("DATABASE_URL", ledgertest.Postgres(t, url))
+	}
+}
+
+// states reads each instruction's state from the ledger autopay used with
+// -out, for the period of the report's last line, and every line of the
+// report in order.
+func states(t *testing.T, out string) (map[string]record, []record) {
 	t.Helper()
-	f, err := os.Open(path)
+	f, err := os.Open(out)
 	require.NoError(t, err)
 	defer f.Close()
-	last := map[string]record{}
 	var all []record
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var r record
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), "every line is whole: %q", sc.Text())
-		last[r.ID] = r
 		all = append(all, r)
 	}
 	require.NoError(t, sc.Err())
-	return last, all
+	period := periodOf(time.Now())
+	if len(all) > 0 {
+		period = all[len(all)-1].Period
+	}
+	return ledgerStates(t, ledgerURL("", out), period), all
+}
+
+// ledgerStates reads each instruction's state in period from the ledger.
+func ledgerStates(t *testing.T, url, period string) map[string]record {
+	t.Helper()
+	l, err := ledger.Open(context.Background(), url)
+	require.NoError(t, err)
+	defer l.Close()
+	items, err := l.Items(context.Background(), "autopay/"+period)
+	require.NoError(t, err)
+	return historyOf(items, period).last
 }
 
 const header = "id,product,account,biller_code,ref2,ic_number,max_amount,amount\n"
@@ -276,6 +302,7 @@ func TestSignalRecordsAPaymentInFlightAsPending(t *testing.T) {
 		_, _ = w.Write(rec.Body.Bytes())
 	}))
 	t.Cleanup(front.Close)
+	useLedger(t)
 	t.Setenv("IIMMPACT_API_KEY", srv.APIKey)
 	t.Setenv("IIMMPACT_HMAC_SECRET", srv.HMACSecret)
 	t.Setenv("IIMMPACT_BASE_URL", front.URL)

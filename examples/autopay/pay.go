@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/ledger"
 )
 
 // each runs fn for every item, with at most workers at once, until ctx ends.
@@ -35,24 +36,46 @@ func each[T any](ctx context.Context, workers int, items []T, fn func(T)) {
 	wg.Wait()
 }
 
-// askPending asks again about every payment the file leaves pending, before
-// any other payment or bill: with the instruction's own refid for the
-// attempt, and only when the instruction still makes the payment that was
-// sent (its fingerprint). A changed instruction is held, never paid blindly.
-func (j *job) askPending(ctx, calls context.Context, ins []instruction) []pendingPay {
+// askPending asks again about every payment of chunk the ledger says is
+// pending, before any other payment or bill, with exactly what was sent (the
+// ledger's record of it), under its own refid: the API then answers with it
+// instead of paying again, whichever process sent it.
+func (j *job) askPending(ctx, calls context.Context, chunk []string) []pendingPay {
 	var pend []pendingPay
-	for in := range j.hist.pendingOf(ins) {
-		r := j.hist.last[in.id]
-		p := pendingPay{in: in, refid: in.refID(j.period, r.Attempt), attempt: r.Attempt, amount: r.AmountSen, mayExist: true}
-		if r.Fingerprint == "" || fingerprint(p.payment()) != r.Fingerprint {
-			j.hold(in.id, fmt.Sprintf("its payment %s is pending, and the instruction no longer makes that payment (its product, account, extras or the amount changed since it was sent): not asked, not paid; restore the row as it was to ask about it", p.refid))
-			continue
+	for id := range j.hist.pendingIn(chunk) {
+		r := j.hist.last[id]
+		if p, ok := j.sent(id, r); ok {
+			pend = append(pend, p)
 		}
-		pend = append(pend, p)
 	}
 	return j.stillPending(ctx, pend, func(p pendingPay) bool {
 		return j.stopReason() == "" && j.settle(p, j.pay(calls, p)) == statusPending
 	})
+}
+
+// sent is the payment r says is pending, as the ledger recorded it. Without
+// the ledger's key it cannot rebuild one with an IC number or Ref-2: then the
+// instruction's payment is asked with, when it is the same payment (the
+// ledger compares them); otherwise the instruction is held.
+func (j *job) sent(id string, r record) (pendingPay, bool) {
+	p := pendingPay{id: id, refid: r.RefID, attempt: r.Attempt, amount: r.AmountSen, in: j.byID[id]}
+	ctx, cancel := dbContext()
+	defer cancel()
+	pay, err := j.ledger.Payment(ctx, r.RefID)
+	if errors.Is(err, ledger.ErrSealed) && p.in.id != "" {
+		pay = p.in.payment(r.RefID, r.AmountSen)
+		_, err = j.ledger.Intent(ctx, pay) // the same payment returns it as it stands
+	}
+	switch {
+	case errors.Is(err, ledger.ErrSealed), errors.Is(err, ledger.ErrConflict):
+		j.hold(id, fmt.Sprintf("its payment %s is pending, and it was sent with an IC number or Ref-2 the ledger could not keep (no IIMMPACT_LEDGER_KEY), so it cannot be asked about again unless the instruction's row is as it was: not asked, not paid", r.RefID))
+		return p, false
+	case err != nil:
+		j.ledgerFailed(err)
+		return p, false
+	}
+	p.payment = pay
+	return p, true
 }
 
 // stillPending runs fn on each payment, with at most workers at once, and
@@ -70,15 +93,14 @@ func (j *job) stillPending(ctx context.Context, pays []pendingPay, fn func(pendi
 	return still
 }
 
-// pendingPay is a payment whose refid and amount are fixed.
+// pendingPay is a payment whose refid, amount and body are fixed.
 type pendingPay struct {
-	in      instruction
+	id      string
 	refid   string
 	attempt int
 	amount  int64
-	// mayExist: an earlier run or ask made it, or may have. Then an error
-	// proves only that this ask created nothing, not that it does not exist.
-	mayExist bool
+	payment iimmpact.Payment
+	in      instruction // its instruction; the zero one for an orphan
 }
 
 // answer is what Pay said of one payment.
@@ -87,56 +109,41 @@ type answer struct {
 	err error
 }
 
-// payment is what p sends.
-func (p pendingPay) payment() iimmpact.Payment { return p.in.payment(p.refid, p.amount) }
-
 func (j *job) pay(ctx context.Context, p pendingPay) answer {
-	tx, err := j.client.Pay(ctx, p.payment())
+	tx, err := j.client.Pay(ctx, p.payment)
 	return answer{tx, err}
 }
 
-// settle records what a payment came to and returns the status recorded.
+// settle records what Pay said of a payment in the ledger, which decides
+// its state (a late or refused answer never undoes a payment that may
+// exist), then the instruction's state, and returns it.
 func (j *job) settle(p pendingPay, a answer) string {
-	r := record{ID: p.in.id, RefID: p.refid, Attempt: p.attempt, AmountSen: p.amount}
+	ctx, cancel := dbContext()
+	e, err := j.ledger.Answer(ctx, p.refid, a.tx, a.err)
+	cancel()
+	if err != nil {
+		j.ledgerFailed(err)
+		return statusPending // the ledger still says it may be in flight: the next run asks
+	}
+	r := recordOf(ledger.Item{ID: p.id, RefID: p.refid, Attempt: p.attempt, AmountSen: e.AmountSen, Payment: e.State, Code: e.Code})
 	var apiErr *iimmpact.APIError
 	switch {
 	case a.err == nil:
-		code := a.tx.Code
-		r.Code, r.RequestID = &code, a.tx.RequestID
-		switch a.tx.Status {
-		case iimmpact.TransactionSucceeded:
-			r.Status = statusPaid
-		case iimmpact.TransactionFailed, iimmpact.TransactionRefunded:
-			r.Status, r.Reason = statusFailed, "the API answered "+string(a.tx.Status)
-			r.Retry = retryable(code) && p.attempt < maxAttempts
-			if code == codeWallet { // the wallet, never the bill: the next attempt pays after a top-up
-				r.Retry, r.Wallet = p.attempt < maxRefIDs, true
-				j.stop(stopWallet)
-				j.short(p.amount)
-			}
-		default:
-			r.Status, r.Reason = statusPending, "the API answered "+string(a.tx.Status)
+		r.RequestID = a.tx.RequestID
+		if r.Status != statusPaid {
+			r.Reason = "the API answered " + string(a.tx.Status)
 		}
-	case errors.Is(a.err, iimmpact.ErrOutcomeUnknown), p.mayExist:
-		r.Status, r.Reason, r.Fingerprint = statusPending, a.err.Error(), fingerprint(p.payment())
-		if blocked(a.err) {
-			j.stop(stopBlocked)
-		}
-	case errors.As(a.err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest:
-		r.Status, r.Reason, r.RequestID = statusFailed, a.err.Error(), apiErr.RequestID
-		if apiErr.Code == codeWallet {
-			r.Status = statusNotSent // nothing was created: the same refid after a top-up
-			j.stop(stopWallet)
-			j.short(p.amount)
-		}
-	default: // nothing was created: the quota, the breaker, a 401, 403 or 429, a stop
-		r.Status, r.Reason = statusNotSent, a.err.Error()
-		if blocked(a.err) {
-			j.stop(stopBlocked)
-		}
+	case errors.As(a.err, &apiErr):
+		r.RequestID, r.Reason = apiErr.RequestID, p.in.scrub(a.err.Error())
+	default:
+		r.Reason = p.in.scrub(a.err.Error())
 	}
-	if r.Status == statusPending {
-		r.Fingerprint = fingerprint(p.payment())
+	if r.Wallet {
+		j.stopRun(stopWallet)
+		j.short(p.amount)
+	}
+	if blocked(a.err) {
+		j.stopRun(stopBlocked)
 	}
 	_ = j.write(r)
 	return r.Status
@@ -153,7 +160,8 @@ func blocked(err error) bool {
 }
 
 // payAll writes what needs no payment, then makes the payments: each one's
-// intent is written (and synced) before it is sent.
+// state and intent are committed to the ledger before it is sent, and none is
+// sent once the run stopped, here or in another process.
 func (j *job) payAll(ctx, calls context.Context, plans []plan) []pendingPay {
 	var payments []pendingPay
 	for _, p := range plans {
@@ -161,20 +169,30 @@ func (j *job) payAll(ctx, calls context.Context, plans []plan) []pendingPay {
 			_ = j.write(*p.rec)
 			continue
 		}
-		payments = append(payments, pendingPay{in: p.in, refid: p.in.refID(j.period, p.attempt), attempt: p.attempt, amount: p.amount})
+		refid := p.in.refID(j.period, p.attempt)
+		payments = append(payments, pendingPay{id: p.in.id, in: p.in, refid: refid, attempt: p.attempt, amount: p.amount, payment: p.in.payment(refid, p.amount)})
 	}
 	return j.stillPending(ctx, payments, func(p pendingPay) bool {
-		if why := j.stopReason(); why != "" {
+		if why := j.runStopped(); why != "" {
 			if why == stopWallet {
 				j.short(p.amount)
 			}
-			_ = j.write(record{ID: p.in.id, Status: statusNotSent, AmountSen: p.amount, Attempt: p.attempt, Reason: "the run stopped: " + why})
+			_ = j.write(record{ID: p.id, Status: statusNotSent, AmountSen: p.amount, Attempt: p.attempt, Reason: "the run stopped: " + why})
 			return false
 		}
-		intent := record{ID: p.in.id, RefID: p.refid, Attempt: p.attempt, Status: statusPending, AmountSen: p.amount, Reason: reasonSending,
-			Fingerprint: fingerprint(p.payment())}
-		if j.write(intent) != nil {
-			return false // the intent could not be recorded: nothing is sent
+		if j.write(record{ID: p.id, RefID: p.refid, Attempt: p.attempt, Status: statusPending, AmountSen: p.amount, Reason: reasonSending}) != nil {
+			return false // not ours any more, or the ledger failed: nothing is sent
+		}
+		dctx, cancel := dbContext()
+		_, err := j.ledger.Intent(dctx, p.payment)
+		cancel()
+		switch {
+		case errors.Is(err, ledger.ErrConflict):
+			j.hold(p.id, fmt.Sprintf("the ledger holds its refid %s with another payment: not paid; see that payment's state", p.refid))
+			return false
+		case err != nil:
+			j.ledgerFailed(err)
+			return false // the intent is not committed: nothing is sent
 		}
 		return j.settle(p, j.pay(calls, p)) == statusPending
 	})
@@ -190,11 +208,10 @@ func (j *job) await(ctx context.Context, pend []pendingPay, wait time.Duration) 
 	defer cancel()
 	j.prog.Say(fmt.Sprintf("waiting up to %s for %d payments still being processed", wait, len(pend)))
 	each(ctx, len(pend), pend, func(p pendingPay) {
-		tx, err := j.client.PayUntilFinal(ctx, p.payment())
+		tx, err := j.client.PayUntilFinal(ctx, p.payment)
 		if errors.Is(err, iimmpact.ErrOutcomeUnknown) {
 			return // nothing final yet: it stays pending
 		}
-		p.mayExist = true // it was sent before this wait
 		j.settle(p, answer{tx, err})
 	})
 }

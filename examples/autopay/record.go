@@ -1,22 +1,25 @@
 package main
 
-// Recording: the results file's records, what they say of a period (the
-// history), and the rules a record autopay wrote keeps.
+// Recording: each instruction's state in the ledger (the truth, shared by
+// every process of the period), what it says of a period (the history), the
+// rules a state keeps, and the report of what this process did (-out).
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/iimmpact-go/iimmpact/ledger"
 )
 
 // statuses are those autopay writes.
 var statuses = []string{statusPaid, statusPending, statusFailed, statusInvalidAccount, statusOverLimit, statusNothingDue, statusNoBill, statusNotSent}
 
-// The statuses of a record. The last record of an instruction in a period is
-// its state.
+// The statuses of an instruction in a period.
 const (
 	statusPaid           = "paid"
 	statusPending        = "pending"
@@ -28,7 +31,7 @@ const (
 	statusNotSent        = "not_sent"
 )
 
-// record is one line of the results file.
+// record is an instruction's state in a period, and a line of the report.
 type record struct {
 	ID        string `json:"id"`
 	Period    string `json:"period"`
@@ -45,12 +48,41 @@ type record struct {
 	Retry bool `json:"retry,omitempty"`
 	// Wallet marks a failure for insufficient wallet credit (code 43): it is
 	// never the bill's, and is not counted against maxAttempts.
-	Wallet bool `json:"wallet,omitempty"`
-	// Fingerprint identifies the payment sent under RefID (its product,
-	// account, extras and amount) without holding any of them in clear: a
-	// pending payment is asked about only with the payment that matches it.
-	Fingerprint string `json:"fingerprint,omitempty"`
-	Time        string `json:"time"`
+	Wallet bool   `json:"wallet,omitempty"`
+	Time   string `json:"time"`
+}
+
+// recordOf is what the ledger says of an instruction: its item, and for an
+// item that made a payment, that payment's state, which is the truth of it.
+func recordOf(it ledger.Item) record {
+	r := record{ID: it.ID, RefID: it.RefID, Attempt: it.Attempt, Status: it.State, AmountSen: it.AmountSen, Reason: it.Detail}
+	if it.RefID == "" {
+		return r
+	}
+	if it.Code >= 0 {
+		code := it.Code
+		r.Code = &code
+	}
+	switch it.Payment {
+	case "":
+		r.Status = statusNotSent // its intent was never committed, so it was never sent
+	case ledger.StateSending, ledger.StateProcessing, ledger.StateUnknown:
+		r.Status = statusPending
+	case ledger.StatePaid:
+		r.Status = statusPaid
+	case ledger.StateRefused: // nothing was created
+		r.Status = statusFailed
+		if it.Code == codeWallet { // the same refid after a top-up
+			r.Status, r.Wallet = statusNotSent, true
+		}
+	default: // failed or refunded
+		r.Status = statusFailed
+		r.Retry = retryable(it.Code) && r.Attempt < maxAttempts
+		if it.Code == codeWallet { // the wallet, never the bill: the next attempt pays after a top-up
+			r.Retry, r.Wallet = r.Attempt < maxRefIDs, true
+		}
+	}
+	return r
 }
 
 // final reports a state the period keeps: a failure that may be retried, a
@@ -65,37 +97,30 @@ func (r record) final() bool {
 	return true
 }
 
-// history is what the results file says of one period: each instruction's
-// last record, its highest attempt, and the instructions held because a line
-// of theirs could not be trusted.
+// history is what the ledger says of one period: each instruction's state,
+// and the instructions this process holds (never paid, never final).
 type history struct {
-	last     map[string]record
-	attempts map[string]int    // the highest attempt made, by id
-	held     map[string]string // why, by id: never paid, never final
+	last map[string]record
+	held map[string]string // why, by id
 }
 
-// readHistory reads the whole lines of the results file for period. A line
-// that is not a record autopay writes is an error naming it: nothing can be
-// known of the instruction it was about. A record of the period that breaks
-// a rule (a status autopay does not write, an attempt out of range, a refid
-// that is not the instruction's own) holds its instruction.
-func readHistory(lines [][]byte, period string) (history, error) {
-	h := history{last: map[string]record{}, attempts: map[string]int{}, held: map[string]string{}}
-	for i, data := range lines {
-		var r record
-		if err := json.Unmarshal(data, &r); err != nil || r.ID == "" || r.Period == "" {
-			return h, fmt.Errorf("line %d is not a record autopay wrote: fix or remove it (nothing is paid while it is there)", i+1)
+// historyOf reads the period's items. An item that breaks a rule of the
+// states autopay writes (a status it does not write, an attempt out of range,
+// a refid that is not the instruction's own) holds its instruction: nothing
+// can be trusted of it.
+func historyOf(items map[string]ledger.Item, period string) history {
+	h := history{last: map[string]record{}, held: map[string]string{}}
+	for id, it := range items {
+		r := recordOf(it)
+		r.Period = period
+		if !slices.Contains(statuses, it.State) {
+			h.held[id] = fmt.Sprintf("the ledger's item has status %q, not one autopay writes", it.State)
+		} else if why := r.broken(); why != "" {
+			h.held[id] = "the ledger's item " + why
 		}
-		if r.Period != period {
-			continue
-		}
-		if why := r.broken(); why != "" {
-			h.held[r.ID] = fmt.Sprintf("line %d %s", i+1, why)
-		}
-		h.last[r.ID] = r
-		h.attempts[r.ID] = max(h.attempts[r.ID], r.Attempt)
+		h.last[id] = r
 	}
-	return h, nil
+	return h
 }
 
 // broken says which rule of the records r breaks; "" when none.
@@ -109,8 +134,6 @@ func (r record) broken() string {
 		return "has a negative amount"
 	case r.RefID != "" && r.RefID != refIDOf(r.ID, r.Period, r.Attempt):
 		return fmt.Sprintf("has refid %q, not the instruction's own %q", r.RefID, refIDOf(r.ID, r.Period, r.Attempt))
-	case r.Status == statusPending && r.RefID == "":
-		return "is pending without a refid"
 	}
 	return ""
 }
@@ -126,11 +149,11 @@ func (h history) next(id string) (int, bool) {
 	case !ok:
 		return 1, true
 	case last.Status == statusFailed && last.Wallet:
-		return h.attempts[id] + 1, h.attempts[id] < maxRefIDs
+		return last.Attempt + 1, last.Attempt < maxRefIDs
 	case last.Status == statusFailed && last.Retry:
-		return h.attempts[id] + 1, h.attempts[id] < maxAttempts
+		return last.Attempt + 1, last.Attempt < maxAttempts
 	}
-	return max(h.attempts[id], 1), !last.final()
+	return max(last.Attempt, 1), !last.final()
 }
 
 // maxAttempts bounds an instruction's payments (refids) that failed at the
@@ -145,21 +168,9 @@ const (
 // provider could not do it now.
 func retryable(code int) bool { return code == 47 || code == 55 }
 
-// pendingOf yields the instructions whose last record is pending and not
-// held, in input order.
-func (h history) pendingOf(ins []instruction) iter.Seq[instruction] {
-	return func(yield func(instruction) bool) {
-		for _, in := range ins {
-			if r, ok := h.last[in.id]; ok && r.Status == statusPending && in.err == nil && h.held[in.id] == "" && !yield(in) {
-				return
-			}
-		}
-	}
-}
-
 // orphans are the pending payments of the period whose instruction is no
-// longer in the file: they cannot be asked about without the row (the file
-// keeps no account), so they are named, and the period is not done.
+// longer in the file: they are asked about with what the ledger says was
+// sent, and the period is not done until they are final.
 func (h history) orphans(ins []instruction) []record {
 	known := map[string]bool{}
 	for _, in := range ins {
@@ -175,34 +186,54 @@ func (h history) orphans(ins []instruction) []record {
 	return out
 }
 
-// write appends r as the instruction's new state. A failed write stops the
-// run: a payment is never sent that the file could not record first.
+// pendingIn yields the ids of chunk whose state is pending and not held.
+func (h history) pendingIn(chunk []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, id := range chunk {
+			if r, ok := h.last[id]; ok && r.Status == statusPending && h.held[id] == "" && !yield(id) {
+				return
+			}
+		}
+	}
+}
+
+// write records r as the instruction's new state: in the ledger first,
+// which is the truth and refuses a process that no longer holds the
+// instruction, then as a line of the report. A report that could not be
+// written stops the run.
 func (j *job) write(r record) error {
 	r.Period, r.Time = j.period, j.now().UTC().Format(time.RFC3339)
+	ctx, cancel := dbContext()
+	err := j.ledger.Mark(ctx, j.run, j.owner, ledger.Item{ID: r.ID, State: r.Status, RefID: r.RefID, Attempt: r.Attempt, AmountSen: r.AmountSen, Detail: r.Reason})
+	cancel()
+	switch {
+	case errors.Is(err, ledger.ErrNotHeld):
+		j.hold(r.ID, "another process took it over: this one's lease ended (-lease)")
+		return err
+	case err != nil:
+		j.ledgerFailed(err)
+		return err
+	}
 	data, _ := json.Marshal(r)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.writeErr != nil {
-		return j.writeErr
-	}
-	err := j.out.Append(data)
-	if err == nil && r.Status == statusPending && r.Reason == reasonSending {
-		err = j.out.Sync() // the intent must survive a kill before the payment is sent
-	}
-	if err != nil {
-		j.writeErr, j.stopped = err, stopWrite
-		return err
-	}
 	j.hist.last[r.ID] = r
-	j.hist.attempts[r.ID] = max(j.hist.attempts[r.ID], r.Attempt)
 	if r.Status == statusPaid {
 		j.paidSen += r.AmountSen
 	}
 	if r.final() || r.Status == statusFailed {
 		j.prog.Row()
 	}
+	if j.writeErr == nil {
+		if err := j.out.Append(data); err != nil {
+			j.writeErr = err
+			if j.stopped == "" {
+				j.stopped = stopWrite
+			}
+		}
+	}
 	return nil
 }
 
-// reasonSending marks the record written just before a payment is sent.
+// reasonSending marks the state written just before a payment's intent.
 const reasonSending = "sending"

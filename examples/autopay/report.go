@@ -49,27 +49,29 @@ func (j *job) summary(w io.Writer, ins []instruction, walletAfter iimmpact.Amoun
 	fmt.Fprintln(w)
 }
 
-// reportUnpayable names, before the run, the instructions it will not pay:
-// bad rows, instructions held by a line of the results file, and pending
-// payments whose instruction is gone.
+// reportUnpayable names, before the run, the instructions it will not pay
+// (bad rows, instructions the ledger holds) and the pending payments whose
+// instruction is gone, which it asks about with what the ledger says was
+// sent.
 func reportUnpayable(w io.Writer, o options, ins []instruction, hist history) {
 	for _, in := range ins {
 		switch why := hist.held[in.id]; {
 		case in.err != nil:
 			fmt.Fprintf(w, "autopay: %s line %d: %v: not paid\n", o.instructions, in.line, in.err)
 		case why != "":
-			fmt.Fprintf(w, "autopay: instruction %s is held: %s: %s; nothing is paid for it until the line is fixed\n", in.id, o.out, why)
+			fmt.Fprintf(w, "autopay: instruction %s is held: %s; nothing is paid for it\n", in.id, why)
 		}
 	}
 	for _, r := range hist.orphans(ins) {
-		fmt.Fprintf(w, "autopay: instruction %s is no longer in %s, but its payment %s (%s) is pending: it cannot be asked about without its row; put the row back as it was\n",
+		fmt.Fprintf(w, "autopay: instruction %s is no longer in %s, but its payment %s (%s) is pending: it is asked about as it was sent\n",
 			r.ID, o.instructions, r.RefID, cli.Ringgit(r.AmountSen))
 	}
 }
 
-// status says how the run ended and returns its exit status.
-func (j *job) status(w io.Writer, ins []instruction, wallet iimmpact.Amount, signalled bool, syncErr error) int {
-	left, bad := len(j.hist.orphans(ins)), 0
+// left counts the instructions of the period that are not final (pending
+// payments whose instruction is gone included) and the bad rows.
+func (j *job) left(ins []instruction) (left, bad int) {
+	left = len(j.hist.orphans(ins))
 	for _, in := range ins {
 		r, ok := j.hist.last[in.id]
 		switch {
@@ -79,6 +81,12 @@ func (j *job) status(w io.Writer, ins []instruction, wallet iimmpact.Amount, sig
 			left++
 		}
 	}
+	return left, bad
+}
+
+// status says how the run ended and returns its exit status.
+func (j *job) status(w io.Writer, ins []instruction, wallet iimmpact.Amount, signalled bool, syncErr error) int {
+	left, bad := j.left(ins)
 	switch why := j.stopReason(); {
 	case why == stopBlocked:
 		fmt.Fprintf(w, "autopay: IIMMPACT answers 403 to this IP: it looks blocked (240 minutes after 30,000 requests in 5 minutes); %d instructions are not final: run it again after the block\n", left)
@@ -86,19 +94,22 @@ func (j *job) status(w io.Writer, ins []instruction, wallet iimmpact.Amount, sig
 	case why == stopWallet || j.walletShort:
 		fmt.Fprintln(w, "autopay: "+j.topUp(wallet))
 		return exitWallet
+	case why == stopLedger:
+		fmt.Fprintf(w, "autopay: the ledger failed: %v; nothing was sent after it, and every payment sent is recorded there as sent: run it again when the database is back\n", j.ledgerErr)
+		return exitAgain
 	case why == stopWrite || syncErr != nil:
 		err := j.writeErr
 		if err == nil {
 			err = syncErr
 		}
-		fmt.Fprintf(w, "autopay: writing the results failed: %v; no payment was sent that was not recorded first: make room and run it again\n", err)
+		fmt.Fprintf(w, "autopay: writing the report failed: %v; the ledger holds every state: make room and run it again\n", err)
 		return exitAgain
 	case left > 0:
 		how := "run it again"
 		if signalled {
 			how = "stopped: run it again"
 		}
-		fmt.Fprintf(w, "autopay: %d instructions are not final yet (pending payments, held ones, a failure that may pass, work not sent): %s\n", left, how)
+		fmt.Fprintf(w, "autopay: %d instructions are not final yet (pending payments, held ones, %d claimed by another process, a failure that may pass, work not sent): %s\n", left, len(j.waiting), how)
 		return exitAgain
 	case bad > 0:
 		fmt.Fprintf(w, "autopay: %d rows of the instructions are invalid and were not paid: fix them\n", bad)
