@@ -125,6 +125,9 @@ func (j *job) runPeriod(ctx context.Context, ins []instruction, wait, grace time
 		if ctx.Err() == nil && j.stopReason() != stopBlocked {
 			pending = append(pending, j.payAll(ctx, calls, j.budget(plans))...)
 		}
+		if j.walletShort { // what it covered is paid: now every process stops
+			j.stopRun(stopWallet)
+		}
 	}
 	j.await(calls, pending, wait)
 	return j.walletAfter(calls)

@@ -26,6 +26,7 @@ var kills atomic.Int32
 // the request was written and before the answer arrived.
 type killer struct {
 	srv    *iimmpacttest.Server
+	env    []string // more of the environment, such as DATABASE_URL
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	n      int
@@ -64,7 +65,7 @@ func (k *killer) run(t *testing.T, bin string, killAt int, args ...string) int {
 	cmd := exec.Command(bin, args...)
 	front := httptest.NewServer(k)
 	defer front.Close()
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "IIMMPACT_API_KEY=" + k.srv.APIKey, "IIMMPACT_HMAC_SECRET=" + k.srv.HMACSecret, "IIMMPACT_BASE_URL=" + front.URL}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "IIMMPACT_API_KEY=" + k.srv.APIKey, "IIMMPACT_HMAC_SECRET=" + k.srv.HMACSecret, "IIMMPACT_BASE_URL=" + front.URL}, k.env...)
 	k.mu.Lock()
 	k.cmd, k.n, k.killAt, k.killed = cmd, 0, killAt, false
 	err := cmd.Start() // under the lock: the handler reads cmd.Process
@@ -84,6 +85,16 @@ func (k *killer) run(t *testing.T, bin string, killAt int, args ...string) int {
 	return 0
 }
 
+// buildAutopay builds the command, for the tests that run it as processes.
+func buildAutopay(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "autopay")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
 // Killed with SIGKILL at every point of a run in turn (after presenting a
 // bill, after a payment was taken, while asking about a pending one), twice,
 // then run again until it finishes, autopay charges every instruction
@@ -92,10 +103,7 @@ func TestKilledAnywhereChargesExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds autopay and runs it dozens of times")
 	}
-	bin := filepath.Join(t.TempDir(), "autopay")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	bin := buildAutopay(t)
 	in := writeFile(t, header+everyRule)
 	// scenario runs autopay killed at killAt, then again killed at the same
 	// point of its own run, then to the end; it returns the requests of a
