@@ -78,3 +78,51 @@ func TestItemsAreWrittenByTheirHolderOnly(t *testing.T) {
 		})
 	}
 }
+
+// A receipt's details come with the answer that left the payment paid; an
+// intent says whether it made the payment sending; a payment never sent is
+// refused, and only from sending.
+func TestReceiptsFreshIntentsAndRefusals(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			l := open(t)
+			ctx := context.Background()
+			p := iimmpact.Payment{RefID: "co-r-1", Product: "TNB", Account: "220012345678", Amount: "45.94"}
+			e, err := l.Intent(ctx, p)
+			require.NoError(t, err)
+			assert.True(t, e.Fresh)
+			e, err = l.Intent(ctx, p)
+			require.NoError(t, err)
+			assert.False(t, e.Fresh, "found, not made: another request may have sent it")
+
+			e, err = l.Refuse(ctx, p.RefID, "quota")
+			require.NoError(t, err)
+			assert.Equal(t, StateRefused, e.State)
+			e, err = l.Intent(ctx, p)
+			require.NoError(t, err)
+			assert.True(t, e.Fresh, "a refused payment sent again")
+
+			e, err = l.Doubt(ctx, p.RefID) // another pod asks about it
+			require.NoError(t, err)
+			assert.Equal(t, StateUnknown, e.State)
+			e, err = l.Refuse(ctx, p.RefID, "quota")
+			require.NoError(t, err)
+			assert.Equal(t, StateUnknown, e.State, "asked about by another: it may exist, never refused")
+
+			at := time.Date(2026, 12, 7, 16, 50, 0, 0, iimmpact.Malaysia)
+			e, err = l.Answer(ctx, p.RefID, &iimmpact.Transaction{RefID: p.RefID, Status: iimmpact.TransactionSucceeded, Code: 20,
+				SerialNumber: "SBX123", RequestID: "req-1", Time: at}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, StatePaid, e.State)
+			assert.Equal(t, "SBX123", e.Serial)
+			assert.Equal(t, "req-1", e.RequestID)
+			assert.True(t, e.VendorTime.Equal(at))
+			e, err = l.Refuse(ctx, p.RefID, "quota")
+			require.NoError(t, err)
+			assert.Equal(t, StatePaid, e.State, "a paid payment is never refused")
+			e, err = l.Answer(ctx, p.RefID, &iimmpact.Transaction{RefID: p.RefID, Status: iimmpact.TransactionFailed, Code: 47, SerialNumber: "other"}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, "SBX123", e.Serial, "a late answer that is not kept changes no receipt")
+		})
+	}
+}

@@ -221,6 +221,14 @@ type Entry struct {
 	Created, Updated                    time.Time
 	// Sealed reports that the IC number and Ref-2 are kept, sealed.
 	Sealed bool
+	// Serial, RequestID and VendorTime are the vendor's, from the answer
+	// that left the payment in its state: what a receipt shows.
+	Serial, RequestID string
+	VendorTime        time.Time
+	// Fresh reports, on Intent's entry only, that this call made the
+	// payment sending (a new payment, or a refused one sent again), rather
+	// than finding it recorded already.
+	Fresh bool
 }
 
 // Open reports a payment still to be asked about.

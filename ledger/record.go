@@ -45,17 +45,21 @@ func (l *Ledger) Intent(ctx context.Context, p iimmpact.Payment) (Entry, error) 
 	if err != nil {
 		return Entry{}, fmt.Errorf("ledger: recording the intent of %s: %w", p.RefID, err)
 	}
+	fresh := false
 	if n, _ := res.RowsAffected(); n == 1 {
 		if err := addEvent(ctx, tx, p.RefID, "intent", "intent", StateSending, -1, "", now); err != nil {
 			return Entry{}, err
 		}
-	} else if err := l.intentAgain(ctx, tx, p, fp, sealed, now); err != nil {
+		fresh = true
+	} else if fresh, err = l.intentAgain(ctx, tx, p, fp, sealed, now); err != nil {
 		return Entry{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return Entry{}, fmt.Errorf("ledger: committing the intent of %s: %w", p.RefID, err)
 	}
-	return l.Get(ctx, p.RefID)
+	e, err := l.Get(ctx, p.RefID)
+	e.Fresh = fresh
+	return e, err
 }
 
 // intentAgain records the intent of p under a refid the ledger knows: a
@@ -63,34 +67,79 @@ func (l *Ledger) Intent(ctx context.Context, p iimmpact.Payment) (Entry, error) 
 // payment, open again until it is answered, in one conditional update so two
 // processes never both take it; any other is the same payment, or
 // ErrConflict.
-func (l *Ledger) intentAgain(ctx context.Context, tx *sql.Tx, p iimmpact.Payment, fp string, sealed []byte, now int64) error {
+func (l *Ledger) intentAgain(ctx context.Context, tx *sql.Tx, p iimmpact.Payment, fp string, sealed []byte, now int64) (fresh bool, err error) {
 	amount, _ := iimmpact.ParseAmount(p.Amount)
 	res, err := tx.ExecContext(ctx, `UPDATE payments SET fingerprint = $1, product = $2, account = $3, biller_code = $4, amount_sen = $5,
 		sealed = $6, state = $7, code = -1, updated_us = $8 WHERE refid = $9 AND state = $10`,
 		fp, strings.ToUpper(p.Product), p.Account, p.BillerCode, amount.Sen(), sealed, StateSending, now, p.RefID, StateRefused)
 	if err != nil {
-		return fmt.Errorf("ledger: recording the intent of %s: %w", p.RefID, err)
+		return false, fmt.Errorf("ledger: recording the intent of %s: %w", p.RefID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
-		return addEvent(ctx, tx, p.RefID, "intent", "intent:"+strconv.FormatInt(now, 10), StateSending, -1, "sent again after a refusal", now)
+		return true, addEvent(ctx, tx, p.RefID, "intent", "intent:"+strconv.FormatInt(now, 10), StateSending, -1, "sent again after a refusal", now)
 	}
 	var known string
 	if err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM payments WHERE refid = $1`, p.RefID).Scan(&known); err != nil {
-		return fmt.Errorf("ledger: %w", err)
+		return false, fmt.Errorf("ledger: %w", err)
 	}
 	if known != fp {
-		return fmt.Errorf("%w: %s", ErrConflict, p.RefID)
+		return false, fmt.Errorf("%w: %s", ErrConflict, p.RefID)
 	}
-	return nil
+	return false, nil
 }
 
 // Answer records what Pay said of refid's payment, and returns its state. A
 // final state is never undone by a later answer (a refund may follow a
 // payment); an error that proves only that this ask created nothing leaves
 // an open payment open.
+// The answer's serial number, request id and time are kept with the state
+// it leaves, for the receipt.
 func (l *Ledger) Answer(ctx context.Context, refid string, t *iimmpact.Transaction, err error) (Entry, error) {
 	state, code, detail := answerState(t, err)
-	return l.move(ctx, refid, "answer", state, code, detail)
+	return l.move(ctx, refid, "answer", state, code, detail, t)
+}
+
+// Doubt records, before a process asks about refid's payment without
+// having recorded its intent (a callback, a page's refresh, a pod that took
+// over), that the payment may be sent by that ask: sending becomes unknown,
+// so a Refuse by the intent's own caller, racing with it, cannot say it was
+// never sent.
+func (l *Ledger) Doubt(ctx context.Context, refid string) (Entry, error) {
+	now := l.now().UnixMicro()
+	if _, err := l.db.ExecContext(ctx, `UPDATE payments SET state = $1, updated_us = $2 WHERE refid = $3 AND state = $4`,
+		StateUnknown, now, refid, StateSending); err != nil {
+		return Entry{}, fmt.Errorf("ledger: %w", err)
+	}
+	return l.Get(ctx, refid)
+}
+
+// Refuse records that refid's payment was never sent, for why (the quota
+// refused it, the IP is blocked, the request was stopped): it moves from
+// sending to refused, created nothing, and may be sent again. Only the caller
+// whose Intent made it sending (Entry.Fresh) and whose one request did not
+// leave may say so: a payment left sending by another process may have been
+// sent.
+func (l *Ledger) Refuse(ctx context.Context, refid, why string) (Entry, error) {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger: %w", err)
+	}
+	defer tx.Rollback()
+	now := l.now().UnixMicro()
+	res, err := tx.ExecContext(ctx, `UPDATE payments SET state = $1, code = -1, updated_us = $2 WHERE refid = $3 AND state = $4`,
+		StateRefused, now, refid, StateSending)
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		if err := addEvent(ctx, tx, refid, "refuse", "refuse:"+strconv.FormatInt(now, 10), StateRefused, -1, "not sent: "+why, now); err != nil {
+			return Entry{}, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return Entry{}, fmt.Errorf("ledger: %w", err)
+	}
+	return l.Get(ctx, refid)
 }
 
 // answerState is the state an answer moves a payment to, when it moves it:
@@ -154,7 +203,7 @@ func (l *Ledger) Callback(ctx context.Context, cb *iimmpact.Callback) (Entry, er
 
 // move records an event and moves the payment to state unless its state is
 // final (or state is ""), in one transaction.
-func (l *Ledger) move(ctx context.Context, refid, kind, state string, code int, detail string) (Entry, error) {
+func (l *Ledger) move(ctx context.Context, refid, kind, state string, code int, detail string, t *iimmpact.Transaction) (Entry, error) {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Entry{}, fmt.Errorf("ledger: %w", err)
@@ -167,8 +216,19 @@ func (l *Ledger) move(ctx context.Context, refid, kind, state string, code int, 
 		return Entry{}, fmt.Errorf("ledger: %w", err)
 	}
 	now := l.now().UnixMicro()
-	if next := transition(current, state); next != current {
+	next := transition(current, state)
+	if next != current {
 		if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = $1, code = $2, updated_us = $3 WHERE refid = $4`, next, code, now, refid); err != nil {
+			return Entry{}, fmt.Errorf("ledger: %w", err)
+		}
+	}
+	if t != nil && next == state {
+		var vendor int64
+		if !t.Time.IsZero() {
+			vendor = t.Time.UnixMicro()
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE payments SET serial = $1, request_id = $2, vendor_us = $3 WHERE refid = $4`,
+			t.SerialNumber, t.RequestID, vendor, refid); err != nil {
 			return Entry{}, fmt.Errorf("ledger: %w", err)
 		}
 	}
@@ -216,13 +276,17 @@ func addEvent(ctx context.Context, db execer, refid, kind, dedup, state string, 
 	return nil
 }
 
-const entryColumns = `refid, product, account, biller_code, amount_sen, state, code, created_us, updated_us, sealed IS NOT NULL`
+const entryColumns = `refid, product, account, biller_code, amount_sen, state, code, created_us, updated_us, sealed IS NOT NULL, serial, request_id, vendor_us`
 
 func scanEntry(row interface{ Scan(...any) error }) (Entry, error) {
 	var e Entry
-	var created, updated int64
-	err := row.Scan(&e.RefID, &e.Product, &e.Account, &e.BillerCode, &e.AmountSen, &e.State, &e.Code, &created, &updated, &e.Sealed)
+	var created, updated, vendor int64
+	err := row.Scan(&e.RefID, &e.Product, &e.Account, &e.BillerCode, &e.AmountSen, &e.State, &e.Code, &created, &updated, &e.Sealed,
+		&e.Serial, &e.RequestID, &vendor)
 	e.Created, e.Updated = time.UnixMicro(created), time.UnixMicro(updated)
+	if vendor != 0 {
+		e.VendorTime = time.UnixMicro(vendor)
+	}
 	return e, err
 }
 

@@ -11,11 +11,14 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/ledger"
 )
 
 //go:embed page.html style.css
@@ -27,13 +30,15 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{"fill"
 // the payment form (the account number travels in bodies, never in a URL),
 // POST /pay decides again and pays, GET /payment/{refid} asks again about a
 // payment still being processed, /iimmpact/callback takes the vendor's
-// callbacks, GET /style.css the stylesheet.
+// callbacks, GET /style.css the stylesheet. Its payments live in the ledger,
+// so any pod serves any of them; Resume asks about those left open.
 type Handler struct {
 	client     *iimmpact.Client
 	timeout    time.Duration
 	logger     *slog.Logger
 	billers    catalog
-	orders     *orders
+	ledger     *ledger.Ledger
+	pod        string // this process, in the ledger's claims
 	callback   http.Handler
 	payTimeout time.Duration
 	mint       minter
@@ -62,6 +67,9 @@ type Config struct {
 	// MaxAmount is the most a shopper may pay when the biller shows no
 	// amount due; a shown bill caps the payment at what it says is owed.
 	MaxAmount iimmpact.Amount
+	// Ledger holds every payment, its receipt and its callbacks, shared by
+	// every pod of the checkout: any pod shows any payment.
+	Ledger *ledger.Ledger
 }
 
 // biller is one the page offers by name.
@@ -82,8 +90,9 @@ func NewHandler(client *iimmpact.Client, cfg Config) *Handler {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key) // never fails; see crypto/rand.Read
 	}
-	h := &Handler{client: client, timeout: cfg.Timeout, logger: cfg.Logger, billers: cfg.Billers, orders: newOrders(maxOrders),
-		mint: minter{key: key, now: time.Now}, maxAmount: cfg.MaxAmount, mux: http.NewServeMux()}
+	host, _ := os.Hostname()
+	h := &Handler{client: client, timeout: cfg.Timeout, logger: cfg.Logger, billers: cfg.Billers, ledger: cfg.Ledger,
+		pod: host + "/" + strconv.Itoa(os.Getpid()), mint: minter{key: key, now: time.Now}, maxAmount: cfg.MaxAmount, mux: http.NewServeMux()}
 	var opts []iimmpact.CallbackOption
 	if cfg.CallbackIPs != nil {
 		opts = append(opts, iimmpact.WithCallbackIPs(cfg.CallbackIPs...))
@@ -254,7 +263,7 @@ func (h *Handler) bill(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusUnprocessableEntity, v)
 		return
 	}
-	if o := h.orders.get(v.Checkout); o != nil && o.snapshot().state != stateRefused {
+	if o, err := h.orderOf(r.Context(), v.Checkout); err == nil && stateOf(o.entry) != stateRefused {
 		h.renderOrder(w, v, o, false) // the bill page resubmitted after its payment: that payment's page
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
+	"github.com/iimmpact-go/iimmpact/ledger"
+	"github.com/iimmpact-go/iimmpact/ledger/ledgertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -126,7 +129,26 @@ func lookup(t *testing.T, h http.Handler, form url.Values) (int, *node) {
 func newCheckout(t *testing.T, timeout time.Duration) (*Handler, *iimmpacttest.Server) {
 	srv := iimmpacttest.Start(t)
 	return NewHandler(srv.Client, Config{Timeout: timeout, PayTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler), Billers: sandboxCatalog(srv),
-		CallbackIPs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}), srv
+		CallbackIPs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, Secret: testSecret, Ledger: testLedger(t, "")}), srv
+}
+
+// testSecret is the checkout's secret in tests: the pods of a test share it.
+var testSecret = []byte("0123456789abcdef0123456789abcdef")
+
+// testLedger opens the ledger of url, or else a new one for the test: on
+// the PostgreSQL that IIMMPACT_TEST_POSTGRES names, or an SQLite file.
+func testLedger(t *testing.T, url string) *ledger.Ledger {
+	t.Helper()
+	if url == "" {
+		url = ledgertest.SQLite(t)
+		if pg := os.Getenv("IIMMPACT_TEST_POSTGRES"); pg != "" {
+			url = ledgertest.Postgres(t, pg)
+		}
+	}
+	l, err := openLedger(context.Background(), url, testSecret)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	return l
 }
 
 func disabled(n *node) bool {
@@ -388,25 +410,28 @@ func TestReceiptNamesTheBillerPaid(t *testing.T) {
 	assert.Equal(t, "••••••7890", receipt["account"])
 }
 
-// A payment being processed is never evicted by traffic that moved no
-// money: its page never says "not found".
-func TestProcessingIsNeverEvicted(t *testing.T) {
+// A payment outlives its pod: a new checkout on the same ledger (a
+// restart, another pod) shows its page, and asks about it by itself.
+func TestAPaymentOutlivesItsPod(t *testing.T) {
 	h, srv := newCheckout(t, time.Second)
-	h.orders = newOrders(5)
 	srv.SetPaymentSteps(2)
 	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
 	form := payFields(t, page)
 	_, page = post(t, h, "/pay", form)
 	require.Equal(t, "processing", page.byID("order").attr["data-state"])
-	for range 20 { // posts for an account the API now calls invalid: no money moves
-		srv.Set("AKSB", "1234567899", iimmpacttest.ValidBill(iimmpacttest.Data{"Outstanding": json.Number("1.00")}), iimmpacttest.InvalidAccount(iimmpacttest.MsgInvalidAccountNo))
-		_, p := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567899"}})
-		code, _ := post(t, h, "/pay", payFields(t, p))
-		require.Equal(t, http.StatusUnprocessableEntity, code)
-	}
-	code, page := get(t, h, "/payment/"+form.Get("refid"))
+
+	again := NewHandler(srv.Client, Config{Timeout: time.Second, PayTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler),
+		Billers: sandboxCatalog(srv), Secret: testSecret, Ledger: h.ledger})
+	asked := len(topups(srv))
+	again.resumeOnce(context.Background())
+	assert.Len(t, topups(srv), asked+1, "no page load needed: it asks by itself")
+	again.resumeOnce(context.Background())
+	code, page := get(t, again, "/payment/"+form.Get("refid"))
 	assert.Equal(t, http.StatusOK, code)
-	assert.NotEqual(t, "refused", page.byID("order").attr["data-state"])
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
+	again.resumeOnce(context.Background())
+	assert.Len(t, topups(srv), asked+2, "a paid payment is not asked about again")
+	assert.Equal(t, 1, srv.Charges("1234567890"))
 }
 
 // A refused order's GET page holds no pay form, so no account in a hidden
@@ -559,7 +584,7 @@ func TestPayOutcomeUnknownIsProcessing(t *testing.T) {
 	client, err := iimmpact.NewClient(srv.APIKey, srv.HMACSecret, iimmpact.WithBaseURL(srv.URL), iimmpact.WithHTTPClient(&http.Client{Transport: transport}),
 		iimmpact.WithRetryBackoff(time.Millisecond, time.Millisecond))
 	require.NoError(t, err)
-	h := NewHandler(client, Config{Timeout: time.Second, PayTimeout: time.Second, Logger: slog.New(slog.DiscardHandler), Billers: sandboxCatalog(srv)})
+	h := NewHandler(client, Config{Timeout: time.Second, PayTimeout: time.Second, Logger: slog.New(slog.DiscardHandler), Billers: sandboxCatalog(srv), Secret: testSecret, Ledger: testLedger(t, "")})
 	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
 	form := payFields(t, page)
 	_, page = post(t, h, "/pay", form)
@@ -892,15 +917,23 @@ func TestRefusedPaymentMayBeFixed(t *testing.T) {
 }
 
 // An ask that never left (a cancelled context, the quota) says nothing of a
-// payment that exists: a processing order stays processing, never "not
+// payment that exists: a processing payment stays processing, never "not
 // charged".
 func TestProcessingStaysProcessingWhenAnAskFails(t *testing.T) {
-	o := &order{refid: "co-x", orderState: orderState{state: stateProcessing}}
-	for _, err := range []error{context.Canceled, iimmpact.ErrQuotaExceeded, &iimmpact.APIError{StatusCode: 400, Code: 44}} {
-		assert.Equal(t, stateProcessing, o.record(nil, err), "%v", err)
-	}
-	fresh := &order{refid: "co-y"}
-	assert.Equal(t, stateRefused, fresh.record(nil, &iimmpact.APIError{StatusCode: 400, Code: 43}), "a first send refused created nothing")
+	h, srv := newCheckout(t, time.Second)
+	srv.SetPaymentSteps(1) // the next ask would say paid
+	_, page := lookup(t, h, url.Values{"product": {"AKSB"}, "account": {"1234567890"}})
+	form := payFields(t, page)
+	_, page = post(t, h, "/pay", form)
+	require.Equal(t, "processing", page.byID("order").attr["data-state"])
+	refused := `{"data":{"status":"Failed","statusCode":44,"refid":"` + form.Get("refid") + `","message":"Bad format or invalid product"}}`
+	srv.FailTimes("AKSB", "1234567890", 1, iimmpacttest.Raw(http.StatusBadRequest, nil, refused))
+	_, page = get(t, h, "/payment/"+form.Get("refid"))
+	assert.Equal(t, "processing", page.byID("order").attr["data-state"], "a refused ask proves nothing of a payment that exists")
+	assert.Nil(t, page.byID("not-charged"))
+	_, page = post(t, h, "/pay", form)
+	assert.Equal(t, "paid", page.byID("order").attr["data-state"], "the same form again asks about it")
+	assert.Equal(t, 1, srv.Charges("1234567890"))
 }
 
 // The Malay page says "Penerima bayaran", not the English "Biller"; only
@@ -937,4 +970,64 @@ func TestEveryTextInBothLanguages(t *testing.T) {
 		}
 	}
 	assert.Len(t, texts.fields, en.NumField()-3, "texts names every string field, and no other")
+}
+
+// Two pods on one ledger: the bill on one, the payment on the other, the
+// processing page and the callback on either, a double submit on both at
+// once: one charge, and the same receipt on both.
+func TestTwoPodsShareEveryPayment(t *testing.T) {
+	a, srv := newCheckout(t, time.Second)
+	b := NewHandler(srv.Client, Config{Timeout: time.Second, PayTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler), Billers: sandboxCatalog(srv),
+		CallbackIPs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Secret: testSecret, Ledger: a.ledger})
+	srv.SetPaymentSteps(1)
+	_, bill := lookup(t, a, url.Values{"product": {"TNB"}, "account": {"220012345678"}})
+	form := payFields(t, bill)
+
+	var wg sync.WaitGroup
+	states := make([]string, 2)
+	for i, pod := range []*Handler{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			pod.ServeHTTP(rec, req)
+			assert.Equal(t, http.StatusOK, rec.Code)
+			states[i] = parseHTML(t, rec.Body).byID("order").attr["data-state"]
+		}()
+	}
+	wg.Wait()
+	for _, s := range states {
+		assert.Contains(t, []string{"processing", "paid"}, s, "a double submit on two pods: the one payment on both, never refused")
+	}
+	code, _ := get(t, b, "/payment/"+form.Get("refid"))
+	require.Equal(t, http.StatusOK, code, "either pod shows it")
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/iimmpact/callback", strings.NewReader(`{"data":{"refid":"`+form.Get("refid")+`","status":"Succesful","statusCode":20}}`))
+	req.RemoteAddr = "127.0.0.1:4000"
+	b.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	history, err := a.ledger.History(context.Background(), form.Get("refid"))
+	require.NoError(t, err)
+	kinds := map[string]int{}
+	for _, e := range history {
+		kinds[e.Kind]++
+	}
+	assert.Equal(t, 1, kinds["callback"], "the callback is a row of the payment's history")
+
+	receipts := make([]map[string]string, 2)
+	for i, pod := range []*Handler{a, b} {
+		_, page := get(t, pod, "/payment/"+form.Get("refid"))
+		require.Equal(t, "paid", page.byID("order").attr["data-state"])
+		receipts[i] = map[string]string{}
+		for _, dd := range page.byID("receipt").all(func(c *node) bool { return c.name == "dd" }) {
+			receipts[i][dd.attr["data-key"]] = dd.Text()
+		}
+	}
+	assert.Equal(t, receipts[0], receipts[1], "the same receipt on both")
+	assert.Regexp(t, `^SBX\d+$`, receipts[0]["serial"])
+	assert.Equal(t, 1, srv.Charges("220012345678"))
+	assert.Equal(t, 1, srv.Payments())
 }

@@ -16,7 +16,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -37,6 +41,7 @@ import (
 	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
 	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
+	"github.com/iimmpact-go/iimmpact/ledger"
 )
 
 const usage = `usage: checkout [flags]
@@ -61,6 +66,21 @@ Environment:
   CHECKOUT_SECRET       the key the checkout signs its refids and pay forms
                         with, Base64 of 32 random bytes, the same on every pod
                         (unset: one drawn for this process alone)
+  DATABASE_URL          the ledger, when -db is not given
+  IIMMPACT_LEDGER_KEY   the key that seals IC numbers and Ref-2 in the ledger,
+                        Base64 of 32 random bytes (unset: one derived from
+                        CHECKOUT_SECRET)
+
+Several pods (-db):
+  Every payment, its receipt and its callbacks live in the ledger, a SQLite
+  file by default (one process) or PostgreSQL for a fleet: give every pod
+  the same -db postgres://... and the same CHECKOUT_SECRET. Then any pod
+  shows any payment's processing page and receipt; a callback reaching any
+  pod is recorded and confirmed by asking; a double submit on two pods pays
+  once (one request at a time decides and sends a refid, and the ledger
+  refuses another payment under it); and every pod asks on its own, every
+  5 s, about the payments still open, so one restarted mid-payment resumes
+  by itself.
 
 Paying only what it showed:
   A pay form carries a refid the checkout minted and a token over the refid,
@@ -87,8 +107,8 @@ Examples:
 
 // flags are the command line's settings.
 type flags struct {
-	addr, products string
-	cfg            Config
+	addr, products, db string
+	cfg                Config
 }
 
 func main() {
@@ -100,7 +120,7 @@ func main() {
 		f.cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		err = serve(ctx, f.addr, f.products, f.cfg)
+		err = serve(ctx, f)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "checkout:", err)
@@ -114,6 +134,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs := flag.NewFlagSet("checkout", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&f.db, "db", "", "the ledger's `URL`, shared by every pod: sqlite:PATH or postgres://... (default: DATABASE_URL, else sqlite:"+defaultLedger+" in the working directory)")
 	fs.DurationVar(&f.cfg.Timeout, "timeout", 5*time.Second, "deadline for a lookup: the network status and the bill together")
 	fs.DurationVar(&f.cfg.PayTimeout, "pay-timeout", 20*time.Second, "deadline for one payment call; past it the page says the payment is being processed")
 	fs.StringVar(&f.products, "products", "", "CSV `file` of the billers to offer, its first line naming the columns product,name[,biller_code,needs_ref2] (the sandbox's when it runs)")
@@ -183,12 +204,44 @@ func prefixes(list string) ([]netip.Prefix, error) {
 // shutdownGrace is how long requests in flight may finish after a signal.
 const shutdownGrace = 25 * time.Second
 
+// defaultLedger is the SQLite ledger's file when neither -db nor
+// DATABASE_URL names one.
+const defaultLedger = "checkout-ledger.db"
+
+// openLedger opens the ledger of -db (or DATABASE_URL, or the default). Its
+// key seals IC numbers and Ref-2: IIMMPACT_LEDGER_KEY, or else one derived
+// from the checkout's secret, which every pod shares.
+func openLedger(ctx context.Context, db string, secret []byte) (*ledger.Ledger, error) {
+	db = cmp.Or(db, os.Getenv("DATABASE_URL"), "sqlite:"+defaultLedger)
+	key, err := ledger.KeyFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte("iimmpact-go checkout: the ledger's key"))
+		key = mac.Sum(nil)
+	}
+	ctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
+	defer cancel()
+	return ledger.Open(ctx, db, ledger.WithKey(key))
+}
+
 // serve runs the checkout until ctx ends, then shuts it down gracefully.
-func serve(ctx context.Context, addr, products string, cfg Config) error {
+func serve(ctx context.Context, f flags) error {
+	addr, products, cfg := f.addr, f.products, f.cfg
 	client, sandbox, err := setup.Client(iimmpact.WithLogger(cfg.Logger))
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, setup.Hint)
 	}
+	if cfg.Secret == nil {
+		cfg.Secret = make([]byte, 32)
+		_, _ = rand.Read(cfg.Secret) // never fails; see crypto/rand.Read
+	}
+	if cfg.Ledger, err = openLedger(ctx, f.db, cfg.Secret); err != nil {
+		return fmt.Errorf("the ledger: %w", err)
+	}
+	defer cfg.Ledger.Close()
 	switch {
 	case products != "":
 		if cfg.Billers, err = readCatalog(products); err != nil {
@@ -209,7 +262,11 @@ func serve(ctx context.Context, addr, products string, cfg Config) error {
 		sandbox.SetCallbackURL("http://" + ln.Addr().String() + "/iimmpact/callback")
 		cfg.Logger.Info("no IIMMPACT_ variables are set: using the built-in sandbox", "sample_account", "AKSB 1234567890")
 	}
-	return run(ctx, ln, NewHandler(client, cfg), cfg.Logger, bodyTimeout)
+	h := NewHandler(client, cfg)
+	resumed := make(chan struct{})
+	go func() { defer close(resumed); h.Resume(ctx) }()
+	defer func() { <-resumed }()
+	return run(ctx, ln, h, cfg.Logger, bodyTimeout)
 }
 
 // bodyTimeout bounds reading a whole request, its body included: a client

@@ -3,20 +3,20 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
+	"github.com/iimmpact-go/iimmpact/ledger"
 )
 
 // The states of a checkout's payment, as the shopper sees them.
 const (
-	stateNew        = ""           // not sent yet: the server is deciding again
 	statePaid       = "paid"       // succeeded: a receipt
 	stateProcessing = "processing" // not final, or the outcome is unknown: ask again, never "failed"
 	stateFailed     = "failed"     // failed at the biller: not charged; another try needs a new refid
@@ -24,168 +24,33 @@ const (
 	stateRefused    = "refused"    // nothing was created: not charged; the same refid may be sent again
 )
 
-// order is one checkout's payment, kept so that the processing page, a
-// refresh and a callback can ask about it again by refid. It holds the
-// account and IC numbers in memory only, and only for maxAge.
-type order struct {
-	refid   string
-	created time.Time
-	turn    sync.Mutex // one POST at a time decides and sends: a double click waits for the first
-
-	mu sync.Mutex
-	orderState
-}
-
-// orderState is where an order stands.
-type orderState struct {
-	payment iimmpact.Payment // replaced only while nothing was created
-	max     iimmpact.Amount  // the most its pay form allows
-	state   string
-	tx      *iimmpact.Transaction // the last answer
-	reason  string                // why it was refused, for the shopper
-}
-
-// orders are the checkout's payments by refid. Past maxAge, or at its limit,
-// the oldest that moved no money or is final is dropped; one being sent or
-// processed never is, whatever the traffic: when every order kept is, a new
-// one is refused as busy.
-type orders struct {
-	mu    sync.Mutex
-	m     map[string]*order
-	queue []string // refids, oldest first
-	limit int
-}
-
-const (
-	maxOrders = 10_000
-	maxAge    = 24 * time.Hour
-)
-
-// errBusy refuses an order while every kept order is being processed.
-var errBusy = errors.New("every order kept is being processed")
-
-func newOrders(limit int) *orders { return &orders{m: map[string]*order{}, limit: limit} }
-
-// add keeps o under its refid, or returns the order that already has it.
-func (s *orders) add(o *order) (*order, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old := s.m[o.refid]; old != nil {
-		return old, nil
+// stateOf is the shopper's word for a payment's state in the ledger: one
+// that may exist is processing, never "failed".
+func stateOf(e ledger.Entry) string {
+	switch e.State {
+	case ledger.StatePaid:
+		return statePaid
+	case ledger.StateFailed:
+		return stateFailed
+	case ledger.StateRefunded:
+		return stateRefunded
+	case ledger.StateRefused:
+		return stateRefused
 	}
-	s.evict(o.created)
-	if len(s.m) >= s.limit {
-		return nil, errBusy
-	}
-	s.m[o.refid] = o
-	s.queue = append(s.queue, o.refid)
-	return o, nil
+	return stateProcessing
 }
 
-// evict drops the orders past maxAge and, at the limit, the oldest order
-// that may go: never one being sent or processed.
-func (s *orders) evict(now time.Time) {
-	if len(s.m) < s.limit && (len(s.queue) == 0 || now.Sub(s.m[s.queue[0]].created) <= maxAge) {
-		return
-	}
-	kept := s.queue[:0]
-	for _, refid := range s.queue {
-		o := s.m[refid]
-		full := len(s.m) >= s.limit
-		if o.mayGo() && (full || now.Sub(o.created) > maxAge) {
-			delete(s.m, refid)
-			continue
-		}
-		kept = append(kept, refid)
-	}
-	s.queue = kept
-}
-
-// mayGo reports an order no payment depends on any more: refused (nothing
-// was created) or final.
-func (o *order) mayGo() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.state == stateRefused || o.final()
-}
-
-func (s *orders) get(refid string) *order {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.m[refid]
-}
-
-// record takes in what Pay answered and returns the state the shopper sees.
-// An error that proves nothing was created by this call says nothing of a
-// payment that exists already: a processing order stays processing (an ask
-// that never left, a quota refusal, a cancelled context).
-func (o *order) record(tx *iimmpact.Transaction, err error) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.final() {
-		return o.state // a late answer never undoes a receipt
-	}
-	var apiErr *iimmpact.APIError
-	switch {
-	case err == nil:
-		o.tx = tx
-		o.state = map[iimmpact.TransactionStatus]string{
-			iimmpact.TransactionSucceeded: statePaid, iimmpact.TransactionFailed: stateFailed, iimmpact.TransactionRefunded: stateRefunded,
-		}[tx.Status]
-		if o.state == "" {
-			o.state = stateProcessing
-		}
-	case errors.Is(err, iimmpact.ErrOutcomeUnknown), o.state == stateProcessing:
-		o.state = stateProcessing // the payment may have been made: never "failed, try again"
-	case errors.Is(err, iimmpact.ErrQuotaExceeded), errors.Is(err, iimmpact.ErrBlocked):
-		o.state, o.reason = stateRefused, "busy"
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest:
-		o.state, o.reason = stateRefused, "declined:"+strconv.Itoa(apiErr.Code)
-	default:
-		o.state, o.reason = stateRefused, "unavailable"
-	}
-	return o.state
-}
-
-// refuse records that the checkout itself refused to send the payment.
-func (o *order) refuse(reason string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.state, o.reason = stateRefused, reason
-}
-
-// final reports a state no later answer changes.
-func (o *order) final() bool {
-	return o.state == statePaid || o.state == stateFailed || o.state == stateRefunded
-}
-
-// snapshot returns where the order stands.
-func (o *order) snapshot() orderState {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.orderState
-}
-
-// replace makes p the order's payment, when it is the same one or nothing
-// was created yet: a refused payment may be fixed (another amount) and sent
-// with the same refid, as the API allows. It reports whether p is the order's
-// payment now.
-func (o *order) replace(p iimmpact.Payment) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.payment != p && o.state != stateNew && o.state != stateRefused {
-		return false
-	}
-	o.payment = p
-	return true
-}
+// claimRun names the checkout's claims in the ledger: one request at a
+// time, on any pod, decides and sends a refid's payment.
+const claimRun = "checkout"
 
 // pay decides again on the server (a page, a stale tab or a hand-made POST
 // must never pay an account the API calls invalid), then pays with the
 // refid the page was given. It takes only a pay form this checkout minted,
 // unchanged, for this bill and up to its amount (see minter). The same refid
-// again (a double click, a refresh) asks about the same payment and never
-// pays twice.
+// again (a double click, a refresh, a second pod) asks about the same
+// payment and never pays twice: the ledger records the intent before it is
+// sent, and refuses another payment under a refid it knows.
 func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r)
 	p := v.payment(r)
@@ -211,98 +76,277 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusUnprocessableEntity, v)
 		return
 	}
-	o, err := h.orders.add(&order{refid: p.RefID, created: time.Now(), orderState: orderState{payment: p, max: g.max}})
-	if err != nil {
-		v.Refused, v.Notice = true, v.T.refusal("busy")
-		h.render(w, http.StatusServiceUnavailable, v)
+	owner := h.pod + "/" + rand.Text()[:8]
+	held, err := h.claim(p.RefID, owner)
+	switch {
+	case err != nil:
+		h.unavailable(w, v, err)
+		return
+	case !held: // another request, on this pod or another, is deciding and sending it
+		h.renderOrder(w, v, order{payment: p, entry: ledger.Entry{RefID: p.RefID, State: ledger.StateSending}}, false)
 		return
 	}
-	o.turn.Lock()
-	defer o.turn.Unlock()
-	if !o.replace(p) {
+	defer h.release(p.RefID, owner)
+	o, status := h.send(r, v, p)
+	switch status {
+	case http.StatusOK:
+		o.max = g.max
+		h.renderOrder(w, v, o, true)
+	case http.StatusConflict:
 		v.Refused, v.Notice = true, v.T.Used
-		h.render(w, http.StatusConflict, v)
-		return
+		h.render(w, status, v)
+	case http.StatusServiceUnavailable:
+		h.unavailable(w, v, errors.New(o.reason))
+	default: // decideAgain rendered the refusal
+		v.Looked, v.Refused = true, true
+		v.Decision = o.decision
+		v.Card = v.cardOf(nil, nil)
+		h.render(w, status, v)
 	}
-	if state := o.snapshot().state; (state == stateNew || state == stateRefused) && !h.decideAgain(w, r, v, o) {
-		return
+}
+
+// order is a payment as the checkout shows it: the ledger's entry, the
+// payment (rebuilt from the ledger, or the form's), and on the POST that
+// sent it, why it was refused and the most its form allows.
+type order struct {
+	payment  iimmpact.Payment
+	entry    ledger.Entry
+	reason   string
+	max      iimmpact.Amount
+	decision iimmpact.Decision
+}
+
+// send records the intent of p and sends it, or asks about the payment
+// already recorded under its refid, and returns the order and the status to
+// answer with: 409 for a refid the ledger holds with another payment, 422
+// when the bill, presented again, says the payment must stop, 503 when the
+// ledger failed (nothing was sent).
+func (h *Handler) send(r *http.Request, v view, p iimmpact.Payment) (order, int) {
+	ctx := r.Context()
+	o := order{payment: p}
+	e, err := h.ledger.Get(ctx, p.RefID)
+	if errors.Is(err, ledger.ErrNotFound) || err == nil && e.State == ledger.StateRefused {
+		if o.decision = h.decideAgain(ctx, v.Query); !o.decision.CanProceed {
+			return o, http.StatusUnprocessableEntity // nothing was sent
+		}
 	}
-	h.ask(r.Context(), o)
-	h.renderOrder(w, v, o, true)
+	if e, err = h.ledger.Intent(ctx, p); errors.Is(err, ledger.ErrConflict) {
+		return o, http.StatusConflict
+	} else if err != nil {
+		o.reason = err.Error()
+		return o, http.StatusServiceUnavailable
+	}
+	if e.Open() {
+		ctx, cancel := context.WithTimeout(ctx, h.payTimeout)
+		tx, perr := h.client.Pay(ctx, p)
+		cancel()
+		e, o.reason = h.answer(p.RefID, tx, perr, e.Fresh)
+	}
+	o.entry = e
+	return o, http.StatusOK
+}
+
+// answer records what Pay said of refid's payment. An error other than
+// ErrOutcomeUnknown proves this request created nothing; when it was the
+// first send of the intent (fresh), the payment was never sent, and is
+// refused. It returns the entry and why it was refused, for the shopper.
+func (h *Handler) answer(refid string, tx *iimmpact.Transaction, err error, fresh bool) (ledger.Entry, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout) // recorded even if the shopper left
+	defer cancel()
+	attrs := []any{"refid", refid}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error()) // redacted by the SDK
+	}
+	e, lerr := h.ledger.Answer(ctx, refid, tx, err)
+	reason := reasonOf(err)
+	if lerr == nil && fresh && err != nil && !errors.Is(err, iimmpact.ErrOutcomeUnknown) && e.State == ledger.StateSending {
+		e, lerr = h.ledger.Refuse(ctx, refid, reason)
+	}
+	if lerr != nil {
+		h.logger.Error("the ledger could not record a payment's answer: it stays in doubt and is asked about again", append(attrs, "ledger_error", lerr.Error())...)
+		return ledger.Entry{RefID: refid, State: ledger.StateUnknown, Code: -1}, reason
+	}
+	h.logger.Info("payment", append(attrs, "state", e.State)...)
+	return e, reason
+}
+
+// reasonOf is why a payment that created nothing was refused, for the
+// shopper's words.
+func reasonOf(err error) string {
+	var apiErr *iimmpact.APIError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, iimmpact.ErrQuotaExceeded), errors.Is(err, iimmpact.ErrBlocked):
+		return "busy"
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest:
+		return "declined:" + strconv.Itoa(apiErr.Code)
+	}
+	return "unavailable"
 }
 
 // decideAgain presents the bill again before a payment is first sent: an
-// account the API calls invalid is refused, and nothing is sent. It reports
-// whether the payment may go.
-func (h *Handler) decideAgain(w http.ResponseWriter, r *http.Request, v view, o *order) bool {
-	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
-	bill, err := h.client.BillPresentment(ctx, v.Query)
+// account the API calls invalid stops it, and nothing is sent.
+func (h *Handler) decideAgain(ctx context.Context, q iimmpact.Query) iimmpact.Decision {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	bill, err := h.client.BillPresentment(ctx, q)
 	cancel()
-	h.log(v.Query, bill, err)
-	if v.Decision = bill.Decision(); v.Decision.CanProceed {
-		return true
-	}
-	o.refuse("blocked") // nothing was sent
-	v.Looked, v.Refused = true, true
-	v.Card = v.cardOf(nil, nil)
-	h.render(w, http.StatusUnprocessableEntity, v)
-	return false
+	h.log(q, bill, err)
+	return bill.Decision()
 }
 
-// status answers GET /payment/{refid}: the processing page's refresh. It
-// asks the API again only while the payment is being processed.
+// status answers GET /payment/{refid}: the processing page's refresh, on
+// any pod. It asks the API again only while the payment is being processed.
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r)
-	o := h.orders.get(r.PathValue("refid"))
-	if o == nil {
+	o, err := h.orderOf(r.Context(), r.PathValue("refid"))
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
 		v.Refused, v.Notice = true, v.T.NoSuchPayment
 		h.render(w, http.StatusNotFound, v)
 		return
+	case err != nil:
+		h.unavailable(w, v, err)
+		return
 	}
-	if o.snapshot().state == stateProcessing {
-		h.ask(r.Context(), o)
+	if o.entry.Open() {
+		o.entry = h.ask(r.Context(), o.entry)
 	}
 	h.renderOrder(w, v, o, false)
 }
 
-// ask sends the order's payment (its status, when it was sent before) and
-// records the answer.
-func (h *Handler) ask(ctx context.Context, o *order) {
-	ctx, cancel := context.WithTimeout(ctx, h.payTimeout)
-	defer cancel()
-	p := o.snapshot().payment
-	tx, err := h.client.Pay(ctx, p)
-	state := o.record(tx, err)
-	attrs := []any{"refid", p.RefID, "product", p.Product, "state", state}
-	if err != nil {
-		attrs = append(attrs, "error", err.Error()) // redacted by the SDK
+// orderOf reads a payment of this checkout from the ledger: a refid it did
+// not mint is not found, whatever the ledger holds.
+func (h *Handler) orderOf(ctx context.Context, refid string) (order, error) {
+	if !h.mint.minted(refid) {
+		return order{}, ledger.ErrNotFound
 	}
-	h.logger.Info("payment", attrs...)
+	e, err := h.ledger.Get(ctx, refid)
+	if err != nil {
+		return order{}, err
+	}
+	p, err := h.ledger.Payment(ctx, refid)
+	if err != nil { // its IC number or Ref-2 sealed under another key: the page shows the rest
+		p = iimmpact.Payment{RefID: refid, Product: e.Product, Account: e.Account, BillerCode: e.BillerCode, Amount: iimmpact.AmountFromSen(e.AmountSen).String()}
+	}
+	return order{payment: p, entry: e}, nil
 }
 
-// confirm is the callback handler's: a callback is a hint, so it is checked
-// against an order this checkout is waiting for and confirmed by asking.
+// ask asks the API about an open payment with exactly what was sent (the
+// ledger's record of it) and records the answer. Asking may send it (its
+// intent's request may never have left), so the ledger is told first
+// (Doubt): the intent's own request can then no longer call it refused.
+func (h *Handler) ask(ctx context.Context, e ledger.Entry) ledger.Entry {
+	dctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
+	defer cancel()
+	d, err := h.ledger.Doubt(dctx, e.RefID)
+	var p iimmpact.Payment
+	if err == nil {
+		e = d
+		p, err = h.ledger.Payment(dctx, e.RefID)
+	}
+	if err != nil || !e.Open() {
+		if err != nil {
+			h.logger.Warn("a payment in doubt cannot be asked about", "refid", e.RefID, "error", err.Error())
+		}
+		return e
+	}
+	ctx, cancel = context.WithTimeout(ctx, h.payTimeout)
+	tx, perr := h.client.Pay(ctx, p)
+	cancel()
+	e, _ = h.answer(e.RefID, tx, perr, false)
+	return e
+}
+
+// confirm is the callback handler's: a callback is a hint, so it is
+// recorded in the payment's history and confirmed by asking, on whichever
+// pod it reaches.
 func (h *Handler) confirm(ctx context.Context, cb *iimmpact.Callback) {
-	o := h.orders.get(cb.RefID)
-	if o == nil {
+	if !h.mint.minted(cb.RefID) {
 		h.logger.Info("callback for no payment of ours: ignored", "refid", cb.RefID)
 		return
 	}
-	if o.snapshot().state != stateProcessing {
+	dctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
+	e, err := h.ledger.Callback(dctx, cb)
+	cancel()
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		h.logger.Info("callback for no payment of ours: ignored", "refid", cb.RefID)
+	case err != nil:
+		h.logger.Error("the ledger could not record a callback: it is asked about anyway", "refid", cb.RefID, "error", err.Error())
+		h.ask(ctx, ledger.Entry{RefID: cb.RefID, State: ledger.StateUnknown})
+	case e.Open():
+		h.ask(ctx, e)
+	}
+}
+
+// resumeEvery is how often the checkout asks about the payments still open,
+// on its own: the vendor's cadence is 5 to 10 s.
+const resumeEvery = 5 * time.Second
+
+// Resume asks about every open payment this checkout minted, at once and
+// then every resumeEvery, until ctx ends: a payment whose pod was
+// restarted (or whose shopper left) is confirmed without a page load.
+func (h *Handler) Resume(ctx context.Context) {
+	t := time.NewTicker(resumeEvery)
+	defer t.Stop()
+	for {
+		h.resumeOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// resumeOnce asks once about each open payment of this checkout.
+func (h *Handler) resumeOnce(ctx context.Context) {
+	dctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
+	open, err := h.ledger.Pending(dctx)
+	cancel()
+	if err != nil {
+		h.logger.Warn("the ledger's open payments could not be read", "error", err.Error())
 		return
 	}
-	h.ask(ctx, o)
+	for _, e := range open {
+		if ctx.Err() != nil {
+			return
+		}
+		if h.mint.minted(e.RefID) {
+			h.ask(ctx, e)
+		}
+	}
 }
+
+// claim takes refid for one request (owner) until it is answered.
+func (h *Handler) claim(refid, owner string) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
+	defer cancel()
+	return h.ledger.Claim(ctx, claimRun, refid, owner, h.timeout+h.payTimeout+ledgerTimeout)
+}
+
+func (h *Handler) release(refid, owner string) {
+	ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
+	defer cancel()
+	_ = h.ledger.Release(ctx, claimRun, refid, owner) // the lease ends by itself
+}
+
+// unavailable says the checkout cannot take payments now: nothing was sent.
+func (h *Handler) unavailable(w http.ResponseWriter, v view, err error) {
+	h.logger.Error("the ledger failed: nothing was sent", "error", err.Error())
+	v.Refused, v.Notice = true, v.T.refusal("unavailable")
+	h.render(w, http.StatusServiceUnavailable, v)
+}
+
+// ledgerTimeout bounds one call to the ledger.
+const ledgerTimeout = 10 * time.Second
 
 // renderOrder shows where a payment stands. Only the answer to a POST
 // carries a pay form to fix a refused payment or try a failed one again: a
 // GET page never holds the account, even in a hidden input.
-func (h *Handler) renderOrder(w http.ResponseWriter, v view, o *order, post bool) {
-	st := o.snapshot()
-	p, state := st.payment, st.state
-	if state == stateNew {
-		state = stateProcessing // another request is deciding and sending it
-	}
+func (h *Handler) renderOrder(w http.ResponseWriter, v view, o order, post bool) {
+	p, state := o.payment, stateOf(o.entry)
 	v.Query = iimmpact.Query{Product: p.Product, Account: p.Account, BillerCode: p.BillerCode, Ref2: p.Ref2}
 	v.JomPAY = strings.EqualFold(v.Query.Product, "JOMPAY")
 	v.Chosen = h.billers.find(v.Query)
@@ -310,20 +354,24 @@ func (h *Handler) renderOrder(w http.ResponseWriter, v view, o *order, post bool
 	v.Order = orderView{State: state, RefID: p.RefID, Biller: biller, Amount: amount(p)}
 	switch state {
 	case statePaid:
-		v.Order.Receipt = v.receipt(p, biller, st.tx)
+		v.Order.Receipt = v.receipt(p, biller, o.entry)
 	case stateProcessing:
 		v.Refresh = "/payment/" + p.RefID + "?lang=" + string(v.Lang)
 	case stateRefused:
-		v.Decision = iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: st.reason != "blocked"}
-		v.Order.Message = v.T.refusal(st.reason)
+		reason := cmp.Or(o.reason, "unavailable")
+		if o.entry.Code >= 0 {
+			reason = "declined:" + strconv.Itoa(o.entry.Code)
+		}
+		v.Decision = iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: true}
+		v.Order.Message = v.T.refusal(reason)
 		if post {
-			v.Pay = h.mint.payForm(h.mint.grantFor(p.RefID, v.Query, st.max), p.Amount) // fix and send the same refid
+			v.Pay = h.mint.payForm(h.mint.grantFor(p.RefID, v.Query, o.max), p.Amount) // fix and send the same refid
 		}
 	case stateFailed:
 		v.Decision = iimmpact.Decision{Action: iimmpact.ActionHide, CanProceed: true}
 		v.Order.Message = v.T.Failed
 		if post {
-			v.Pay = h.mint.payForm(h.mint.grantFor(h.mint.refID(), v.Query, st.max), p.Amount) // another attempt needs a new refid
+			v.Pay = h.mint.payForm(h.mint.grantFor(h.mint.refID(), v.Query, o.max), p.Amount) // another attempt needs a new refid
 		}
 	case stateRefunded:
 		v.Order.Message = v.T.Refunded
@@ -381,7 +429,7 @@ func (v *view) checkPayment(p iimmpact.Payment, max iimmpact.Amount) bool {
 }
 
 // receipt lists what the shopper keeps of a payment: the account masked.
-func (v view) receipt(p iimmpact.Payment, biller string, tx *iimmpact.Transaction) []iimmpact.Field {
+func (v view) receipt(p iimmpact.Payment, biller string, e ledger.Entry) []iimmpact.Field {
 	code := p.Product
 	if v.JomPAY {
 		code = p.BillerCode
@@ -394,11 +442,11 @@ func (v view) receipt(p iimmpact.Payment, biller string, tx *iimmpact.Transactio
 		{Key: "status", Label: v.T.Status, Value: v.T.Succeeded},
 		{Key: "refid", Label: v.T.Reference, Value: p.RefID},
 	}
-	if tx != nil && tx.SerialNumber != "" {
-		rows = append(rows, iimmpact.Field{Key: "serial", Label: v.T.Serial, Value: tx.SerialNumber})
+	if e.Serial != "" {
+		rows = append(rows, iimmpact.Field{Key: "serial", Label: v.T.Serial, Value: e.Serial})
 	}
-	if tx != nil && !tx.Time.IsZero() {
-		rows = append(rows, iimmpact.Field{Key: "time", Label: v.T.Time, Value: v.when(tx.Time)})
+	if !e.VendorTime.IsZero() {
+		rows = append(rows, iimmpact.Field{Key: "time", Label: v.T.Time, Value: v.when(e.VendorTime.In(iimmpact.Malaysia))})
 	}
 	if p.ICNumber != "" {
 		rows = append(rows, iimmpact.Field{Key: "ic", Label: v.T.IC, Value: masked(p.ICNumber)})
