@@ -39,6 +39,7 @@ type Handler struct {
 	billers    catalog
 	ledger     *ledger.Ledger
 	pod        string // this process, in the ledger's claims
+	now        func() time.Time
 	callback   http.Handler
 	payTimeout time.Duration
 	mint       minter
@@ -92,7 +93,7 @@ func NewHandler(client *iimmpact.Client, cfg Config) *Handler {
 	}
 	host, _ := os.Hostname()
 	h := &Handler{client: client, timeout: cfg.Timeout, logger: cfg.Logger, billers: cfg.Billers, ledger: cfg.Ledger,
-		pod: host + "/" + strconv.Itoa(os.Getpid()), mint: minter{key: key, now: time.Now}, maxAmount: cfg.MaxAmount, mux: http.NewServeMux()}
+		pod: host + "/" + strconv.Itoa(os.Getpid()), now: time.Now, mint: minter{key: key, now: time.Now}, maxAmount: cfg.MaxAmount, mux: http.NewServeMux()}
 	var opts []iimmpact.CallbackOption
 	if cfg.CallbackIPs != nil {
 		opts = append(opts, iimmpact.WithCallbackIPs(cfg.CallbackIPs...))

@@ -313,7 +313,9 @@ func (h *Handler) resumeOnce(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if h.mint.minted(e.RefID) {
+		// One sent within the last resumeEvery is its own request's to
+		// answer; after that, every pod asks at the vendor's cadence.
+		if h.mint.minted(e.RefID) && h.now().Sub(e.Created) >= resumeEvery {
 			h.ask(ctx, e)
 		}
 	}

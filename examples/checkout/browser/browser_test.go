@@ -58,13 +58,26 @@ func startCheckout(t *testing.T) string {
 // the built-in sandbox) and args.
 func startCheckoutWith(t *testing.T, env []string, args ...string) string {
 	t.Helper()
+	url, _ := runCheckout(t, buildCheckout(t), env, append([]string{"-db", "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")}, args...)...)
+	return url
+}
+
+// buildCheckout builds the checkout and returns the binary's path.
+func buildCheckout(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "checkout")
 	build := exec.Command("go", "build", "-o", bin, "./checkout")
 	build.Dir = ".." + string(filepath.Separator) + ".." // the examples module
 	build.Env = append(os.Environ(), "GOWORK=off")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	return bin
+}
 
+// runCheckout runs the checkout binary with env and args until the test
+// ends (SIGINT), and returns its URL and its process.
+func runCheckout(t *testing.T, bin string, env []string, args ...string) (string, *exec.Cmd) {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	stderr, err := cmd.StderrPipe()
@@ -98,10 +111,10 @@ func startCheckoutWith(t *testing.T, env []string, args ...string) string {
 	}()
 	select {
 	case u := <-found:
-		return u
+		return u, cmd
 	case <-time.After(30 * time.Second):
 		t.Fatal("the checkout did not start")
-		return ""
+		return "", nil
 	}
 }
 
