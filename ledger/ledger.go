@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
@@ -28,9 +29,10 @@ import (
 // Ledger is the payments of a merchant, in a database every process shares.
 // It is safe for concurrent use.
 type Ledger struct {
-	db   *sql.DB
-	seal cipher.AEAD // nil without a key: IC numbers and Ref-2 are not kept
-	now  func() time.Time
+	db    *sql.DB
+	seal  cipher.AEAD // nil without a key: IC numbers and Ref-2 are not kept
+	check []byte      // the key the fingerprints' HMAC of the IC number and Ref-2 is under; nil without a key
+	now   func() time.Time
 }
 
 // The states of a payment in the ledger.
@@ -75,6 +77,9 @@ func WithKey(key []byte) Option {
 		if err != nil {
 			return err
 		}
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte("ledger: fingerprints"))
+		l.check = mac.Sum(nil)
 		l.seal, err = cipher.NewGCM(block)
 		return err
 	}
@@ -235,13 +240,37 @@ type Entry struct {
 func (e Entry) Open() bool { return open(e.State) }
 
 // fingerprint identifies what a payment sends, trimmed as Pay sends it: the
-// same refid with another fingerprint is another payment.
-func fingerprint(p iimmpact.Payment) string {
+// same refid with another fingerprint is another payment. The IC number and
+// Ref-2 (and the subproduct and remarks) never enter it in clear, where the
+// short IC number could be found again by trying them all: under a key they
+// enter as an HMAC ("k1:"); without one, as a 16-bit check ("c1:"), enough
+// to notice that one changed (all but 1 in 65,536 changes) and far too
+// little to recover one.
+func (l *Ledger) fingerprint(p iimmpact.Payment, keyed bool) string {
 	p = p.Trimmed()
 	amount, _ := iimmpact.ParseAmount(p.Amount)
-	sum := sha256.Sum256([]byte(strings.Join([]string{"ledger/1", p.RefID, strings.ToUpper(p.Product), p.Account, amount.String(),
-		p.BillerCode, p.Ref2, p.ICNumber, p.SubproductCode, p.Remarks}, "\x00")))
-	return hex.EncodeToString(sum[:])
+	secret := strings.Join([]string{p.Ref2, p.ICNumber, p.SubproductCode, p.Remarks}, "\x00")
+	form, check := "c1:", sha256.Sum256([]byte(secret))
+	part := hex.EncodeToString(check[:2])
+	if keyed {
+		mac := hmac.New(sha256.New, l.check)
+		mac.Write([]byte(secret))
+		form, part = "k1:", hex.EncodeToString(mac.Sum(nil))
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{"ledger/2", p.RefID, strings.ToUpper(p.Product), p.Account, amount.String(),
+		p.BillerCode, part}, "\x00")))
+	return form + hex.EncodeToString(sum[:])
+}
+
+// same reports whether p is the payment whose fingerprint is known, in the
+// form known was made in; ErrSealed when that needs the key the ledger was
+// not given.
+func (l *Ledger) same(p iimmpact.Payment, known string) (bool, error) {
+	keyed := strings.HasPrefix(known, "k1:")
+	if keyed && l.check == nil {
+		return false, fmt.Errorf("%w: %s", ErrSealed, p.RefID)
+	}
+	return l.fingerprint(p, keyed) == known, nil
 }
 
 // secrets are what is sealed: never kept in clear.

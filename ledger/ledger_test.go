@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -216,6 +217,11 @@ func TestSecretsAreSealedOrNotKept(t *testing.T) {
 			assert.Equal(t, "100.00", p.Amount)
 			assert.NotContains(t, dump(t, l), jompay.ICNumber, "never in clear at rest")
 			assert.NotContains(t, dump(t, l), jompay.Ref2)
+			assert.False(t, icFoundAgain(t, l, jompay, true), "nor found again by trying every IC number against the fingerprint")
+			edited := jompay
+			edited.ICNumber = "900101145679"
+			_, err = l.Intent(ctx, edited)
+			assert.ErrorIs(t, err, ErrConflict, "another IC number is another payment")
 		})
 	}
 	for name, open := range backends(t) {
@@ -228,6 +234,11 @@ func TestSecretsAreSealedOrNotKept(t *testing.T) {
 			_, err = l.Payment(ctx, jompay.RefID)
 			assert.ErrorIs(t, err, ErrSealed, "confirmed only by callback or reconciliation")
 			assert.NotContains(t, dump(t, l), jompay.ICNumber)
+			assert.False(t, icFoundAgain(t, l, jompay, false), "the fingerprint's 16-bit check leaves about 4 of 300,000 for one")
+			edited := jompay
+			edited.ICNumber = "900101145679"
+			_, err = l.Intent(ctx, edited)
+			assert.ErrorIs(t, err, ErrConflict, "a changed IC number is still noticed")
 			_, err = l.Intent(ctx, tnb)
 			require.NoError(t, err)
 			p, err := l.Payment(ctx, tnb.RefID)
@@ -235,6 +246,25 @@ func TestSecretsAreSealedOrNotKept(t *testing.T) {
 			assert.Equal(t, tnb.Account, p.Account)
 		})
 	}
+}
+
+// icFoundAgain tries, as someone holding the database but not the key
+// would, 300,000 IC numbers (the payer's birth date and place known, the
+// last six digits tried, the true one among them) against the stored
+// fingerprint: it reports whether exactly one matches.
+func icFoundAgain(t *testing.T, l *Ledger, p iimmpact.Payment, keyed bool) bool {
+	var stored string
+	require.NoError(t, l.db.QueryRow(`SELECT fingerprint FROM payments WHERE refid = $1`, p.RefID).Scan(&stored))
+	attacker := &Ledger{check: make([]byte, 32)}
+	matches := 0
+	for n := range 300_000 {
+		guess := p
+		guess.ICNumber = fmt.Sprintf("900101%06d", n)
+		if attacker.fingerprint(guess, keyed) == stored {
+			matches++
+		}
+	}
+	return matches == 1
 }
 
 // dump is every value of every row of the ledger's tables, as text.

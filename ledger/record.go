@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -32,7 +33,7 @@ func (l *Ledger) Intent(ctx context.Context, p iimmpact.Payment) (Entry, error) 
 	}
 	amount, _ := iimmpact.ParseAmount(p.Amount)
 	now := l.now().UnixMicro()
-	fp := fingerprint(p)
+	fp := l.fingerprint(p, l.check != nil)
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Entry{}, fmt.Errorf("ledger: %w", err)
@@ -82,8 +83,8 @@ func (l *Ledger) intentAgain(ctx context.Context, tx *sql.Tx, p iimmpact.Payment
 	if err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM payments WHERE refid = $1`, p.RefID).Scan(&known); err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
 	}
-	if known != fp {
-		return false, fmt.Errorf("%w: %s", ErrConflict, p.RefID)
+	if same, err := l.same(p, known); err != nil || !same {
+		return false, cmp.Or(err, fmt.Errorf("%w: %s", ErrConflict, p.RefID))
 	}
 	return false, nil
 }
@@ -372,7 +373,7 @@ func (l *Ledger) Payment(ctx context.Context, refid string) (iimmpact.Payment, e
 			p.ICNumber, p.Ref2, p.SubproductCode, p.Remarks = s.ICNumber, s.Ref2, s.SubproductCode, s.Remarks
 		}
 	}
-	if fingerprint(p) != fp {
+	if same, _ := l.same(p, fp); !same {
 		return iimmpact.Payment{RefID: refid}, fmt.Errorf("%w: %s", ErrSealed, refid)
 	}
 	return p, nil
