@@ -33,6 +33,9 @@ type Ledger struct {
 	seal  cipher.AEAD // nil without a key: IC numbers and Ref-2 are not kept
 	check []byte      // the key the fingerprints' HMAC of the IC number and Ref-2 is under; nil without a key
 	now   func() time.Time
+	// forUpdate locks a row read in a transaction on PostgreSQL; SQLite's
+	// transactions lock the whole database as they begin.
+	forUpdate string
 }
 
 // The states of a payment in the ledger.
@@ -99,6 +102,12 @@ func KeyFromEnv() ([]byte, error) {
 	return key, nil
 }
 
+// maxConns bounds a process's connections to PostgreSQL: enough for its
+// workers (each holds one only for a statement or a short transaction), few
+// enough that a fleet of processes stays well within max_connections (100 by
+// default).
+const maxConns = 8
+
 //go:embed migrations/*.sql
 var migrations embed.FS
 
@@ -113,17 +122,28 @@ func Open(ctx context.Context, url string, opts ...Option) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	if driver == "sqlite" {
+	switch driver {
+	case "sqlite":
 		db.SetMaxOpenConns(1) // one writer; the busy timeout orders the processes
+	case "pgx":
+		// Connections kept open for a process's workers: database/sql keeps
+		// two idle by default, and PostgreSQL starts a process for every
+		// connection, so a pool that drops them spends its time connecting.
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
+		db.SetConnMaxIdleTime(time.Minute)
 	}
 	l := &Ledger{db: db, now: time.Now}
+	if driver == "pgx" {
+		l.forUpdate = " FOR UPDATE"
+	}
 	for _, o := range opts {
 		if err = o(l); err != nil {
 			db.Close()
 			return nil, err
 		}
 	}
-	if err = migrate(ctx, db); err != nil {
+	if err = migrate(ctx, db, driver); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -137,7 +157,9 @@ func dataSource(url string) (driver, dsn string, err error) {
 		return "pgx", url, nil
 	case strings.HasPrefix(url, "sqlite:") && len(url) > len("sqlite:"):
 		path := strings.TrimPrefix(url, "sqlite:")
-		return "sqlite", "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)", nil
+		// Every transaction takes the write lock when it begins (immediate),
+		// so two processes never both read, then both write.
+		return "sqlite", "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)", nil
 	}
 	return "", "", fmt.Errorf("ledger: %q is not sqlite:PATH or a postgres:// URL", redactURL(url))
 }
@@ -152,9 +174,25 @@ func redactURL(url string) string {
 	return url
 }
 
-// migrate applies, in order and each once, the embedded migrations.
-func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+// migrate applies, in order and each once, the embedded migrations. Processes
+// starting at once on a new database take turns: on PostgreSQL under an
+// advisory lock (even CREATE TABLE IF NOT EXISTS races there), on SQLite
+// under the write lock each transaction takes as it begins.
+func migrate(ctx context.Context, db *sql.DB, driver string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("ledger: migrations: %w", err)
+	}
+	defer conn.Close()
+	if driver == "pgx" {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+			return fmt.Errorf("ledger: migrations: %w", err)
+		}
+		defer func() { // the session's end releases it too
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+		}()
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("ledger: migrations: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -163,30 +201,31 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if err := apply(ctx, db, name); err != nil {
+		if err := apply(ctx, conn, name); err != nil {
 			return fmt.Errorf("ledger: migration %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-// apply runs one migration in a transaction, unless it ran before. Two
-// processes starting at once: the second's insert of the name conflicts and
-// its transaction rolls back.
-func apply(ctx context.Context, db *sql.DB, name string) error {
-	var done int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = $1`, name).Scan(&done); err != nil || done > 0 {
-		return err
-	}
+// migrationLock is the ledger's advisory lock key on PostgreSQL.
+const migrationLock = 0x1ed6e2
+
+// apply runs one migration in a transaction, unless it ran before.
+func apply(ctx context.Context, conn *sql.Conn, name string) error {
 	text, err := migrations.ReadFile(name)
 	if err != nil {
 		return err
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	var done int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = $1`, name).Scan(&done); err != nil || done > 0 {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, name); err != nil {
 		return err
 	}

@@ -354,3 +354,31 @@ func TestOpenTwiceMigratesOnce(t *testing.T) {
 	assert.Error(t, err)
 	assert.True(t, errors.Is(err, err))
 }
+
+// Processes started at once on a new database (three autopay workers, two
+// pods) migrate it once between them, and every one opens it.
+func TestProcessesOpeningANewDatabaseAtOnce(t *testing.T) {
+	for name, url := range ledgertest.Backends(t) {
+		t.Run(name, func(t *testing.T) {
+			u := url(t)
+			var wg sync.WaitGroup
+			errs := make([]error, 6)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					l, err := Open(context.Background(), u)
+					if err == nil {
+						_, err = l.Intent(context.Background(), iimmpact.Payment{RefID: fmt.Sprintf("co-open-%d", i), Product: "TNB", Account: "220012345678", Amount: "1.00"})
+						l.Close()
+					}
+					errs[i] = err
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				assert.NoError(t, err, "process %d", i)
+			}
+		})
+	}
+}

@@ -58,9 +58,12 @@ func (l *Ledger) Intent(ctx context.Context, p iimmpact.Payment) (Entry, error) 
 	if err := tx.Commit(); err != nil {
 		return Entry{}, fmt.Errorf("ledger: committing the intent of %s: %w", p.RefID, err)
 	}
-	e, err := l.Get(ctx, p.RefID)
-	e.Fresh = fresh
-	return e, err
+	if fresh { // what was just written
+		at := time.UnixMicro(now)
+		return Entry{RefID: p.RefID, Product: strings.ToUpper(p.Product), Account: p.Account, BillerCode: p.BillerCode, AmountSen: amount.Sen(),
+			State: StateSending, Code: -1, Created: at, Updated: at, Sealed: sealed != nil, Fresh: true}, nil
+	}
+	return l.Get(ctx, p.RefID)
 }
 
 // intentAgain records the intent of p under a refid the ledger knows: a
@@ -210,26 +213,29 @@ func (l *Ledger) move(ctx context.Context, refid, kind, state string, code int, 
 		return Entry{}, fmt.Errorf("ledger: %w", err)
 	}
 	defer tx.Rollback()
-	var current string
-	if err := tx.QueryRowContext(ctx, `SELECT state FROM payments WHERE refid = $1`, refid).Scan(&current); errors.Is(err, sql.ErrNoRows) {
+	// The row is locked as it is read (SQLite's transactions lock the
+	// database as they begin), so two answers at once never both move it
+	// from what they read.
+	var e Entry
+	e, err = scanEntry(tx.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM payments WHERE refid = $1`+l.forUpdate, refid))
+	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, fmt.Errorf("%w: %s", ErrNotFound, refid)
 	} else if err != nil {
 		return Entry{}, fmt.Errorf("ledger: %w", err)
 	}
+	current := e.State
 	now := l.now().UnixMicro()
-	next := transition(current, state)
-	if next != current {
-		if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = $1, code = $2, updated_us = $3 WHERE refid = $4`, next, code, now, refid); err != nil {
-			return Entry{}, fmt.Errorf("ledger: %w", err)
+	if next := transition(current, state); next != current {
+		e.State, e.Code, e.Updated = next, code, time.UnixMicro(now)
+		if t != nil { // the answer that moved it: what its receipt shows
+			e.Serial, e.RequestID, e.VendorTime = t.SerialNumber, t.RequestID, t.Time
 		}
-	}
-	if t != nil && next == state {
 		var vendor int64
-		if !t.Time.IsZero() {
-			vendor = t.Time.UnixMicro()
+		if !e.VendorTime.IsZero() {
+			vendor = e.VendorTime.UnixMicro()
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payments SET serial = $1, request_id = $2, vendor_us = $3 WHERE refid = $4`,
-			t.SerialNumber, t.RequestID, vendor, refid); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = $1, code = $2, updated_us = $3, serial = $4, request_id = $5, vendor_us = $6 WHERE refid = $7`,
+			next, code, now, e.Serial, e.RequestID, vendor, refid); err != nil {
 			return Entry{}, fmt.Errorf("ledger: %w", err)
 		}
 	}
@@ -244,7 +250,7 @@ func (l *Ledger) move(ctx context.Context, refid, kind, state string, code int, 
 	if err := tx.Commit(); err != nil {
 		return Entry{}, fmt.Errorf("ledger: %w", err)
 	}
-	return l.Get(ctx, refid)
+	return e, nil
 }
 
 // transition is the state after an answer of state: a final state stays

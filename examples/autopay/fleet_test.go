@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -184,4 +185,72 @@ func exitCode(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// BenchmarkThreeProcessesOnPostgres runs three autopay processes at once on
+// one PostgreSQL over 600 instructions, each with -workers 32 and -quota
+// 100/1s, against a sandbox 50 ms away, and reports the time as a multiple
+// of what their three quotas allow together (the 1,200 bills and payments,
+// and each chunk's wallet read, at 300 a second): the ledger, its claims and
+// its intents, must not be what sets the pace.
+//
+//	IIMMPACT_TEST_POSTGRES=postgres://… go test -run '^$' -bench ThreeProcesses -benchtime 1x ./autopay   (in examples/)
+func BenchmarkThreeProcessesOnPostgres(b *testing.B) {
+	pg := os.Getenv("IIMMPACT_TEST_POSTGRES")
+	if pg == "" {
+		b.Skip("IIMMPACT_TEST_POSTGRES is not set")
+	}
+	const n, latency = 600, 50 * time.Millisecond
+	bin := buildAutopay(b)
+	for range b.N {
+		db := ledgertest.Postgres(b, pg)
+		srv := iimmpacttest.NewHandler()
+		srv.SetProduct("DIGI", iimmpacttest.Unavailable())
+		srv.SetBalance("100000.00")
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(latency) // the network and the vendor, 50 ms away
+			srv.ServeHTTP(w, r)
+		}))
+		var csv strings.Builder
+		csv.WriteString(header)
+		for i := range n {
+			fmt.Fprintf(&csv, "i%03d,DIGI,01%08d,,,,50.00,5.00\n", i, i)
+		}
+		dir := b.TempDir()
+		in := filepath.Join(dir, "in.csv")
+		if err := writeBytes(in, csv.String()); err != nil {
+			b.Fatal(err)
+		}
+		env := []string{"PATH=" + os.Getenv("PATH"), "IIMMPACT_API_KEY=" + srv.APIKey, "IIMMPACT_HMAC_SECRET=" + srv.HMACSecret,
+			"IIMMPACT_BASE_URL=" + front.URL, "DATABASE_URL=" + db}
+		var wg sync.WaitGroup
+		codes := make([]int, 3)
+		logs := make([]bytes.Buffer, 3)
+		start := time.Now()
+		for p := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd := exec.Command(bin, "-instructions", in, "-out", filepath.Join(dir, fmt.Sprintf("p%d.jsonl", p)), "-period", "2026-12",
+					"-workers", "32", "-quota", "100/1s", "-wait", "0")
+				cmd.Env, cmd.Stderr = env, &logs[p]
+				codes[p] = exitCode(cmd.Run())
+				fmt.Fprintf(&logs[p], "ended after %s\n", time.Since(start).Round(time.Millisecond))
+			}()
+		}
+		wg.Wait()
+		took := time.Since(start)
+		front.Close()
+		requests := len(srv.Requests())
+		if srv.Payments() != n || codes[0]+codes[1]+codes[2] != 0 {
+			b.Fatalf("exit codes %v, %d payments of %d:\n%s\n%s\n%s", codes, srv.Payments(), n, logs[0].String(), logs[1].String(), logs[2].String())
+		}
+		quotaAllows := time.Duration(float64(requests-1)/300*float64(time.Second)) + latency
+		for p := range logs {
+			b.Logf("process %d:\n%s", p, logs[p].String())
+		}
+		b.ReportMetric(took.Seconds(), "s/run")
+		b.ReportMetric(float64(requests), "requests")
+		b.ReportMetric(took.Seconds()/quotaAllows.Seconds(), "x-quota-time")
+	}
 }

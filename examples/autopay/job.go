@@ -89,7 +89,7 @@ func (j *job) short(sen int64) {
 // chunkPerWorker sets how many instructions a process claims at a time:
 // enough to keep its workers busy, few enough that the processes of a
 // period share the work.
-const chunkPerWorker = 4
+const chunkPerWorker = 1
 
 // runPeriod claims the period's instructions a chunk at a time, in input
 // order, skipping those another process holds. For each chunk it asks about

@@ -86,7 +86,7 @@ func (k *killer) run(t *testing.T, bin string, killAt int, args ...string) int {
 }
 
 // buildAutopay builds the command, for the tests that run it as processes.
-func buildAutopay(t *testing.T) string {
+func buildAutopay(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "autopay")
 	build := exec.Command("go", "build", "-o", bin, ".")

@@ -174,6 +174,10 @@ func (j *job) freeDead() {
 	}
 }
 
+// othersEvery is how often a process whose own work is done looks again at
+// the instructions others hold: a read of the ledger, not a request.
+const othersEvery = time.Second
+
 // deadHere reports an owner (ownerName) of this host whose process is gone.
 func deadHere(owner string) bool {
 	host, _ := os.Hostname()
@@ -187,10 +191,11 @@ func deadHere(owner string) bool {
 	return err != nil || p.Signal(syscall.Signal(0)) != nil
 }
 
-// waitForOthers waits a renewal's time, then returns the instructions
+// waitForOthers waits a moment (othersEvery), then returns the instructions
 // another process held, to claim again, while one lease has not passed since
-// the first was seen held: a process that died loses its claims by then; one
-// alive keeps renewing them, and this one ends, leaving them to it.
+// the first was seen held: those the other finished meanwhile drop out; a
+// process that died loses its claims by then; one alive keeps renewing them,
+// and this one ends, leaving them to it.
 func (j *job) waitForOthers(ctx context.Context) []string {
 	if len(j.waiting) == 0 {
 		return nil
@@ -201,7 +206,7 @@ func (j *job) waitForOthers(ctx context.Context) []string {
 	if j.now().Sub(j.waitSince) > j.lease+beatEvery(j.lease) {
 		return nil
 	}
-	t := time.NewTimer(beatEvery(j.lease))
+	t := time.NewTimer(min(othersEvery, beatEvery(j.lease)))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
