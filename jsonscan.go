@@ -62,6 +62,40 @@ func eachMemberOf(obj []byte, fn func(key, value []byte) error) (int, error) {
 	}
 }
 
+// eachElement calls fn with each element of the JSON array arr, in order,
+// each only delimited: the caller reads and validates what it uses.
+func eachElement(arr []byte, fn func(value []byte) error) error {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return errNotArray
+	}
+	if i = skipSpace(arr, i+1); i < len(arr) && arr[i] == ']' {
+		return onlySpace(arr, i+1)
+	}
+	for {
+		end, err := skipValue(arr, i)
+		if err != nil {
+			return err
+		}
+		if err := fn(arr[i:end]); err != nil {
+			return err
+		}
+		if i = skipSpace(arr, end); i >= len(arr) {
+			return errNotArray
+		}
+		switch arr[i] {
+		case ',':
+			i = skipSpace(arr, i+1)
+		case ']':
+			return onlySpace(arr, i+1)
+		default:
+			return errNotArray
+		}
+	}
+}
+
+var errNotArray = errors.New("not a JSON array")
+
 // readKey reads the member key at obj[i] and its colon, and returns the key
 // unescaped and where the value starts.
 func readKey(obj []byte, i int) (key []byte, value int, err error) {

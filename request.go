@@ -32,6 +32,11 @@ const (
 	opNetworkStatus   = "network_status"
 	opPayment         = "payment"
 	opBalance         = "balance"
+	opHistory         = "transaction_history"
+	opStatement       = "wallet_statement"
+	opVoid            = "void"
+	opDispute         = "dispute"
+	opCallbackURL     = "callback_url"
 )
 
 // call describes one API call, once: what it sends and to whom its personal
@@ -52,6 +57,10 @@ type call struct {
 	// charges marks a call that may move money: its error is
 	// ErrOutcomeUnknown unless the call proves nothing was created.
 	charges bool
+	// once marks a call the API may not take twice safely (a void: whether
+	// it is idempotent is unconfirmed): no attempt follows one the API may
+	// have acted on.
+	once bool
 }
 
 // getCall describes a GET with query params, given in the order their keys
@@ -231,7 +240,7 @@ func loop[T answer](ctx context.Context, c *Client, cl call, check func(*respons
 			}
 		}
 		d := c.shouldRetry(ctx, *st, out, time.Now())
-		if !d.again {
+		if !d.again || (cl.once && st.unsure) {
 			r.err = out.err // nil when the last answer was not an outcome
 			return r
 		}

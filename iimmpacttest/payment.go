@@ -64,6 +64,8 @@ type transaction struct {
 	sn       string
 	created  time.Time
 	refunded bool // the wallet got its cost back (a failure)
+	trxid    string
+	voidAsks int // asks left before an accepted void refunds it; -1: no void
 }
 
 type step struct {
@@ -113,7 +115,15 @@ func (s *Server) SetBalance(ringgit string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.wallet = n
+	if n != s.wallet {
+		kind := "deposit"
+		if n < s.wallet {
+			kind = "adjustment"
+		}
+		delta := n - s.wallet
+		s.wallet = n
+		s.book(s.cfg.now(), kind, delta, "SetBalance")
+	}
 }
 
 // Balance returns the wallet's balance, with two decimals.
@@ -168,6 +178,7 @@ func (s *Server) pay(body []byte, now time.Time) (int, http.Header, []byte, time
 		if !t.req.same(req) {
 			return http.StatusOK, nil, s.transactionBody(t, now), 0
 		}
+		s.voidTick(t, now)
 		before := t.step()
 		t.asks++
 		if after := t.step(); after.status != before.status {
@@ -191,6 +202,7 @@ func (s *Server) pay(body []byte, now time.Time) (int, http.Header, []byte, time
 	}
 	t.steps = append([]step{{statusAccepted, 0, nil}, {statusProcessing, 1, nil}}[:s.paySteps:s.paySteps], final)
 	s.txns[req.RefID] = t
+	s.record(t, now)
 	s.settle(t, t.step())
 	s.callback(t, now)
 	return http.StatusOK, nil, s.transactionBody(t, now), 0
@@ -227,6 +239,7 @@ func (s *Server) settle(t *transaction, st step) {
 	case st.failed != nil && !t.refunded:
 		t.refunded = true
 		s.wallet += n
+		s.book(t.created, "refund", n, "failed "+t.trxid)
 	case st.status == statusSuccessful:
 		s.paid[key{strings.ToUpper(t.req.Product), t.req.Account}] += n
 	}

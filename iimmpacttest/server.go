@@ -51,7 +51,11 @@ type Server struct {
 	wallet         int64                   // sen
 	paySteps       int
 	callbackURL    string
+	callbackMethod string
 	callbacks      sync.WaitGroup
+	order          []*transaction // every transaction, in the order taken: the history
+	lines          []bookLine     // the wallet's movements: the statement
+	voidSteps      int
 	callbackClient *http.Client
 }
 
@@ -85,6 +89,8 @@ type config struct {
 	noSamples     bool
 	clientOptions []iimmpact.Option
 	rate          rateLimit
+	// noHistoryRefIDs leaves the refid out of the history's rows.
+	noHistoryRefIDs bool
 }
 
 // rateLimit is the vendor's rule: at most requests per window per IP address,
@@ -351,7 +357,7 @@ func (s *Server) answer(r *http.Request, body []byte, now time.Time, rec *Reques
 	switch {
 	case !known:
 		return jsonError(http.StatusNotFound, "not_found", "no such endpoint")
-	case r.Method != method:
+	case !strings.Contains(method, r.Method):
 		return jsonError(http.StatusMethodNotAllowed, "method_not_allowed", "use "+method)
 	case s.limited(r, now):
 		return http.StatusForbidden, nil, []byte(`{"message":"Forbidden"}`), 0
@@ -363,11 +369,8 @@ func (s *Server) answer(r *http.Request, body []byte, now time.Time, rec *Reques
 		}
 	}
 	rec.Authenticated = true
-	switch r.URL.Path {
-	case "/v2/topup":
-		return s.payOrFail(body, now)
-	case "/v2/balance":
-		return s.balance(now)
+	if status, h, b, d, ok := s.money(r, body, now); ok {
+		return status, h, b, d
 	}
 	q := r.URL.Query()
 	for name, vs := range q {
@@ -406,10 +409,15 @@ func (s *Server) authenticate(r *http.Request, body []byte, now time.Time) strin
 
 // endpoints are the paths the server serves, with their methods.
 var endpoints = map[string]string{
-	"/v2/bill-presentment": http.MethodGet,
-	"/v2/networkstatus":    http.MethodGet,
-	"/v2/balance":          http.MethodGet,
-	"/v2/topup":            http.MethodPost,
+	"/v2/bill-presentment":   http.MethodGet,
+	"/v2/networkstatus":      http.MethodGet,
+	"/v2/balance":            http.MethodGet,
+	"/v2/topup":              http.MethodPost,
+	"/v2/transactions":       http.MethodGet,
+	"/v2/balance-statement":  http.MethodGet,
+	"/v2/transactions/void":  http.MethodPost,
+	"/v2/transactions/check": http.MethodPost,
+	"/v2/callback-url":       http.MethodGet + " " + http.MethodPost,
 }
 
 // ipCount is one IP address's requests in the rate limit's window.
