@@ -123,6 +123,14 @@ func TestReceiptsFreshIntentsAndRefusals(t *testing.T) {
 			e, err = l.Answer(ctx, p.RefID, &iimmpact.Transaction{RefID: p.RefID, Status: iimmpact.TransactionFailed, Code: 47, SerialNumber: "other"}, nil)
 			require.NoError(t, err)
 			assert.Equal(t, "SBX123", e.Serial, "a late answer that is not kept changes no receipt")
+
+			between, err := l.Between(ctx, e.Created, e.Created.Add(time.Microsecond))
+			require.NoError(t, err)
+			require.Len(t, between, 1)
+			assert.Equal(t, p.RefID, between[0].RefID)
+			between, err = l.Between(ctx, e.Created.Add(time.Microsecond), e.Created.Add(time.Hour))
+			require.NoError(t, err)
+			assert.Empty(t, between)
 		})
 	}
 }

@@ -329,6 +329,27 @@ func (l *Ledger) Pending(ctx context.Context) ([]Entry, error) {
 	return out, rows.Err()
 }
 
+// Between returns the payments whose intent was recorded from from (inclusive)
+// to to (exclusive), oldest first: what reconciliation matches against the
+// vendor's history of those days.
+func (l *Ledger) Between(ctx context.Context, from, to time.Time) ([]Entry, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM payments WHERE created_us >= $1 AND created_us < $2 ORDER BY created_us, refid`,
+		from.UnixMicro(), to.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
 // Event is one row of a payment's history.
 type Event struct {
 	Kind, State string
