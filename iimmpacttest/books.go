@@ -150,20 +150,22 @@ func (s *Server) history(q url.Values) (int, http.Header, []byte, time.Duration)
 	want := strings.ToUpper(q.Get("status[]"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rows := []map[string]any{}
+	var kept []*transaction // only the page's rows are built
 	for _, t := range s.order {
-		st := t.step()
 		switch {
 		case t.created.Before(from) || !t.created.Before(to):
 		case q.Get("account") != "" && t.req.Account != q.Get("account"):
 		case q.Get("product") != "" && !strings.EqualFold(t.req.Product, q.Get("product")):
-		case want != "" && historyStatus(st.code) != want:
+		case want != "" && historyStatus(t.step().code) != want:
 		default:
-			rows = append(rows, s.historyRow(t, st))
+			kept = append(kept, t)
 		}
 	}
-	page := rows[min(offset, len(rows)):min(offset+limit, len(rows))]
-	body, _ := json.Marshal(map[string]any{"data": page, "meta": map[string]any{"total": len(rows), "offset": offset, "limit": limit}})
+	rows := []map[string]any{}
+	for _, t := range kept[min(offset, len(kept)):min(offset+limit, len(kept))] {
+		rows = append(rows, s.historyRow(t, t.step()))
+	}
+	body, _ := json.Marshal(map[string]any{"data": rows, "meta": map[string]any{"total": len(kept), "offset": offset, "limit": limit}})
 	return http.StatusOK, nil, body, 0
 }
 
@@ -210,18 +212,21 @@ func (s *Server) statement(q url.Values) (int, http.Header, []byte, time.Duratio
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	start, n := (page-1)*limit, 0 // only the page's lines are built
 	lines := []map[string]any{}
 	for _, l := range s.lines {
 		if l.at.Before(from) || !l.at.Before(to) || (q.Get("type") != "" && l.kind != q.Get("type")) {
 			continue
 		}
-		lines = append(lines, map[string]any{"id": l.id, "date": l.at.In(gmt8).Format("2006-01-02 15:04:05.000"), "type": l.kind,
-			"amount": json.Number(signedRinggit(l.amount)), "balance": json.Number(ringgit(l.balance)), "remarks": l.remarks})
+		if n >= start && n < start+limit {
+			lines = append(lines, map[string]any{"id": l.id, "date": l.at.In(gmt8).Format("2006-01-02 15:04:05.000"), "type": l.kind,
+				"amount": json.Number(signedRinggit(l.amount)), "balance": json.Number(ringgit(l.balance)), "remarks": l.remarks})
+		}
+		n++
 	}
-	last := max(1, (len(lines)+limit-1)/limit)
-	start := min((page-1)*limit, len(lines))
-	body, _ := json.Marshal(map[string]any{"data": lines[start:min(start+limit, len(lines))],
-		"meta": map[string]any{"current_page": page, "last_page": last, "per_page": limit, "total": len(lines)}})
+	last := max(1, (n+limit-1)/limit)
+	body, _ := json.Marshal(map[string]any{"data": lines,
+		"meta": map[string]any{"current_page": page, "last_page": last, "per_page": limit, "total": n}})
 	return http.StatusOK, nil, body, 0
 }
 
