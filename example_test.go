@@ -290,3 +290,27 @@ func ExampleValidateExtras() {
 	// iimmpact: invalid payment: amount must be a plain decimal such as 45.94, without "RM" (give Amount.String(), not Amount.Ringgit())
 	// <nil>
 }
+
+// Reconcile a day's payments against the vendor's history: range over the
+// rows, page after page; a break asks for nothing more.
+func ExampleClient_Transactions() {
+	srv := iimmpacttest.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+	for _, refid := range []string{"order-1", "order-2"} {
+		if _, err := srv.Client.Pay(ctx, iimmpact.Payment{RefID: refid, Product: "DIGI", Account: "0123456789", Amount: "10.00"}); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	for row, err := range srv.Client.Transactions(ctx, iimmpact.HistoryQuery{From: time.Now()}) {
+		if err != nil {
+			fmt.Println("incomplete, run it again:", err)
+			return
+		}
+		fmt.Println(row.RefID, row.Amount, row.Status)
+	}
+	// Output:
+	// order-1 10.00 succeeded
+	// order-2 10.00 succeeded
+}
