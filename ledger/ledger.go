@@ -179,7 +179,7 @@ func redactURL(url string) string {
 // advisory lock (even CREATE TABLE IF NOT EXISTS races there), on SQLite
 // under the write lock each transaction takes as it begins.
 func migrate(ctx context.Context, db *sql.DB, driver string) error {
-	conn, err := db.Conn(ctx)
+	conn, err := connect(ctx, db)
 	if err != nil {
 		return fmt.Errorf("ledger: migrations: %w", err)
 	}
@@ -192,7 +192,18 @@ func migrate(ctx context.Context, db *sql.DB, driver string) error {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
 		}()
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+	// In a transaction: on SQLite it takes the write lock as it begins
+	// (waiting for it), where a statement alone would read the schema first
+	// and could find another process's write in the way (SQLITE_BUSY).
+	tx, err := conn.BeginTx(ctx, nil)
+	if err == nil {
+		if _, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err == nil {
+			err = tx.Commit()
+		} else {
+			_ = tx.Rollback()
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("ledger: migrations: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -207,6 +218,31 @@ func migrate(ctx context.Context, db *sql.DB, driver string) error {
 	}
 	return nil
 }
+
+// connect takes a connection. SQLite may answer "database is locked" to a
+// connection opening while another process switches a new database to WAL:
+// that one step does not wait for the lock, so it is tried again, a few
+// milliseconds apart, for up to the busy timeout.
+func connect(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		conn, err := db.Conn(ctx)
+		var coded interface{ Code() int }
+		if err == nil || !errors.As(err, &coded) || coded.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return conn, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// sqliteBusy is SQLITE_BUSY, the primary result code of "database is locked".
+const sqliteBusy = 5
 
 // migrationLock is the ledger's advisory lock key on PostgreSQL.
 const migrationLock = 0x1ed6e2
