@@ -30,7 +30,7 @@ const (
 )
 
 // Version is this release of the SDK, sent in the User-Agent.
-const Version = "0.6.0"
+const Version = "0.7.0"
 
 // devKeyPrefix and prodKeyPrefix start the vendor's staging and production
 // API keys: an iimm_dev_ key selects StagingURL by itself.

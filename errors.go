@@ -1,6 +1,7 @@
 package iimmpact
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -250,11 +251,18 @@ var ErrOutcomeUnknown = errors.New("iimmpact: the payment may have been made: as
 
 // outcomeUnknownError hides its cause from errors.Is and errors.As: only
 // ErrOutcomeUnknown matches it.
-type outcomeUnknownError struct{ cause error }
+type outcomeUnknownError struct {
+	cause error
+	said  string // what it means for the caller; "" for ErrOutcomeUnknown's own text
+}
 
 func (e *outcomeUnknownError) Error() string {
-	return ErrOutcomeUnknown.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "iimmpact: ")
+	return cmp.Or(e.said, ErrOutcomeUnknown.Error()) + ": " + strings.TrimPrefix(e.cause.Error(), "iimmpact: ")
 }
+
+// requestMayBeTaken is what ErrOutcomeUnknown means for a request the SDK
+// never repeats (a void, a dispute): asking again is not how to find out.
+const requestMayBeTaken = "iimmpact: the request may have been taken: do not send it again; the transaction history will show a void the biller approves"
 
 func (e *outcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
 
@@ -269,7 +277,7 @@ func unlessProven(err error, unsure bool, sent int, last *response) error {
 	if !unsure && (sent == 0 || (last != nil && refusedUncreated(last.status))) {
 		return err
 	}
-	return &outcomeUnknownError{err}
+	return &outcomeUnknownError{cause: err}
 }
 
 // refusedUncreated reports the statuses with which the API creates no
@@ -322,6 +330,9 @@ func (c *Client) errorOf(cl call, st attempts, last *response, cause error, malf
 	}
 	if cl.charges {
 		err = unlessProven(err, st.unsure, st.sent, last)
+		if u, ok := err.(*outcomeUnknownError); ok && cl.once {
+			u.said = requestMayBeTaken
+		}
 	}
 	return apiErr, c.redacted(cl, st.sigs, err)
 }

@@ -68,7 +68,7 @@ func TestEveryErrorTypeIsReachable(t *testing.T) {
 	c := newTestClient(t)
 	cl := call{op: opPayment, personal: []string{"8800123456"}}
 	for name, sample := range samples {
-		for _, wrapped := range []error{sample, fmt.Errorf("context: %w", sample), &outcomeUnknownError{sample}} {
+		for _, wrapped := range []error{sample, fmt.Errorf("context: %w", sample), &outcomeUnknownError{cause: sample}} {
 			err := fmt.Errorf("caller: %w", c.redacted(cl, nil, wrapped))
 			assert.NotContains(t, err.Error(), "8800123456", name)
 			target := reflect.New(reflect.TypeOf(sample))

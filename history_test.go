@@ -254,6 +254,8 @@ func TestAVoidWhoseAnswerIsLostIsUnknown(t *testing.T) {
 	h := startHostile(t, func(n int, _ []byte) (int, string) { return drop, "" })
 	_, err := h.client(t).Void(context.Background(), iimmpact.VoidRequest{RefID: "h-0", RefundType: 1, Reason: "wrong bill"})
 	assert.ErrorIs(t, err, iimmpact.ErrOutcomeUnknown)
+	assert.Contains(t, err.Error(), "the request may have been taken: do not send it again")
+	assert.NotContains(t, err.Error(), "ask again with the same Payment", "a payment's advice is not a void's")
 	assert.Equal(t, 1, h.arrivals(), "not repeated by the SDK")
 }
 

@@ -276,7 +276,7 @@ func (c *Client) PayUntilFinal(ctx context.Context, p Payment) (*Transaction, er
 			last, mayExist = tx, true
 		case !errors.Is(err, ErrOutcomeUnknown) && mayExist:
 			// This ask proves only that it created nothing itself.
-			return last, &outcomeUnknownError{err}
+			return last, &outcomeUnknownError{cause: err}
 		case !errors.Is(err, ErrOutcomeUnknown):
 			return nil, err
 		default:
@@ -303,5 +303,5 @@ func stoppedAsking(why, lastErr error, last *Transaction) error {
 		said = strings.TrimPrefix(lastErr.Error(), "iimmpact: payment: ")
 		said = strings.TrimPrefix(said, strings.TrimPrefix(ErrOutcomeUnknown.Error(), "iimmpact: ")+": ")
 	}
-	return &outcomeUnknownError{fmt.Errorf("stopped asking (%w); the last ask: %s", why, said)}
+	return &outcomeUnknownError{cause: fmt.Errorf("stopped asking (%w); the last ask: %s", why, said)}
 }

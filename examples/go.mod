@@ -3,8 +3,8 @@ module github.com/iimmpact-go/iimmpact/examples
 go 1.26.0
 
 require (
-	github.com/iimmpact-go/iimmpact v0.6.0
-	github.com/iimmpact-go/iimmpact/ledger v0.6.0
+	github.com/iimmpact-go/iimmpact v0.7.0
+	github.com/iimmpact-go/iimmpact/ledger v0.7.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 )

@@ -3,7 +3,7 @@ module github.com/iimmpact-go/iimmpact/iimmpactotel
 go 1.24.0
 
 require (
-	github.com/iimmpact-go/iimmpact v0.6.0
+	github.com/iimmpact-go/iimmpact v0.7.0
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/otel v1.41.0
 	go.opentelemetry.io/otel/metric v1.41.0

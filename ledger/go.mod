@@ -3,7 +3,7 @@ module github.com/iimmpact-go/iimmpact/ledger
 go 1.26.0
 
 require (
-	github.com/iimmpact-go/iimmpact v0.6.0
+	github.com/iimmpact-go/iimmpact v0.7.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/stretchr/testify v1.12.1
 	modernc.org/sqlite v1.63.0

@@ -3,7 +3,7 @@ module github.com/iimmpact-go/iimmpact/redisquota
 go 1.24
 
 require (
-	github.com/iimmpact-go/iimmpact v0.6.0
+	github.com/iimmpact-go/iimmpact v0.7.0
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0

@@ -5,8 +5,8 @@ go 1.26.0
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
-	github.com/iimmpact-go/iimmpact v0.6.0
-	github.com/iimmpact-go/iimmpact/ledger v0.6.0
+	github.com/iimmpact-go/iimmpact v0.7.0
+	github.com/iimmpact-go/iimmpact/ledger v0.7.0
 	github.com/stretchr/testify v1.12.1
 )
 
