@@ -3,7 +3,6 @@ package iimmpact
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -52,22 +51,14 @@ func checkBalance(res *response) (*Balance, verdict, error) {
 	b := &Balance{raw: res.body, RequestID: res.requestID}
 	var k keys
 	access := -1
-	var derr error
-	env, err := readEnvelope(res.body, &k, func(val []byte) {
-		derr = eachMember(val, func(key, val []byte) error { return b.member(&k, &access, string(key), val) })
+	err := readData(res.body, &k, func(val []byte) error {
+		return eachMember(val, func(key, val []byte) error { return b.member(&k, &access, string(key), val) })
 	}, nil)
-	switch {
-	case err == nil && derr != nil:
-		err = derr
-	case err == nil && len(k.dups) > 0:
-		err = fmt.Errorf("%s is sent twice", k.duplicate())
-	case err == nil && env.trailing:
-		err = errors.New("bytes after the envelope")
-	case err == nil && b.Amount.State() != Returned:
+	if err == nil && b.Amount.State() != Returned {
 		err = errors.New("data.balance is missing or not an amount")
 	}
 	if err != nil {
-		return nil, malformed, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
+		return nil, malformed, malformedError(err)
 	}
 	b.CanPay = access == 0
 	return b, outcome, nil

@@ -210,36 +210,11 @@ func checkHistory(limit int) func(*response) (*historyPage, verdict, error) {
 		if res.status != 200 {
 			return nil, notOutcome, nil
 		}
-		page := &historyPage{}
-		var k keys
-		var derr error
-		env, err := readEnvelope(res.body, &k, func(val []byte) {
-			if isNull(val) {
-				return // no rows, as some endpoints say it
-			}
-			derr = eachElement(val, func(row []byte) error {
-				if len(page.rows) == limit {
-					return fmt.Errorf("a page holds more than the %d rows asked", limit)
-				}
-				r, err := readHistoryRow(row)
-				page.rows = append(page.rows, r)
-				return err
-			})
-		}, nil)
-		switch {
-		case err == nil && derr != nil:
-			err = derr
-		case err == nil && len(k.dups) > 0:
-			err = fmt.Errorf("%s is sent twice", k.duplicate())
-		case err == nil && env.trailing:
-			err = errors.New("bytes after the envelope")
-		case err == nil && !k.met("data"):
-			err = errors.New("no data")
-		}
+		rows, err := readRows(res.body, limit, "rows", readHistoryRow, nil)
 		if err != nil {
-			return nil, malformed, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
+			return nil, malformed, malformedError(err)
 		}
-		return page, outcome, nil
+		return &historyPage{rows: rows}, outcome, nil
 	}
 }
 

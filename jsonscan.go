@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"unicode/utf8"
 )
 
@@ -315,6 +316,57 @@ func readEnvelope(body []byte, k *keys, data func(val []byte), other func(key, v
 	env.trailing = end < len(framed)
 	return env, nil
 }
+
+// readData reads body's envelope and hands each "data" value to data. It
+// returns the first thing wrong with the answer, for the caller to call it
+// malformed: its framing, what data said of a value, a documented key sent
+// twice, bytes after the envelope.
+func readData(body []byte, k *keys, data func(val []byte) error, other func(key, val []byte)) error {
+	var derr error
+	env, err := readEnvelope(body, k, func(val []byte) {
+		if derr == nil {
+			derr = data(val)
+		}
+	}, other)
+	switch {
+	case err != nil:
+		return err
+	case derr != nil:
+		return derr
+	case len(k.dups) > 0:
+		return fmt.Errorf("%s is sent twice", k.duplicate())
+	case env.trailing:
+		return errors.New("bytes after the envelope")
+	}
+	return nil
+}
+
+// readRows reads a page of a list: data an array of at most limit rows, each
+// read by row, or null for none. what names the rows in an error.
+func readRows[T any](body []byte, limit int, what string, row func([]byte) (T, error), other func(key, val []byte)) ([]T, error) {
+	var k keys
+	var rows []T
+	err := readData(body, &k, func(val []byte) error {
+		if isNull(val) {
+			return nil // no rows, as some endpoints say it
+		}
+		return eachElement(val, func(v []byte) error {
+			if len(rows) == limit {
+				return fmt.Errorf("a page holds more than the %d %s asked", limit, what)
+			}
+			r, err := row(v)
+			rows = append(rows, r)
+			return err
+		})
+	}, other)
+	if err == nil && !k.met("data") {
+		err = errors.New("no data")
+	}
+	return rows, err
+}
+
+// malformedError is an answer's error when it cannot be read.
+func malformedError(err error) error { return fmt.Errorf("%w: %w", ErrMalformedResponse, err) }
 
 // trimFraming drops a UTF-8 byte order mark and white space around body.
 func trimFraming(body []byte) []byte {

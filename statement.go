@@ -101,27 +101,15 @@ type statementPage struct {
 
 func (p *statementPage) report() report { return report{} }
 
+// checkStatement reads a 200's page: data an array of at most limit lines,
+// and meta.last_page.
 func checkStatement(limit int) func(*response) (*statementPage, verdict, error) {
 	return func(res *response) (*statementPage, verdict, error) {
 		if res.status != 200 {
 			return nil, notOutcome, nil
 		}
 		page := &statementPage{}
-		var k keys
-		var derr error
-		env, err := readEnvelope(res.body, &k, func(val []byte) {
-			if isNull(val) {
-				return // no rows, as some endpoints say it
-			}
-			derr = eachElement(val, func(row []byte) error {
-				if len(page.rows) == limit {
-					return fmt.Errorf("a page holds more than the %d lines asked", limit)
-				}
-				r, err := readStatementRow(row)
-				page.rows = append(page.rows, r)
-				return err
-			})
-		}, func(key, val []byte) {
+		rows, err := readRows(res.body, limit, "lines", readStatementRow, func(key, val []byte) {
 			if string(key) == "meta" {
 				_ = eachMember(val, func(key, val []byte) error {
 					if string(key) == "last_page" {
@@ -131,19 +119,10 @@ func checkStatement(limit int) func(*response) (*statementPage, verdict, error) 
 				})
 			}
 		})
-		switch {
-		case err == nil && derr != nil:
-			err = derr
-		case err == nil && len(k.dups) > 0:
-			err = fmt.Errorf("%s is sent twice", k.duplicate())
-		case err == nil && env.trailing:
-			err = errors.New("bytes after the envelope")
-		case err == nil && !k.met("data"):
-			err = errors.New("no data")
-		}
 		if err != nil {
-			return nil, malformed, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
+			return nil, malformed, malformedError(err)
 		}
+		page.rows = rows
 		return page, outcome, nil
 	}
 }

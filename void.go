@@ -3,7 +3,6 @@ package iimmpact
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -143,9 +142,8 @@ func checkVoid(res *response) (*VoidResult, verdict, error) {
 	v := &VoidResult{RequestID: res.requestID}
 	var k keys
 	status := ""
-	var derr error
-	env, err := readEnvelope(res.body, &k, func(val []byte) {
-		derr = eachMember(val, func(key, val []byte) error {
+	err := readData(res.body, &k, func(val []byte) error {
+		return eachMember(val, func(key, val []byte) error {
 			switch string(key) {
 			case "status":
 				status = scalarText(val)
@@ -160,18 +158,11 @@ func checkVoid(res *response) (*VoidResult, verdict, error) {
 			return nil
 		})
 	}, nil)
-	switch {
-	case err == nil && derr != nil:
-		err = derr
-	case err == nil && len(k.dups) > 0:
-		err = fmt.Errorf("%s is sent twice", k.duplicate())
-	case err == nil && env.trailing:
-		err = errors.New("bytes after the envelope")
-	case err == nil && !strings.EqualFold(status, "Success") && !strings.EqualFold(status, "Failed"):
+	if err == nil && !strings.EqualFold(status, "Success") && !strings.EqualFold(status, "Failed") {
 		err = fmt.Errorf("data.status %q is neither Success nor Failed", excerpt([]byte(status), 40))
 	}
 	if err != nil {
-		return nil, malformed, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
+		return nil, malformed, malformedError(err)
 	}
 	v.Accepted = strings.EqualFold(status, "Success")
 	return v, outcome, nil
@@ -217,9 +208,8 @@ func checkCallbackSetting(res *response) (*CallbackSetting, verdict, error) {
 	}
 	s := &CallbackSetting{}
 	var k keys
-	var derr error
-	env, err := readEnvelope(res.body, &k, func(val []byte) {
-		derr = eachMember(val, func(key, val []byte) error {
+	err := readData(res.body, &k, func(val []byte) error {
+		return eachMember(val, func(key, val []byte) error {
 			switch string(key) {
 			case "CallbackUrl":
 				s.URL = scalarText(val)
@@ -232,16 +222,8 @@ func checkCallbackSetting(res *response) (*CallbackSetting, verdict, error) {
 			return nil
 		})
 	}, nil)
-	switch {
-	case err == nil && derr != nil:
-		err = derr
-	case err == nil && len(k.dups) > 0:
-		err = fmt.Errorf("%s is sent twice", k.duplicate())
-	case err == nil && env.trailing:
-		err = errors.New("bytes after the envelope")
-	}
 	if err != nil {
-		return nil, malformed, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
+		return nil, malformed, malformedError(err)
 	}
 	return s, outcome, nil
 }

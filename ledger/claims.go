@@ -57,20 +57,11 @@ func (l *Ledger) ReleaseAll(ctx context.Context, run, owner string) error {
 // Owners returns the owners of claims in run, those whose lease ended
 // included, sorted.
 func (l *Ledger) Owners(ctx context.Context, run string) ([]string, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT DISTINCT owner FROM claims WHERE run = $1 ORDER BY owner`, run)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return queryAll(ctx, l.db, func(r row) (string, error) {
 		var o string
-		if err := rows.Scan(&o); err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+		err := r.Scan(&o)
+		return o, err
+	}, `SELECT DISTINCT owner FROM claims WHERE run = $1 ORDER BY owner`, run)
 }
 
 // Stop records why run stopped (such as "wallet" or "blocked"), for every

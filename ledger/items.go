@@ -51,10 +51,10 @@ func (l *Ledger) Mark(ctx context.Context, run, owner string, it Item) error {
 const itemQuery = `SELECT i.id, i.state, i.refid, i.attempt, i.amount_sen, i.detail, i.updated_us, COALESCE(p.state, ''), COALESCE(p.code, -1)
 	FROM items i LEFT JOIN payments p ON p.refid = i.refid WHERE i.run = $1`
 
-func scanItem(row interface{ Scan(...any) error }) (Item, error) {
+func scanItem(r row) (Item, error) {
 	var it Item
 	var updated int64
-	err := row.Scan(&it.ID, &it.State, &it.RefID, &it.Attempt, &it.AmountSen, &it.Detail, &updated, &it.Payment, &it.Code)
+	err := r.Scan(&it.ID, &it.State, &it.RefID, &it.Attempt, &it.AmountSen, &it.Detail, &updated, &it.Payment, &it.Code)
 	it.Updated = time.UnixMicro(updated)
 	return it, err
 }
@@ -62,20 +62,15 @@ func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 // Items returns the state of every item of run, by id, each with its
 // payment's state.
 func (l *Ledger) Items(ctx context.Context, run string) (map[string]Item, error) {
-	rows, err := l.db.QueryContext(ctx, itemQuery, run)
+	items, err := queryAll(ctx, l.db, scanItem, itemQuery, run)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]Item{}
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
-		}
+	out := make(map[string]Item, len(items))
+	for _, it := range items {
 		out[it.ID] = it
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ItemOf returns one item of run; ok is false when nothing was recorded of it.

@@ -285,10 +285,10 @@ func addEvent(ctx context.Context, db execer, refid, kind, dedup, state string, 
 
 const entryColumns = `refid, product, account, biller_code, amount_sen, state, code, created_us, updated_us, sealed IS NOT NULL, serial, request_id, vendor_us`
 
-func scanEntry(row interface{ Scan(...any) error }) (Entry, error) {
+func scanEntry(r row) (Entry, error) {
 	var e Entry
 	var created, updated, vendor int64
-	err := row.Scan(&e.RefID, &e.Product, &e.Account, &e.BillerCode, &e.AmountSen, &e.State, &e.Code, &created, &updated, &e.Sealed,
+	err := r.Scan(&e.RefID, &e.Product, &e.Account, &e.BillerCode, &e.AmountSen, &e.State, &e.Code, &created, &updated, &e.Sealed,
 		&e.Serial, &e.RequestID, &vendor)
 	e.Created, e.Updated = time.UnixMicro(created), time.UnixMicro(updated)
 	if vendor != 0 {
@@ -312,42 +312,45 @@ func (l *Ledger) Get(ctx context.Context, refid string) (Entry, error) {
 // Pending returns the payments still to be asked about (sending, processing
 // or unknown), oldest first.
 func (l *Ledger) Pending(ctx context.Context) ([]Entry, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM payments WHERE state IN ($1, $2, $3) ORDER BY created_us, refid`,
+	return l.entries(ctx, `SELECT `+entryColumns+` FROM payments WHERE state IN ($1, $2, $3) ORDER BY created_us, refid`,
 		StateSending, StateProcessing, StateUnknown)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 // Between returns the payments whose intent was recorded from from (inclusive)
 // to to (exclusive), oldest first: what reconciliation matches against the
 // vendor's history of those days.
 func (l *Ledger) Between(ctx context.Context, from, to time.Time) ([]Entry, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM payments WHERE created_us >= $1 AND created_us < $2 ORDER BY created_us, refid`,
+	return l.entries(ctx, `SELECT `+entryColumns+` FROM payments WHERE created_us >= $1 AND created_us < $2 ORDER BY created_us, refid`,
 		from.UnixMicro(), to.UnixMicro())
+}
+
+// entries runs a query of entryColumns and reads its rows.
+func (l *Ledger) entries(ctx context.Context, query string, args ...any) ([]Entry, error) {
+	return queryAll(ctx, l.db, scanEntry, query, args...)
+}
+
+// row is what a scan reads: a *sql.Row or *sql.Rows.
+type row interface{ Scan(...any) error }
+
+// queryAll runs query and reads every row with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	defer rows.Close()
-	var out []Entry
+	var out []T
 	for rows.Next() {
-		e, err := scanEntry(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	return out, nil
 }
 
 // Event is one row of a payment's history.
@@ -360,22 +363,13 @@ type Event struct {
 
 // History returns refid's events, oldest first.
 func (l *Ledger) History(ctx context.Context, refid string) ([]Event, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT kind, state, code, detail, at_us FROM events WHERE refid = $1 ORDER BY at_us, kind`, refid)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
+	return queryAll(ctx, l.db, func(r row) (Event, error) {
 		var e Event
 		var at int64
-		if err := rows.Scan(&e.Kind, &e.State, &e.Code, &e.Detail, &at); err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
-		}
+		err := r.Scan(&e.Kind, &e.State, &e.Code, &e.Detail, &at)
 		e.At = time.UnixMicro(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	}, `SELECT kind, state, code, detail, at_us FROM events WHERE refid = $1 ORDER BY at_us, kind`, refid)
 }
 
 // Payment rebuilds the Payment recorded under refid, to ask about it again

@@ -26,26 +26,11 @@ func BenchmarkPacedPayments(b *testing.B) {
 	const n, latency = 400, 50 * time.Millisecond
 	quotaAllows := time.Duration((2*n+2-1)/100)*time.Second + latency
 	for range b.N {
-		srv := iimmpacttest.NewHandler()
-		srv.SetProduct("DIGI", iimmpacttest.Unavailable())
-		srv.SetBalance("100000.00")
-		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			time.Sleep(latency) // the network and the vendor, 50 ms away
-			srv.ServeHTTP(w, r)
-		}))
+		srv, front, in := benchRun(b, n, latency)
 		b.Setenv("IIMMPACT_API_KEY", srv.APIKey)
 		b.Setenv("IIMMPACT_HMAC_SECRET", srv.HMACSecret)
 		b.Setenv("IIMMPACT_BASE_URL", front.URL)
-		var csv strings.Builder
-		csv.WriteString(header)
-		for i := range n {
-			fmt.Fprintf(&csv, "i%03d,DIGI,01%08d,,,,50.00,5.00\n", i, i)
-		}
-		dir := b.TempDir()
-		in := filepath.Join(dir, "in.csv")
-		if err := writeBytes(in, csv.String()); err != nil {
-			b.Fatal(err)
-		}
+		dir := filepath.Dir(in)
 		var stdout, stderr bytes.Buffer
 		start := time.Now()
 		code := run(context.Background(), []string{"-instructions", in, "-out", filepath.Join(dir, "r.jsonl"), "-workers", "32", "-quota", "100/1s"},
@@ -60,4 +45,25 @@ func BenchmarkPacedPayments(b *testing.B) {
 	}
 }
 
-func writeBytes(path, text string) error { return os.WriteFile(path, []byte(text), 0o600) }
+// benchRun is a paced run's setting: a sandbox latency away whose wallet
+// pays every payment, and n instructions of a fixed amount, each its own
+// account, in a file.
+func benchRun(b *testing.B, n int, latency time.Duration) (*iimmpacttest.Server, *httptest.Server, string) {
+	srv := iimmpacttest.NewHandler()
+	srv.SetProduct("DIGI", iimmpacttest.Unavailable())
+	srv.SetBalance("100000.00")
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(latency) // the network and the vendor, latency away
+		srv.ServeHTTP(w, r)
+	}))
+	var csv strings.Builder
+	csv.WriteString(header)
+	for i := range n {
+		fmt.Fprintf(&csv, "i%03d,DIGI,01%08d,,,,50.00,5.00\n", i, i)
+	}
+	in := filepath.Join(b.TempDir(), "in.csv")
+	if err := os.WriteFile(in, []byte(csv.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return srv, front, in
+}

@@ -204,23 +204,8 @@ func BenchmarkThreeProcessesOnPostgres(b *testing.B) {
 	bin := buildAutopay(b)
 	for range b.N {
 		db := ledgertest.Postgres(b, pg)
-		srv := iimmpacttest.NewHandler()
-		srv.SetProduct("DIGI", iimmpacttest.Unavailable())
-		srv.SetBalance("100000.00")
-		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			time.Sleep(latency) // the network and the vendor, 50 ms away
-			srv.ServeHTTP(w, r)
-		}))
-		var csv strings.Builder
-		csv.WriteString(header)
-		for i := range n {
-			fmt.Fprintf(&csv, "i%03d,DIGI,01%08d,,,,50.00,5.00\n", i, i)
-		}
-		dir := b.TempDir()
-		in := filepath.Join(dir, "in.csv")
-		if err := writeBytes(in, csv.String()); err != nil {
-			b.Fatal(err)
-		}
+		srv, front, in := benchRun(b, n, latency)
+		dir := filepath.Dir(in)
 		env := []string{"PATH=" + os.Getenv("PATH"), "IIMMPACT_API_KEY=" + srv.APIKey, "IIMMPACT_HMAC_SECRET=" + srv.HMACSecret,
 			"IIMMPACT_BASE_URL=" + front.URL, "DATABASE_URL=" + db}
 		var wg sync.WaitGroup

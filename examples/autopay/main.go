@@ -262,7 +262,7 @@ func openResults(o options, stdout, stderr io.Writer) (*jobfile.Results, int) {
 // is forgotten: this process reads the wallet afresh and pays on.
 func openJob(ctx context.Context, o options, ins []instruction, out *jobfile.Results) (*job, error) {
 	o.db = ledgerURL(o.db, o.out)
-	l, err := openLedger(ctx, o.db)
+	l, err := setup.Ledger(ctx, o.db, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -49,21 +49,6 @@ func ledgerURL(db, out string) string {
 // defaultLedger is the name of the SQLite ledger beside -out.
 const defaultLedger = "autopay-ledger.db"
 
-// openLedger opens the ledger, with IIMMPACT_LEDGER_KEY when it is set.
-func openLedger(ctx context.Context, url string) (*ledger.Ledger, error) {
-	key, err := ledger.KeyFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	var opts []ledger.Option
-	if key != nil {
-		opts = append(opts, ledger.WithKey(key))
-	}
-	ctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
-	defer cancel()
-	return ledger.Open(ctx, url, opts...)
-}
-
 // ownerName names this process in the claims: its host, its PID, and random
 // letters, so a restarted process with a reused PID is another owner.
 func ownerName() string {

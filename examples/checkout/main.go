@@ -212,19 +212,9 @@ const defaultLedger = "checkout-ledger.db"
 // key seals IC numbers and Ref-2: IIMMPACT_LEDGER_KEY, or else one derived
 // from the checkout's secret, which every pod shares.
 func openLedger(ctx context.Context, db string, secret []byte) (*ledger.Ledger, error) {
-	db = cmp.Or(db, os.Getenv("DATABASE_URL"), "sqlite:"+defaultLedger)
-	key, err := ledger.KeyFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	if key == nil {
-		mac := hmac.New(sha256.New, secret)
-		mac.Write([]byte("iimmpact-go checkout: the ledger's key"))
-		key = mac.Sum(nil)
-	}
-	ctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
-	defer cancel()
-	return ledger.Open(ctx, db, ledger.WithKey(key))
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("iimmpact-go checkout: the ledger's key"))
+	return setup.Ledger(ctx, cmp.Or(db, os.Getenv("DATABASE_URL"), "sqlite:"+defaultLedger), mac.Sum(nil))
 }
 
 // serve runs the checkout until ctx ends, then shuts it down gracefully.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/examples/internal/jobfile"
+	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 	"github.com/iimmpact-go/iimmpact/ledger"
 )
 
@@ -44,7 +45,7 @@ type record struct {
 // Lines, or a CSV with a header) or the ledger, keeping those in [from, to).
 func readRecords(ctx context.Context, o options, stdin io.Reader, from, to time.Time) ([]*record, error) {
 	if o.db != "" {
-		l, err := openLedger(ctx, o.db)
+		l, err := setup.Ledger(ctx, o.db, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -74,19 +75,6 @@ func readRecords(ctx context.Context, o options, stdin io.Reader, from, to time.
 		}
 	}
 	return out, nil
-}
-
-// openLedger opens the ledger, with IIMMPACT_LEDGER_KEY when it is set.
-func openLedger(ctx context.Context, url string) (*ledger.Ledger, error) {
-	key, err := ledger.KeyFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	var opts []ledger.Option
-	if key != nil {
-		opts = append(opts, ledger.WithKey(key))
-	}
-	return ledger.Open(ctx, url, opts...)
 }
 
 // ledgerRecords are the ledger's payments recorded in [from, to).

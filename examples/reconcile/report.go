@@ -18,6 +18,7 @@ import (
 
 	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
+	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 )
 
 // writeReport writes the lines to -out (and -csv), each file whole or not
@@ -114,7 +115,7 @@ func applicable(lines []line) []line {
 func apply(ctx context.Context, o options, lines []line, w io.Writer) error {
 	todo := applicable(lines)
 	if o.db != "" {
-		l, err := openLedger(ctx, o.db)
+		l, err := setup.Ledger(ctx, o.db, nil)
 		if err != nil {
 			return err
 		}

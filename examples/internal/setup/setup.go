@@ -3,10 +3,13 @@
 package setup
 
 import (
+	"context"
 	"os"
+	"time"
 
 	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
+	"github.com/iimmpact-go/iimmpact/ledger"
 )
 
 // Client returns a client for IIMMPACT_API_KEY, IIMMPACT_HMAC_SECRET and
@@ -25,3 +28,27 @@ func Client(opts ...iimmpact.Option) (*iimmpact.Client, *iimmpacttest.Server, er
 
 // Hint follows a configuration error: what the user can do about it.
 const Hint = "set IIMMPACT_API_KEY and IIMMPACT_HMAC_SECRET (an iimm_dev_ key calls staging by itself; IIMMPACT_BASE_URL only for another server), or none of the three to use the built-in sandbox"
+
+// Ledger opens the payment ledger at url, with the key IIMMPACT_LEDGER_KEY
+// holds, or else with fallback (nil: no key, so IC numbers and Ref-2 are not
+// kept), within ledgerTimeout.
+func Ledger(ctx context.Context, url string, fallback []byte) (*ledger.Ledger, error) {
+	key, err := ledger.KeyFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		key = fallback
+	}
+	var opts []ledger.Option
+	if key != nil {
+		opts = append(opts, ledger.WithKey(key))
+	}
+	ctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
+	defer cancel()
+	return ledger.Open(ctx, url, opts...)
+}
+
+// ledgerTimeout bounds opening the ledger: a database that does not answer
+// is an error, not a hang.
+const ledgerTimeout = 10 * time.Second
