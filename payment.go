@@ -224,7 +224,7 @@ func (p Payment) body() []byte {
 //   - any other error: nothing was created. An invalid payment
 //     (ErrInvalidPayment), the quota (ErrQuotaExceeded), the 403 breaker
 //     (ErrBlocked), a context that ended before anything was sent, or an
-//     *APIError for HTTP 400 (Code holds the vendor's code, such as "43" for
+//     *APIError for HTTP 400 (Code holds the vendor's code, such as 43 for
 //     insufficient wallet credit; fix it and send the same refid), 401, 403
 //     or 429.
 //

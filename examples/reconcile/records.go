@@ -174,22 +174,38 @@ func csvRecord(row jobfile.Row) (*record, error) {
 	f := row.Fields
 	r := &record{line: row.Line, refid: strings.TrimSpace(f["refid"]), product: strings.ToUpper(strings.TrimSpace(f["product"])),
 		account: strings.TrimSpace(f["account"]), status: strings.ToLower(strings.TrimSpace(f["status"]))}
-	amount, err := iimmpact.ParseAmount(strings.TrimSpace(f["amount"]))
-	switch {
-	case r.refid == "":
-		return nil, errors.New("refid is required")
-	case err != nil || amount.Sen() <= 0:
-		return nil, fmt.Errorf("amount %q is not an amount in ringgit such as 45.90", f["amount"])
-	case r.status != ourPaid && r.status != ourPending && r.status != ourFailed && r.status != ourRefunded:
+	amount := strings.TrimSpace(f["amount"])
+	if err := ruleOf(r.refid, iimmpact.ValidateRefID(r.refid)); err != nil {
+		return nil, err
+	}
+	if err := ruleOf(amount, iimmpact.ValidateAmount(amount)); err != nil {
+		return nil, err
+	}
+	if r.status != ourPaid && r.status != ourPending && r.status != ourFailed && r.status != ourRefunded {
 		return nil, fmt.Errorf("status %q is not paid, pending, failed or refunded", f["status"])
 	}
-	r.amountSen = amount.Sen()
+	a, _ := iimmpact.ParseAmount(amount)
+	r.amountSen = a.Sen()
 	if t := strings.TrimSpace(f["time"]); t != "" {
+		var err error
 		if r.at, err = parseTime(t); err != nil {
 			return nil, fmt.Errorf("time %q is not 2006-01-02T15:04:05+08:00 or 2006-01-02 15:04:05 (Malaysia)", t)
 		}
 	}
 	return r, nil
+}
+
+// ruleOf names the column, its value and the SDK's rule it breaks: the
+// same rules a payment is checked by, never a copy of them.
+func ruleOf(value string, err error) error {
+	var pe *iimmpact.PaymentError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if value == "" {
+		return fmt.Errorf("%s %s", pe.Field, pe.Rule)
+	}
+	return fmt.Errorf("%s %q %s", pe.Field, value, pe.Rule)
 }
 
 // parseTime reads RFC 3339, or a date and time in Malaysia.

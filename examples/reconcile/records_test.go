@@ -74,7 +74,10 @@ func TestBadInputIsNamed(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	for text, want := range map[string]string{
 		"refid,product,account,amount,status\nx,DIGI,1,5.00,paid\nx,DIGI,1,5.00,paid\n": `line 3: refid "x" is on line 2 too`,
-		"refid,product,account,amount,status\nx,DIGI,1,five,paid\n":                     `line 2: amount "five" is not an amount`,
+		"refid,product,account,amount,status\nx,DIGI,1,five,paid\n":                     `line 2: amount "five" must be a positive decimal`,
+		"refid,product,account,amount,status\nx,DIGI,1,RM 5.00,paid\n":                  `line 2: amount "RM 5.00" must be a plain decimal`,
+		"refid,product,account,amount,status\n,DIGI,1,5.00,paid\n":                      `line 2: refid is required`,
+		"refid,product,account,amount,status\nx\u200b1,DIGI,1,5.00,paid\n":              `line 2: refid "x\u200b1" must be 1 to 36`,
 		"refid,product,account,amount,status\nx,DIGI,1,5.00,done\n":                     `line 2: status "done" is not paid`,
 		"refid,product,account,amount\n":                                                "no status column",
 		"{\"refid\":\"a-1\",\"status\":\"paid\"\n":                                      "line 1 is not a line of autopay's report",
