@@ -225,6 +225,9 @@ func serve(ctx context.Context, f flags) error {
 		return fmt.Errorf("%w\n%s", err, setup.Hint)
 	}
 	if cfg.Secret == nil {
+		if sandbox == nil {
+			cfg.Logger.Warn(noSecret)
+		}
 		cfg.Secret = make([]byte, 32)
 		_, _ = rand.Read(cfg.Secret) // never fails; see crypto/rand.Read
 	}
@@ -258,6 +261,12 @@ func serve(ctx context.Context, f flags) error {
 	defer func() { <-resumed }()
 	return run(ctx, ln, h, cfg.Logger, bodyTimeout)
 }
+
+// noSecret is the warning of a checkout on the real API without
+// CHECKOUT_SECRET: it still pays safely, but what it minted is its own.
+const noSecret = "CHECKOUT_SECRET is not set: this process signs its refids and pay forms with a key of its own, " +
+	"so other pods, and this one after a restart, refuse the forms it served; unless IIMMPACT_LEDGER_KEY is set, " +
+	"a JomPAY payment pending at a restart cannot be asked about either (set CHECKOUT_SECRET, the same on every pod)"
 
 // bodyTimeout bounds reading a whole request, its body included: a client
 // that stalls mid-body does not hold its connection.

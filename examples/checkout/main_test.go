@@ -13,10 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"encoding/base64"
+	"path/filepath"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
+	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 )
 
 // On SIGTERM the checkout stops accepting and lets a request in flight
@@ -102,4 +106,60 @@ func TestStalledBodyIsCutOff(t *testing.T) {
 	_, err = io.ReadAll(conn)
 	assert.NoError(t, err, "the server ended the connection; the guard did not fire")
 	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+// On the real API without CHECKOUT_SECRET the checkout says at start what
+// it cannot do (cross pods, survive a restart); with it, or on the sandbox,
+// it says nothing.
+func TestStartWithoutASecretIsWarned(t *testing.T) {
+	api := iimmpacttest.NewServer()
+	t.Cleanup(api.Close)
+	for _, c := range []struct {
+		name, apiKey, secret string
+		warned               bool
+	}{
+		{"real API, no secret", api.APIKey, "", true},
+		{"real API, a secret", api.APIKey, base64.StdEncoding.EncodeToString(make([]byte, 32)), false},
+		{"sandbox", "", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("IIMMPACT_API_KEY", c.apiKey)
+			t.Setenv("IIMMPACT_HMAC_SECRET", "")
+			t.Setenv("IIMMPACT_BASE_URL", "")
+			if c.apiKey != "" {
+				t.Setenv("IIMMPACT_HMAC_SECRET", api.HMACSecret)
+				t.Setenv("IIMMPACT_BASE_URL", api.URL)
+			}
+			t.Setenv("CHECKOUT_SECRET", c.secret)
+			t.Setenv("IIMMPACT_LEDGER_KEY", "")
+			f, err := parseFlags([]string{"-addr", "127.0.0.1:0", "-db", "sqlite:" + filepath.Join(t.TempDir(), "l.db")}, io.Discard)
+			require.NoError(t, err)
+			log := &startLog{listening: make(chan struct{})}
+			f.cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
+			ctx, cancel := context.WithCancel(context.Background())
+			served := make(chan error, 1)
+			go func() { served <- serve(ctx, f) }()
+			select {
+			case <-log.listening:
+			case err := <-served:
+				t.Fatalf("serve returned before listening: %v", err)
+			}
+			cancel() // SIGTERM
+			require.NoError(t, <-served)
+			assert.Equal(t, c.warned, strings.Contains(log.String(), "CHECKOUT_SECRET is not set"), log.String())
+		})
+	}
+}
+
+// startLog is a log that says when the checkout is listening.
+type startLog struct {
+	strings.Builder
+	listening chan struct{}
+}
+
+func (l *startLog) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "checkout listening") {
+		close(l.listening)
+	}
+	return l.Builder.Write(p)
 }
