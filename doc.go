@@ -70,7 +70,8 @@
 // its own timeout inside the caller's context, and is retried only when that
 // is safe: transport errors, 429, 500, 502, 503 and 504, with backoff,
 // Retry-After, a client-wide retry budget and one re-sign after clock skew;
-// never 403. With WithCoalescing, identical queries in flight share each
+// never 403, and a void or a dispute never once the API may have acted on
+// it. With WithCoalescing, identical queries in flight share each
 // request. Without WithHTTPClient, a client owns its connection pool, and
 // sends through http.DefaultTransport once something replaced it, so
 // httpmock.Activate intercepts it. Every failure becomes the caller's error in
@@ -96,6 +97,17 @@
 // is percent-decoded, so no encoding can hide a secret; credentials sit where
 // no fmt verb reaches them. Redirects are refused, so the headers reach no
 // other host.
+//
+// # Reconciliation
+//
+// Transactions ranges over the vendor's transaction history (a range longer
+// than the API takes is split) and Statement over the wallet's movements,
+// page after page as an iter.Seq2; the merchant's own records, such as
+// module github.com/iimmpact-go/iimmpact/ledger keeps, are matched against
+// them, as examples/reconcile does. Void and Dispute are checked before
+// anything is sent and answer ErrOutcomeUnknown when a request that may have
+// been taken lost its answer. CallbackURL and SetCallbackURL read and set
+// where the vendor's callbacks go.
 //
 // # Around it
 //
