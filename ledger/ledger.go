@@ -65,6 +65,10 @@ var (
 	// Ref-2 the ledger did not keep (it has no key): it can be confirmed only
 	// by its callback or by reconciliation.
 	ErrSealed = errors.New("ledger: the payment's IC number or Ref-2 were not kept (no IIMMPACT_LEDGER_KEY): confirm it by callback or reconciliation")
+	// ErrInvalidConfig is wrapped by the errors of a setting (the URL, the
+	// key) that Open or KeyFromEnv refuse: fix the setting, for trying
+	// again cannot help. Any other error of Open is the database's.
+	ErrInvalidConfig = errors.New("ledger: invalid configuration")
 )
 
 // Option configures Open.
@@ -74,7 +78,7 @@ type Option func(*Ledger) error
 func WithKey(key []byte) Option {
 	return func(l *Ledger) error {
 		if len(key) != 32 {
-			return fmt.Errorf("ledger: WithKey: the key must be 32 bytes, not %d", len(key))
+			return fmt.Errorf("%w: WithKey: the key must be 32 bytes, not %d", ErrInvalidConfig, len(key))
 		}
 		block, err := aes.NewCipher(key)
 		if err != nil {
@@ -97,7 +101,7 @@ func KeyFromEnv() ([]byte, error) {
 	}
 	key, err := base64.StdEncoding.DecodeString(v)
 	if err != nil || len(key) != 32 {
-		return nil, errors.New("ledger: IIMMPACT_LEDGER_KEY must be 32 random bytes in Base64 (openssl rand -base64 32)")
+		return nil, fmt.Errorf("%w: IIMMPACT_LEDGER_KEY must be 32 random bytes in Base64 (openssl rand -base64 32)", ErrInvalidConfig)
 	}
 	return key, nil
 }
@@ -161,7 +165,7 @@ func dataSource(url string) (driver, dsn string, err error) {
 		// so two processes never both read, then both write.
 		return "sqlite", "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)", nil
 	}
-	return "", "", fmt.Errorf("ledger: %q is not sqlite:PATH or a postgres:// URL", redactURL(url))
+	return "", "", fmt.Errorf("%w: %q is not sqlite:PATH or a postgres:// URL", ErrInvalidConfig, redactURL(url))
 }
 
 // redactURL drops a URL's password.

@@ -208,7 +208,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	j, err := openJob(ctx, o, ins, out)
 	if err != nil {
 		fmt.Fprintf(stderr, "autopay: the ledger: %v\n", err)
-		return exitAgain
+		return setup.LedgerExit(err)
 	}
 	defer j.ledger.Close()
 	prog := progress.New(stderr, "autopay", len(ins), time.Now)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -281,6 +282,28 @@ func TestFlagsAndHelp(t *testing.T) {
 		assert.Equal(t, exitUsage, code, args)
 		assert.Contains(t, stderr, msg, args)
 	}
+}
+
+// A ledger setting to fix (the URL, the key) is a usage error; a database
+// that does not answer is "run it again". Either way nothing is sent.
+func TestALedgerSettingIsUsageAndADatabaseDownIsAgain(t *testing.T) {
+	srv := sandboxEnv(t)
+	in := writeFile(t, header+"a,AKSB,1234567890,,,,100.00,\n")
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port that refuses: closed below
+	require.NoError(t, err)
+	down := "postgres://autopay@" + ln.Addr().String() + "/payments?connect_timeout=5"
+	require.NoError(t, ln.Close())
+	for db, want := range map[string]int{"mysql://autopay@db/payments": exitUsage, down: exitAgain} {
+		code, stderr := runAutopay(t, "-instructions", in, "-out", out, "-db", db)
+		assert.Equal(t, want, code, db)
+		assert.Contains(t, stderr, "autopay: the ledger:", db)
+	}
+	t.Setenv("IIMMPACT_LEDGER_KEY", "c2hvcnQ=")
+	code, stderr := runAutopay(t, "-instructions", in, "-out", out)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "IIMMPACT_LEDGER_KEY must be 32 random bytes")
+	assert.Empty(t, srv.Requests(), "nothing is sent without a ledger")
 }
 
 // SIGTERM while a payment is in flight: no more work is handed out, the

@@ -98,7 +98,8 @@ Deploying:
 
 What the exit statuses mean for the checkout: 0, it was stopped by SIGINT or
 SIGTERM and finished the requests in flight; 2, a bad flag or environment, or
-an address it could not listen on.
+an address it could not listen on; 3, a ledger that did not answer at start
+(start it again, as a supervisor does).
 
 Examples:
   checkout                                  # the sandbox, on http://127.0.0.1:8080
@@ -124,8 +125,19 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "checkout:", err)
-		os.Exit(2)
+		os.Exit(exitOf(err))
 	}
+}
+
+// errLedger marks the errors of opening the ledger.
+var errLedger = errors.New("the ledger")
+
+// exitOf is the exit status of a checkout that could not start.
+func exitOf(err error) int {
+	if errors.Is(err, errLedger) {
+		return setup.LedgerExit(err)
+	}
+	return cli.ExitUsage
 }
 
 // parseFlags reads the command line; -h prints the usage to out.
@@ -224,6 +236,9 @@ func serve(ctx context.Context, f flags) error {
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, setup.Hint)
 	}
+	if sandbox != nil {
+		defer sandbox.Close()
+	}
 	if cfg.Secret == nil {
 		if sandbox == nil {
 			cfg.Logger.Warn(noSecret)
@@ -232,7 +247,7 @@ func serve(ctx context.Context, f flags) error {
 		_, _ = rand.Read(cfg.Secret) // never fails; see crypto/rand.Read
 	}
 	if cfg.Ledger, err = openLedger(ctx, f.db, cfg.Secret); err != nil {
-		return fmt.Errorf("the ledger: %w", err)
+		return fmt.Errorf("%w: %w", errLedger, err)
 	}
 	defer cfg.Ledger.Close()
 	switch {
@@ -248,7 +263,6 @@ func serve(ctx context.Context, f flags) error {
 		return err
 	}
 	if sandbox != nil {
-		defer sandbox.Close()
 		if cfg.CallbackIPs == nil {
 			cfg.CallbackIPs = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 		}

@@ -163,3 +163,34 @@ func (l *startLog) Write(p []byte) (int, error) {
 	}
 	return l.Builder.Write(p)
 }
+
+// A ledger setting to fix is 2; a database that did not answer at start is
+// 3, what a supervisor restarts; any other start failure is 2.
+func TestStartFailuresHaveTheTablesStatus(t *testing.T) {
+	t.Setenv("IIMMPACT_API_KEY", "")
+	t.Setenv("IIMMPACT_HMAC_SECRET", "")
+	t.Setenv("IIMMPACT_BASE_URL", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port that refuses: closed below
+	require.NoError(t, err)
+	down := "postgres://checkout@" + ln.Addr().String() + "/payments?connect_timeout=5"
+	require.NoError(t, ln.Close())
+	busy, err := net.Listen("tcp", "127.0.0.1:0") // an address already taken
+	require.NoError(t, err)
+	defer busy.Close()
+	sqlite := "sqlite:" + filepath.Join(t.TempDir(), "l.db")
+	for _, c := range []struct {
+		addr, db string
+		code     int
+	}{
+		{"127.0.0.1:0", "mysql://checkout@db/payments", cli.ExitUsage},
+		{"127.0.0.1:0", down, cli.ExitAgain},
+		{busy.Addr().String(), sqlite, cli.ExitUsage},
+	} {
+		f, err := parseFlags([]string{"-addr", c.addr, "-db", c.db}, io.Discard)
+		require.NoError(t, err)
+		f.cfg.Logger = slog.New(slog.DiscardHandler)
+		err = serve(context.Background(), f)
+		require.Error(t, err, c.db)
+		assert.Equal(t, c.code, exitOf(err), "%s: %v", c.db, err)
+	}
+}

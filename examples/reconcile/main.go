@@ -21,6 +21,7 @@ import (
 
 	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
+	"github.com/iimmpact-go/iimmpact/examples/internal/setup"
 )
 
 func main() {
@@ -164,15 +165,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !ok {
 		return code
 	}
-	end := o.to.AddDate(0, 0, 1)
-	recs, err := readRecords(ctx, o, stdin, o.from, end)
-	if err != nil {
-		fmt.Fprintln(stderr, "reconcile:", err)
-		return exitUsage
-	}
-	if o.apply && o.records != "" && !isCSV(o.records) {
-		fmt.Fprintln(stderr, "reconcile: -apply writes into the ledger (-db) or a CSV: autopay's report is not its state")
-		return exitUsage
+	recs, code := load(ctx, o, stdin, stderr)
+	if code != exitOK {
+		return code
 	}
 	j, code := newJob(ctx, o, stderr)
 	if j == nil {
@@ -203,6 +198,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	return exitOK
+}
+
+// load reads the records of the run's days and checks that -apply could
+// write them back; a status other than exitOK ends the run.
+func load(ctx context.Context, o options, stdin io.Reader, stderr io.Writer) ([]*record, int) {
+	recs, err := readRecords(ctx, o, stdin, o.from, o.to.AddDate(0, 0, 1))
+	switch {
+	case err != nil && o.db != "":
+		fmt.Fprintln(stderr, "reconcile: the ledger:", err)
+		return nil, setup.LedgerExit(err)
+	case err != nil:
+		fmt.Fprintln(stderr, "reconcile:", err)
+		return nil, exitUsage
+	case o.apply && o.records != "" && !isCSV(o.records):
+		fmt.Fprintln(stderr, "reconcile: -apply writes into the ledger (-db) or a CSV: autopay's report is not its state")
+		return nil, exitUsage
+	}
+	return recs, exitOK
 }
 
 // incomplete says why the run could not finish and returns its status.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -45,6 +46,13 @@ type record struct {
 // Lines, or a CSV with a header) or the ledger, keeping those in [from, to).
 func readRecords(ctx context.Context, o options, stdin io.Reader, from, to time.Time) ([]*record, error) {
 	if o.db != "" {
+		if path, ok := strings.CutPrefix(o.db, "sqlite:"); ok {
+			if _, err := os.Stat(path); err != nil {
+				// Opening it would make an empty ledger: every payment at
+				// IIMMPACT would then read as made outside.
+				return nil, fmt.Errorf("%w: no ledger at %s (autopay and the checkout make it beside their files)", ledger.ErrInvalidConfig, path)
+			}
+		}
 		l, err := setup.Ledger(ctx, o.db, nil)
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -108,6 +109,34 @@ func TestBadInputIsNamed(t *testing.T) {
 		assert.Equal(t, exitUsage, code, args)
 		assert.Contains(t, stderr, msg, args)
 	}
+}
+
+// A ledger that is not there, or a URL to fix, is a usage error (2), never an
+// empty ledger made on the spot, which would call every payment at IIMMPACT
+// one made outside; a database that does not answer is "run it again" (3).
+func TestALedgerSettingIsUsageAndADatabaseDownIsAgain(t *testing.T) {
+	sandboxEnv(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "r.jsonl")
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port that refuses: closed below
+	require.NoError(t, err)
+	down := "postgres://finance@" + ln.Addr().String() + "/payments?connect_timeout=5"
+	require.NoError(t, ln.Close())
+	missing := filepath.Join(dir, "autopay-ledgr.db")
+	for db, want := range map[string]struct {
+		code int
+		says string
+	}{
+		"sqlite:" + missing:  {exitUsage, "no ledger at " + missing},
+		"mysql://finance@db": {exitUsage, "is not sqlite:PATH or a postgres:// URL"},
+		down:                 {exitAgain, "reconcile: the ledger:"},
+	} {
+		code, stderr := runReconcile(t, "-db", db, "-from", "today", "-out", out)
+		assert.Equal(t, want.code, code, db)
+		assert.Contains(t, stderr, want.says, db)
+	}
+	assert.NoFileExists(t, missing)
+	assert.NoFileExists(t, out)
 }
 
 // A history the SDK cannot read, or that never ends, leaves the run

@@ -4,10 +4,12 @@ package setup
 
 import (
 	"context"
+	"errors"
 	"os"
 	"time"
 
 	"github.com/iimmpact-go/iimmpact"
+	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
 	"github.com/iimmpact-go/iimmpact/ledger"
 )
@@ -47,6 +49,16 @@ func Ledger(ctx context.Context, url string, fallback []byte) (*ledger.Ledger, e
 	ctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
 	defer cancel()
 	return ledger.Open(ctx, url, opts...)
+}
+
+// LedgerExit is the exit status of a ledger Ledger could not open, or that
+// failed a read: 2 for a setting to fix (the URL, the key), 3 for a database
+// that did not answer or refused, which the same command may get past later.
+func LedgerExit(err error) int {
+	if errors.Is(err, ledger.ErrInvalidConfig) {
+		return cli.ExitUsage
+	}
+	return cli.ExitAgain
 }
 
 // ledgerTimeout bounds opening the ledger: a database that does not answer
