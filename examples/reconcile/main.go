@@ -206,9 +206,9 @@ func load(ctx context.Context, o options, stdin io.Reader, stderr io.Writer) ([]
 	recs, err := readRecords(ctx, o, stdin, o.from, o.to.AddDate(0, 0, 1))
 	switch {
 	case err != nil && o.db != "":
-		fmt.Fprintln(stderr, "reconcile: the ledger:", err)
+		fmt.Fprintln(stderr, "reconcile:", err) // "ledger: ..."
 		return nil, setup.LedgerExit(err)
-	case err != nil:
+	case err != nil: // a file's name and line
 		fmt.Fprintln(stderr, "reconcile:", err)
 		return nil, exitUsage
 	case o.apply && o.records != "" && !isCSV(o.records):

@@ -129,7 +129,7 @@ func TestALedgerSettingIsUsageAndADatabaseDownIsAgain(t *testing.T) {
 	}{
 		"sqlite:" + missing:  {exitUsage, "no ledger at " + missing},
 		"mysql://finance@db": {exitUsage, "is not sqlite:PATH or a postgres:// URL"},
-		down:                 {exitAgain, "reconcile: the ledger:"},
+		down:                 {exitAgain, "reconcile: ledger:"},
 	} {
 		code, stderr := runReconcile(t, "-db", db, "-from", "today", "-out", out)
 		assert.Equal(t, want.code, code, db)
