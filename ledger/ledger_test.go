@@ -44,124 +44,11 @@ var tnb = iimmpact.Payment{RefID: "co-tnb-1", Product: "TNB", Account: "22001234
 var jompay = iimmpact.Payment{RefID: "co-jp-1", Product: "JOMPAY", Account: "8800123456", Amount: "100.00",
 	BillerCode: "5454", Ref2: "PJ-2025-001", ICNumber: "900101145678"}
 
-func TestIntentIsOnceARefid(t *testing.T) {
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			l := open(t)
-			ctx := context.Background()
-			e, err := l.Intent(ctx, tnb)
-			require.NoError(t, err)
-			assert.Equal(t, StateSending, e.State)
-			assert.Equal(t, int64(4594), e.AmountSen)
-			again := tnb
-			again.Product, again.Account = "tnb", " 220012345678\u200b" // the same payment, as Pay trims it
-			e2, err := l.Intent(ctx, again)
-			require.NoError(t, err, "the same payment again (a re-run, another pod)")
-			assert.Equal(t, e.Created, e2.Created)
-			other := tnb
-			other.Account = "220012345679"
-			_, err = l.Intent(ctx, other)
-			assert.ErrorIs(t, err, ErrConflict, "another body under a known refid is refused")
-			other = tnb
-			other.Amount = "45.95"
-			_, err = l.Intent(ctx, other)
-			assert.ErrorIs(t, err, ErrConflict)
-			_, err = l.Intent(ctx, iimmpact.Payment{RefID: "bad refid"})
-			assert.ErrorIs(t, err, iimmpact.ErrInvalidPayment)
-		})
-	}
-}
-
-func TestAnswersMoveAPaymentOnlyForward(t *testing.T) {
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			l := open(t)
-			ctx := context.Background()
-			_, err := l.Intent(ctx, tnb)
-			require.NoError(t, err)
-			e, err := l.Answer(ctx, tnb.RefID, nil, unknown{})
-			require.NoError(t, err)
-			assert.Equal(t, StateUnknown, e.State)
-			e, err = l.Answer(ctx, tnb.RefID, nil, &iimmpact.APIError{StatusCode: 400, Code: 44})
-			require.NoError(t, err)
-			assert.Equal(t, StateUnknown, e.State, "a refused ask proves nothing of a payment that may exist")
-			e, err = l.Answer(ctx, tnb.RefID, &iimmpact.Transaction{Status: iimmpact.TransactionProcessing, Code: 1}, nil)
-			require.NoError(t, err)
-			assert.Equal(t, StateProcessing, e.State)
-			e, err = l.Answer(ctx, tnb.RefID, &iimmpact.Transaction{Status: iimmpact.TransactionSucceeded, Code: 20}, nil)
-			require.NoError(t, err)
-			assert.Equal(t, StatePaid, e.State)
-			assert.Equal(t, 20, e.Code)
-			e, err = l.Answer(ctx, tnb.RefID, &iimmpact.Transaction{Status: iimmpact.TransactionProcessing, Code: 1}, nil)
-			require.NoError(t, err)
-			assert.Equal(t, StatePaid, e.State, "a late answer never undoes a payment")
-			e, err = l.Answer(ctx, tnb.RefID, &iimmpact.Transaction{Status: iimmpact.TransactionRefunded, Code: 53}, nil)
-			require.NoError(t, err)
-			assert.Equal(t, StateRefunded, e.State, "a void approved later")
-			_, err = l.Answer(ctx, "co-none", nil, unknown{})
-			assert.ErrorIs(t, err, ErrNotFound)
-
-			fresh := tnb
-			fresh.RefID = "co-tnb-2"
-			_, err = l.Intent(ctx, fresh)
-			require.NoError(t, err)
-			e, err = l.Answer(ctx, fresh.RefID, nil, &iimmpact.APIError{StatusCode: 400, Code: 43})
-			require.NoError(t, err)
-			assert.Equal(t, StateRefused, e.State, "a first send refused created nothing")
-			assert.Equal(t, 43, e.Code)
-			pending, err := l.Pending(ctx)
-			require.NoError(t, err)
-			assert.Empty(t, pending)
-
-			// After the top-up, the refused refid is sent again, for the
-			// bill as it is now: open again until it is answered.
-			again := fresh
-			again.Amount = "50.00"
-			e, err = l.Intent(ctx, again)
-			require.NoError(t, err)
-			assert.Equal(t, StateSending, e.State)
-			assert.Equal(t, int64(5000), e.AmountSen)
-			assert.Equal(t, -1, e.Code)
-			_, err = l.Intent(ctx, fresh)
-			assert.ErrorIs(t, err, ErrConflict, "open again, its body is fixed")
-			pending, err = l.Pending(ctx)
-			require.NoError(t, err)
-			assert.Len(t, pending, 1)
-		})
-	}
-}
-
 // unknown is an error that matches iimmpact.ErrOutcomeUnknown.
 type unknown struct{}
 
 func (unknown) Error() string        { return "the payment may have been made" }
 func (unknown) Is(target error) bool { return target == iimmpact.ErrOutcomeUnknown }
-
-func TestCallbacksAreHistoryOnceEach(t *testing.T) {
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			l := open(t)
-			ctx := context.Background()
-			_, err := l.Intent(ctx, tnb)
-			require.NoError(t, err)
-			cb := callback(t, tnb.RefID)
-			for range 3 { // the vendor delivers it up to three times
-				e, err := l.Callback(ctx, cb)
-				require.NoError(t, err)
-				assert.Equal(t, StateSending, e.State, "a callback is a hint: it moves nothing")
-			}
-			h, err := l.History(ctx, tnb.RefID)
-			require.NoError(t, err)
-			kinds := []string{}
-			for _, e := range h {
-				kinds = append(kinds, e.Kind)
-			}
-			assert.Equal(t, []string{"intent", "callback"}, kinds)
-			_, err = l.Callback(ctx, callback(t, "co-not-ours"))
-			assert.ErrorIs(t, err, ErrNotFound)
-		})
-	}
-}
 
 // callback is the vendor's callback of a successful payment of refid, as
 // the SDK's handler reads it.
@@ -172,33 +59,6 @@ func callback(t *testing.T, refid string) *iimmpact.Callback {
 	serveCallback(h, body)
 	require.NotNil(t, got)
 	return got
-}
-
-func TestPendingListsWhatIsStillToAsk(t *testing.T) {
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			l := open(t)
-			ctx := context.Background()
-			for i, answer := range []*iimmpact.Transaction{nil, {Status: iimmpact.TransactionProcessing, Code: 1}, {Status: iimmpact.TransactionSucceeded, Code: 20}} {
-				p := tnb
-				p.RefID = "co-p-" + string(rune('a'+i))
-				_, err := l.Intent(ctx, p)
-				require.NoError(t, err)
-				if answer != nil {
-					_, err = l.Answer(ctx, p.RefID, answer, nil)
-					require.NoError(t, err)
-				}
-			}
-			pending, err := l.Pending(ctx)
-			require.NoError(t, err)
-			var refids []string
-			for _, e := range pending {
-				refids = append(refids, e.RefID)
-				assert.True(t, e.Open())
-			}
-			assert.Equal(t, []string{"co-p-a", "co-p-b"}, refids)
-		})
-	}
 }
 
 func TestSecretsAreSealedOrNotKept(t *testing.T) {
@@ -294,42 +154,6 @@ func dump(t *testing.T, l *Ledger) string {
 		rows.Close()
 	}
 	return b.String()
-}
-
-// Two processes record the same intent at once: one row, both see it.
-func TestTwoProcessesOneRefid(t *testing.T) {
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			a := open(t)
-			b := a
-			if name == "sqlite" {
-				// another connection pool on the same file, as another process
-				path := strings.TrimPrefix(a.path(t), "file:")
-				b = openSQLite(t, path)
-			}
-			ctx := context.Background()
-			var wg sync.WaitGroup
-			errs := make([]error, 20)
-			for i := range errs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					l := a
-					if i%2 == 1 {
-						l = b
-					}
-					_, errs[i] = l.Intent(ctx, tnb)
-				}()
-			}
-			wg.Wait()
-			for _, err := range errs {
-				require.NoError(t, err)
-			}
-			h, err := a.History(ctx, tnb.RefID)
-			require.NoError(t, err)
-			assert.Len(t, h, 1, "one intent")
-		})
-	}
 }
 
 func TestOpenTwiceMigratesOnce(t *testing.T) {
