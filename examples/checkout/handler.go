@@ -107,7 +107,7 @@ func NewHandler(client *iimmpact.Client, cfg Config) *Handler {
 	h.mux.HandleFunc("POST /bill", h.bill)
 	h.mux.HandleFunc("POST /pay", h.pay)
 	h.mux.HandleFunc("GET /payment/{refid}", h.status)
-	h.mux.Handle("/iimmpact/callback", h.callback)
+	h.mux.Handle(callbackPath, h.callback)
 	h.mux.Handle("GET /style.css", http.FileServerFS(files))
 	return h
 }
@@ -128,7 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("Content-Security-Policy", csp)
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	if r.URL.Path == "/iimmpact/callback" {
+	if r.URL.Path == callbackPath {
 		h.mux.ServeHTTP(w, r) // the vendor's server: neither a browser nor a form
 		return
 	}

@@ -30,6 +30,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -94,7 +95,8 @@ Deploying:
   finish (up to 25 s: a payment in flight is never cut off), then exits.
   Behind a reverse proxy, name it with -trusted-proxies so the callback
   handler reads X-Forwarded-For from it, and set the callback URL in the
-  vendor's dashboard to https://YOUR-HOST/iimmpact/callback.
+  vendor's dashboard to https://YOUR-HOST/iimmpact/callback (on the real API
+  the checkout reads it at start and warns when it does not end so).
 
 What the exit statuses mean for the checkout: 0, it was stopped by SIGINT or
 SIGTERM and finished the requests in flight; 2, a bad flag or environment, or
@@ -266,8 +268,11 @@ func serve(ctx context.Context, f flags) error {
 		if cfg.CallbackIPs == nil {
 			cfg.CallbackIPs = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 		}
-		sandbox.SetCallbackURL("http://" + ln.Addr().String() + "/iimmpact/callback")
+		sandbox.SetCallbackURL("http://" + ln.Addr().String() + callbackPath)
 		cfg.Logger.Info("no IIMMPACT_ variables are set: using the built-in sandbox", "sample_account", "AKSB 1234567890")
+	}
+	if sandbox == nil {
+		checkCallbackURL(ctx, client, cfg.Logger, cfg.Timeout)
 	}
 	h := NewHandler(client, cfg)
 	resumed := make(chan struct{})
@@ -281,6 +286,34 @@ func serve(ctx context.Context, f flags) error {
 const noSecret = "CHECKOUT_SECRET is not set: this process signs its refids and pay forms with a key of its own, " +
 	"so other pods, and this one after a restart, refuse the forms it served; unless IIMMPACT_LEDGER_KEY is set, " +
 	"a JomPAY payment pending at a restart cannot be asked about either (set CHECKOUT_SECRET, the same on every pod)"
+
+// callbackPath is where the checkout takes the vendor's callbacks.
+const callbackPath = "/iimmpact/callback"
+
+// checkCallbackURL reads the callback URL set at the vendor and warns when
+// it does not lead to callbackPath: the vendor tries a callback 3 times, a
+// minute apart, and then it is lost, so a wrong setting would leave every
+// payment confirmed only by asking. It never stops the start.
+func checkCallbackURL(ctx context.Context, client *iimmpact.Client, logger *slog.Logger, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	set, err := client.CallbackURL(ctx)
+	want := "set the callback URL in the vendor's dashboard to https://YOUR-HOST" + callbackPath
+	if err != nil {
+		logger.Warn("the vendor's callback URL could not be read: "+want, "error", err.Error())
+		return
+	}
+	u, err := url.Parse(set.URL)
+	if err != nil {
+		u = &url.URL{}
+	}
+	shown := u.Scheme + "://" + u.Host + u.Path // never its query or user: a token may hide there
+	if u.Host == "" || !strings.HasSuffix(u.Path, callbackPath) {
+		logger.Warn("the vendor's callback URL does not lead to this checkout, so callbacks are lost: "+want, "callback_url", shown)
+		return
+	}
+	logger.Info("the vendor's callback URL leads to a checkout", "callback_url", shown, "method", set.Method)
+}
 
 // bodyTimeout bounds reading a whole request, its body included: a client
 // that stalls mid-body does not hold its connection.

@@ -134,21 +134,30 @@ func TestStartWithoutASecretIsWarned(t *testing.T) {
 			t.Setenv("IIMMPACT_LEDGER_KEY", "")
 			f, err := parseFlags([]string{"-addr", "127.0.0.1:0", "-db", "sqlite:" + filepath.Join(t.TempDir(), "l.db")}, io.Discard)
 			require.NoError(t, err)
-			log := &startLog{listening: make(chan struct{})}
-			f.cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
-			ctx, cancel := context.WithCancel(context.Background())
-			served := make(chan error, 1)
-			go func() { served <- serve(ctx, f) }()
-			select {
-			case <-log.listening:
-			case err := <-served:
-				t.Fatalf("serve returned before listening: %v", err)
-			}
-			cancel() // SIGTERM
-			require.NoError(t, <-served)
-			assert.Equal(t, c.warned, strings.Contains(log.String(), "CHECKOUT_SECRET is not set"), log.String())
+			log := startAndStop(t, f)
+			assert.Equal(t, c.warned, strings.Contains(log, "CHECKOUT_SECRET is not set"), log)
 		})
 	}
+}
+
+// startAndStop serves f until the checkout listens, then stops it as
+// SIGTERM does, and returns what it logged.
+func startAndStop(t *testing.T, f flags) string {
+	t.Helper()
+	log := &startLog{listening: make(chan struct{})}
+	f.cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, f) }()
+	select {
+	case <-log.listening:
+	case err := <-served:
+		t.Fatalf("serve returned before listening: %v", err)
+	}
+	cancel() // SIGTERM
+	require.NoError(t, <-served)
+	return log.String()
 }
 
 // startLog is a log that says when the checkout is listening.
@@ -192,5 +201,31 @@ func TestStartFailuresHaveTheTablesStatus(t *testing.T) {
 		err = serve(context.Background(), f)
 		require.Error(t, err, c.db)
 		assert.Equal(t, c.code, exitOf(err), "%s: %v", c.db, err)
+	}
+}
+
+// On the real API the checkout reads the vendor's callback URL at start and
+// warns when callbacks would not reach it; it never logs the URL's query.
+func TestStartChecksTheCallbackURL(t *testing.T) {
+	api := iimmpacttest.NewServer()
+	t.Cleanup(api.Close)
+	t.Setenv("IIMMPACT_API_KEY", api.APIKey)
+	t.Setenv("IIMMPACT_HMAC_SECRET", api.HMACSecret)
+	t.Setenv("IIMMPACT_BASE_URL", api.URL)
+	t.Setenv("CHECKOUT_SECRET", base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	for set, warned := range map[string]bool{
+		"":                                    true,
+		"https://shop.example/hooks/iimmpact": true,
+		"https://shop.example/iimmpact/callback?token=s3cret":     false,
+		"https://shop.example/pay/iimmpact/callback?token=s3cret": false,
+		"not a URL at all": true,
+	} {
+		api.SetCallbackURL(set)
+		f, err := parseFlags([]string{"-addr", "127.0.0.1:0", "-db", "sqlite:" + filepath.Join(t.TempDir(), "l.db")}, io.Discard)
+		require.NoError(t, err)
+		log := startAndStop(t, f)
+		assert.Equal(t, warned, strings.Contains(log, "callbacks are lost"), "%s: %s", set, log)
+		assert.Equal(t, !warned, strings.Contains(log, "leads to a checkout"), set)
+		assert.NotContains(t, log, "s3cret")
 	}
 }
