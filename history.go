@@ -1,10 +1,12 @@
 package iimmpact
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,8 +26,9 @@ const (
 	// maxHistoryDays is the longest date range asked in one request: the
 	// longest the API accepts is unconfirmed, so a longer range is split.
 	maxHistoryDays = 31
-	// maxHistoryPages bounds one range's pages: a history that never ends
-	// (every page full, for ever) ends in an error, not an endless loop.
+	// maxHistoryPages bounds one range's pages, of the history or the
+	// statement: a list that never ends (every page full, for ever) ends in
+	// an error, not an endless loop.
 	maxHistoryPages = 10_000
 )
 
@@ -157,45 +160,57 @@ func historyStatuses(in []TransactionStatus) ([]string, error) {
 		default:
 			return nil, &QueryError{Field: "status", Code: QueryBadCharacter, Rule: fmt.Sprintf("must be a transaction status, not %q", s)}
 		}
-		if !strings.Contains(strings.Join(out, ","), v) {
+		if !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}
 	return out, nil
 }
 
-// historyPages yields the rows of one range and status, page after page,
-// until a page shorter than the limit; it reports false when the caller
-// stopped or an error ended the sequence.
+// historyPages yields the rows of one range and status, page after page by
+// offset, until a page shorter than the limit.
 func (c *Client) historyPages(ctx context.Context, q HistoryQuery, r dayRange, status string, yield func(*HistoryRow, error) bool) bool {
-	limit := q.PageSize
-	if limit == 0 {
-		limit = maxHistoryPage
-	}
-	var last string // the previous page's first row: a page that repeats ends it
-	for page := 0; ; page++ {
-		if page == maxHistoryPages {
-			return yield(nil, fmt.Errorf("%w: the history of %s went on past %d pages", ErrMalformedResponse, r.param(), maxHistoryPages))
-		}
+	limit := cmp.Or(q.PageSize, maxHistoryPage)
+	fetch := func(page int) ([]HistoryRow, bool, error) {
 		params := []param{{"account", q.Account}, {"date", r.param()}, {"limit", strconv.Itoa(limit)},
 			{"offset", strconv.Itoa(page * limit)}, {"product", q.Product}, {"status[]", status}}
 		res := do(ctx, c, c.getCall(opHistory, historyPath, q.Product, params, q.Account), checkHistory(limit))
 		if res.err != nil {
-			return yield(nil, res.err)
+			return nil, false, res.err
 		}
-		rows := res.value.rows
-		if len(rows) > 0 && page > 0 && rows[0].TrxID == last {
-			return yield(nil, fmt.Errorf("%w: the history of %s repeated a page at offset %d", ErrMalformedResponse, r.param(), page*limit))
+		return res.value.rows, false, nil
+	}
+	return eachPage("history of "+r.param(), limit, fetch, func(row *HistoryRow) string { return row.TrxID }, yield)
+}
+
+// eachPage yields the rows of a list the API pages (the history, the
+// statement): fetch(0), fetch(1)… until a page shorter than limit, or one
+// fetch says is the last. It reports false when the caller stopped or an
+// error ended the sequence. A page whose first row, by id, is the previous
+// page's first, or a list past maxHistoryPages pages, is malformed: a
+// server that ignores the paging would otherwise never end.
+func eachPage[T any](what string, limit int, fetch func(page int) (rows []T, last bool, err error), id func(*T) string, yield func(*T, error) bool) bool {
+	var first string // the previous page's first row
+	for page := 0; ; page++ {
+		if page == maxHistoryPages {
+			return yield(nil, fmt.Errorf("%w: the %s went on past %d pages", ErrMalformedResponse, what, maxHistoryPages))
+		}
+		rows, last, err := fetch(page)
+		if err != nil {
+			return yield(nil, err)
+		}
+		if len(rows) > 0 && page > 0 && id(&rows[0]) == first {
+			return yield(nil, fmt.Errorf("%w: the %s repeated a page (page %d)", ErrMalformedResponse, what, page+1))
 		}
 		for i := range rows {
 			if !yield(&rows[i], nil) {
 				return false
 			}
 		}
-		if len(rows) < limit {
+		if last || len(rows) < limit {
 			return true
 		}
-		last = rows[0].TrxID
+		first = id(&rows[0])
 	}
 }
 

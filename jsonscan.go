@@ -341,6 +341,22 @@ func readData(body []byte, k *keys, data func(val []byte) error, other func(key,
 	return nil
 }
 
+// readDataTexts reads body's envelope as readData does, and the text of each
+// member of data named in into (each once) into its string; other members
+// are not read.
+func readDataTexts(body []byte, into map[string]*string) error {
+	var k keys
+	return readData(body, &k, func(val []byte) error {
+		return eachMember(val, func(key, val []byte) error {
+			if p, ok := into[string(key)]; ok {
+				*p = scalarText(val)
+				k.once("data." + string(key))
+			}
+			return nil
+		})
+	}, nil)
+}
+
 // readRows reads a page of a list: data an array of at most limit rows, each
 // read by row, or null for none. what names the rows in an error.
 func readRows[T any](body []byte, limit int, what string, row func([]byte) (T, error), other func(key, val []byte)) ([]T, error) {

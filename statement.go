@@ -1,6 +1,7 @@
 package iimmpact
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,34 +64,17 @@ func (c *Client) Statement(ctx context.Context, q StatementQuery) iter.Seq2[*Sta
 
 // statementPages yields one range's lines, pages 1, 2… until the last.
 func (c *Client) statementPages(ctx context.Context, q StatementQuery, r dayRange, yield func(*StatementRow, error) bool) bool {
-	limit := q.PageSize
-	if limit == 0 {
-		limit = maxStatementPage
-	}
-	var last string
-	for page := 1; ; page++ {
-		if page > maxHistoryPages {
-			return yield(nil, fmt.Errorf("%w: the statement of %s went on past %d pages", ErrMalformedResponse, r.param(), maxHistoryPages))
-		}
-		params := []param{{"date", r.param()}, {"limit", strconv.Itoa(limit)}, {"page", strconv.Itoa(page)}, {"type", q.Type}}
+	limit := cmp.Or(q.PageSize, maxStatementPage)
+	fetch := func(page int) ([]StatementRow, bool, error) {
+		n := page + 1 // the statement counts its pages from 1
+		params := []param{{"date", r.param()}, {"limit", strconv.Itoa(limit)}, {"page", strconv.Itoa(n)}, {"type", q.Type}}
 		res := do(ctx, c, c.getCall(opStatement, statementPath, "", params), checkStatement(limit))
 		if res.err != nil {
-			return yield(nil, res.err)
+			return nil, false, res.err
 		}
-		p := res.value
-		if len(p.rows) > 0 && page > 1 && p.rows[0].ID == last {
-			return yield(nil, fmt.Errorf("%w: the statement of %s repeated page %d", ErrMalformedResponse, r.param(), page))
-		}
-		for i := range p.rows {
-			if !yield(&p.rows[i], nil) {
-				return false
-			}
-		}
-		if len(p.rows) < limit || (p.lastPage > 0 && page >= p.lastPage) {
-			return true
-		}
-		last = p.rows[0].ID
+		return res.value.rows, res.value.lastPage > 0 && n >= res.value.lastPage, nil
 	}
+	return eachPage("statement of "+r.param(), limit, fetch, func(row *StatementRow) string { return row.ID }, yield)
 }
 
 // statementPage is one page of the statement.

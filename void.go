@@ -140,24 +140,9 @@ func checkVoid(res *response) (*VoidResult, verdict, error) {
 		return nil, notOutcome, nil
 	}
 	v := &VoidResult{RequestID: res.requestID}
-	var k keys
-	status := ""
-	err := readData(res.body, &k, func(val []byte) error {
-		return eachMember(val, func(key, val []byte) error {
-			switch string(key) {
-			case "status":
-				status = scalarText(val)
-			case "refid":
-				v.RefID = scalarText(val)
-			case "message":
-				v.Message = forPeople(scalarText(val))
-			default:
-				return nil
-			}
-			k.once("data." + string(key))
-			return nil
-		})
-	}, nil)
+	var status, message string
+	err := readDataTexts(res.body, map[string]*string{"status": &status, "refid": &v.RefID, "message": &message})
+	v.Message = forPeople(message)
 	if err == nil && !strings.EqualFold(status, "Success") && !strings.EqualFold(status, "Failed") {
 		err = fmt.Errorf("data.status %q is neither Success nor Failed", excerpt([]byte(status), 40))
 	}
@@ -207,23 +192,9 @@ func checkCallbackSetting(res *response) (*CallbackSetting, verdict, error) {
 		return nil, notOutcome, nil
 	}
 	s := &CallbackSetting{}
-	var k keys
-	err := readData(res.body, &k, func(val []byte) error {
-		return eachMember(val, func(key, val []byte) error {
-			switch string(key) {
-			case "CallbackUrl":
-				s.URL = scalarText(val)
-			case "Method":
-				s.Method = strings.ToUpper(scalarText(val))
-			default:
-				return nil
-			}
-			k.once("data." + string(key))
-			return nil
-		})
-	}, nil)
-	if err != nil {
+	if err := readDataTexts(res.body, map[string]*string{"CallbackUrl": &s.URL, "Method": &s.Method}); err != nil {
 		return nil, malformed, malformedError(err)
 	}
+	s.Method = strings.ToUpper(s.Method)
 	return s, outcome, nil
 }

@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -183,11 +182,7 @@ func TestOpenTellsASettingFromTheDatabase(t *testing.T) {
 	_, err = KeyFromEnv()
 	assert.ErrorIs(t, err, ErrInvalidConfig)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port that refuses: closed below
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	_, err = Open(context.Background(), "postgres://u:hunter2@"+addr+"/x?connect_timeout=5")
+	_, err = Open(context.Background(), ledgertest.Down(t))
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, ErrInvalidConfig)
 	assert.NotContains(t, err.Error(), "hunter2")

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -290,10 +289,7 @@ func TestALedgerSettingIsUsageAndADatabaseDownIsAgain(t *testing.T) {
 	srv := sandboxEnv(t)
 	in := writeFile(t, header+"a,AKSB,1234567890,,,,100.00,\n")
 	out := filepath.Join(t.TempDir(), "r.jsonl")
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port that refuses: closed below
-	require.NoError(t, err)
-	down := "postgres://autopay@" + ln.Addr().String() + "/payments?connect_timeout=5"
-	require.NoError(t, ln.Close())
+	down := ledgertest.Down(t)
 	for db, want := range map[string]int{"mysql://autopay@db/payments": exitUsage, down: exitAgain} {
 		code, stderr := runAutopay(t, "-instructions", in, "-out", out, "-db", db)
 		assert.Equal(t, want, code, db)

@@ -113,12 +113,29 @@ func get(t *testing.T, h http.Handler, target string) (int, *node) {
 // post sends form to path as a browser on the same site does.
 func post(t *testing.T, h http.Handler, path string, form url.Values) (int, *node) {
 	t.Helper()
+	rec := send(h, path, form)
+	return rec.Code, parseHTML(t, rec.Body)
+}
+
+// send posts form to h at path as the checkout's own page does; safe to
+// call from any goroutine (it fails no test).
+func send(h http.Handler, path string, form url.Values) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	h.ServeHTTP(rec, req)
-	return rec.Code, parseHTML(t, rec.Body)
+	return rec
+}
+
+// succeeded delivers the vendor's callback that refid succeeded to h, from
+// the address from, and returns the status h answered.
+func succeeded(h http.Handler, from, refid string) int {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/iimmpact/callback", strings.NewReader(`{"data":{"refid":"`+refid+`","status":"Succesful","statusCode":20}}`))
+	req.RemoteAddr = from
+	h.ServeHTTP(rec, req)
+	return rec.Code
 }
 
 func lookup(t *testing.T, h http.Handler, form url.Values) (int, *node) {
@@ -492,11 +509,7 @@ func TestPayConcurrentDoubleSubmitChargesOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rec := httptest.NewRecorder()
-			req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			h.ServeHTTP(rec, req)
-			assert.Equal(t, http.StatusOK, rec.Code)
+			assert.Equal(t, http.StatusOK, send(h, "/pay", form).Code)
 		}()
 	}
 	wg.Wait()
@@ -621,11 +634,7 @@ func TestPayJomPAYNeedsTheICNumber(t *testing.T) {
 	code, page = post(t, h, "/pay", form)
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "paid", page.byID("order").attr["data-state"])
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	h.ServeHTTP(rec, req)
-	body := rec.Body.String()
+	body := send(h, "/pay", form).Body.String()
 	assert.NotContains(t, body, "900101145678", "the IC number is never shown whole")
 	assert.Contains(t, body, "••••••••5678")
 	for _, r := range srv.Requests() {
@@ -642,13 +651,7 @@ func TestCallbackIsConfirmedByAsking(t *testing.T) {
 	_, page = post(t, h, "/pay", form)
 	require.Equal(t, "processing", page.byID("order").attr["data-state"])
 
-	callback := func(from, refid string) int {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodPost, "/iimmpact/callback", strings.NewReader(`{"data":{"refid":"`+refid+`","status":"Succesful","statusCode":20}}`))
-		req.RemoteAddr = from
-		h.ServeHTTP(rec, req)
-		return rec.Code
-	}
+	callback := func(from, refid string) int { return succeeded(h, from, refid) }
 	asked := len(topups(srv))
 	assert.Equal(t, http.StatusForbidden, callback("203.0.113.9:4000", form.Get("refid")))
 	assert.Equal(t, http.StatusOK, callback("127.0.0.1:4000", "co-not-ours"))
@@ -987,31 +990,24 @@ func TestTwoPodsShareEveryPayment(t *testing.T) {
 	form := payFields(t, bill)
 
 	var wg sync.WaitGroup
-	states := make([]string, 2)
+	answers := make([]*httptest.ResponseRecorder, 2)
 	for i, pod := range []*Handler{a, b} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rec := httptest.NewRecorder()
-			req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			pod.ServeHTTP(rec, req)
-			assert.Equal(t, http.StatusOK, rec.Code)
-			states[i] = parseHTML(t, rec.Body).byID("order").attr["data-state"]
+			answers[i] = send(pod, "/pay", form)
 		}()
 	}
 	wg.Wait()
-	for _, s := range states {
-		assert.Contains(t, []string{"processing", "paid"}, s, "a double submit on two pods: the one payment on both, never refused")
+	for _, rec := range answers {
+		assert.Equal(t, http.StatusOK, rec.Code)
+		state := parseHTML(t, rec.Body).byID("order").attr["data-state"]
+		assert.Contains(t, []string{"processing", "paid"}, state, "a double submit on two pods: the one payment on both, never refused")
 	}
 	code, _ := get(t, b, "/payment/"+form.Get("refid"))
 	require.Equal(t, http.StatusOK, code, "either pod shows it")
 
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/iimmpact/callback", strings.NewReader(`{"data":{"refid":"`+form.Get("refid")+`","status":"Succesful","statusCode":20}}`))
-	req.RemoteAddr = "127.0.0.1:4000"
-	b.ServeHTTP(rec, req)
-	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, http.StatusOK, succeeded(b, "127.0.0.1:4000", form.Get("refid")))
 	history, err := a.ledger.History(context.Background(), form.Get("refid"))
 	require.NoError(t, err)
 	kinds := map[string]int{}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"io"
@@ -9,18 +10,17 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"encoding/base64"
-	"path/filepath"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
+	"github.com/iimmpact-go/iimmpact/ledger/ledgertest"
 )
 
 // On SIGTERM the checkout stops accepting and lets a request in flight
@@ -179,10 +179,7 @@ func TestStartFailuresHaveTheTablesStatus(t *testing.T) {
 	t.Setenv("IIMMPACT_API_KEY", "")
 	t.Setenv("IIMMPACT_HMAC_SECRET", "")
 	t.Setenv("IIMMPACT_BASE_URL", "")
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port that refuses: closed below
-	require.NoError(t, err)
-	down := "postgres://checkout@" + ln.Addr().String() + "/payments?connect_timeout=5"
-	require.NoError(t, ln.Close())
+	down := ledgertest.Down(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0") // an address already taken
 	require.NoError(t, err)
 	defer busy.Close()

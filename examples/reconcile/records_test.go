@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/iimmpact-go/iimmpact"
 	"github.com/iimmpact-go/iimmpact/examples/internal/cli"
 	"github.com/iimmpact-go/iimmpact/iimmpacttest"
+	"github.com/iimmpact-go/iimmpact/ledger/ledgertest"
 )
 
 func sandboxEnv(t *testing.T, opts ...iimmpacttest.Option) *iimmpacttest.Server {
@@ -118,10 +118,7 @@ func TestALedgerSettingIsUsageAndADatabaseDownIsAgain(t *testing.T) {
 	sandboxEnv(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "r.jsonl")
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port that refuses: closed below
-	require.NoError(t, err)
-	down := "postgres://finance@" + ln.Addr().String() + "/payments?connect_timeout=5"
-	require.NoError(t, ln.Close())
+	down := ledgertest.Down(t)
 	missing := filepath.Join(dir, "autopay-ledgr.db")
 	for db, want := range map[string]struct {
 		code int

@@ -7,6 +7,7 @@ package ledgertest
 
 import (
 	"database/sql"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,4 +69,20 @@ func WithDatabase(url, name string) string {
 		out += "?" + query
 	}
 	return out
+}
+
+// Down returns the URL of a PostgreSQL that does not answer: a loopback
+// port taken and closed again, so a connection is refused at once. Its
+// password is "hunter2", for tests that no error shows it.
+func Down(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "postgres://ledgertest:hunter2@" + ln.Addr().String() + "/payments?connect_timeout=5"
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return url
 }
